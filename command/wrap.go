@@ -1,0 +1,149 @@
+package command
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// DefaultShell wraps every command unless Unix.ShellExecutable says otherwise.
+const DefaultShell = "sh"
+
+// NoShell as Unix.ShellExecutable runs the command without a shell wrapper.
+const NoShell = "none"
+
+// Unix holds the per-command controls that change how a command is wrapped
+// for a Unix target (pyinfra's _env, _chdir, _doas, _sudo, _su_user, ...).
+// The zero value wraps the command in `sh -c`.
+type Unix struct {
+	Env   map[string]string
+	Chdir string
+
+	Doas     bool
+	DoasUser string
+
+	Sudo            bool
+	SudoUser        string
+	UseSudoLogin    bool
+	PreserveSudoEnv bool
+	// SudoAskpass, when set, replaces sudo's -n with -A so that sudo reads
+	// the password from the askpass program at this path (the program must
+	// never carry the password itself on a command line).
+	SudoAskpass string
+	// SudoStdin replaces -n with -S -p ” so sudo reads the password from
+	// the command's standard input.
+	SudoStdin bool
+
+	SuUser        string
+	UseSuLogin    bool
+	PreserveSuEnv bool
+	SuShell       string
+
+	// ShellExecutable is the shell for `<shell> -c <cmd>`: "" means sh,
+	// NoShell means no wrapper at all.
+	ShellExecutable string
+}
+
+// Escalates reports whether the options switch user (sudo, su or doas).
+func (u Unix) Escalates() bool { return u.Sudo || u.SuUser != "" || u.Doas }
+
+var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate reports options that cannot be rendered safely.
+func (u Unix) Validate() error {
+	for k := range u.Env {
+		if !envKey.MatchString(k) {
+			return fmt.Errorf("_env: %q is not a valid environment variable name", k)
+		}
+	}
+	for name, v := range map[string]string{"_sudo_user": u.SudoUser, "_su_user": u.SuUser, "_doas_user": u.DoasUser} {
+		if strings.ContainsAny(v, "\x00\n") {
+			return fmt.Errorf("%s: invalid user name %q", name, v)
+		}
+	}
+	return nil
+}
+
+// Wrap wraps cmd for a Unix target in pyinfra's order: _env, then _chdir,
+// then doas, sudo and su, then the shell. Env values are quoted so that
+// `$`, quotes and spaces arrive unchanged (pyinfra does not quote them).
+func (u Unix) Wrap(cmd Command) Command {
+	if len(u.Env) > 0 {
+		keys := make([]string, 0, len(u.Env))
+		for k := range u.Env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		env := Command{parts: []Part{plain("export")}}
+		for _, k := range keys {
+			env.parts = append(env.parts, quoted(k+"="+u.Env[k]))
+		}
+		cmd = New(env, "&&", cmd)
+	}
+	if u.Chdir != "" {
+		cmd = New("cd", Quoted(u.Chdir), "&&", cmd)
+	}
+
+	shell := u.ShellExecutable
+	if shell == "" {
+		shell = DefaultShell
+	}
+	if shell == NoShell {
+		shell = ""
+	}
+
+	bits := Command{}
+	if u.Doas {
+		bits = bits.Append("doas").Append("-n")
+		if u.DoasUser != "" {
+			bits = bits.Append("-u").Append(Quoted(u.DoasUser))
+		}
+	}
+	if u.Sudo {
+		bits = bits.Append("sudo").Append("-H")
+		switch {
+		case u.SudoAskpass != "":
+			bits = bits.Append("-A")
+		case u.SudoStdin:
+			bits = bits.Append("-S").Append("-p").Append(Quoted(""))
+		default:
+			bits = bits.Append("-n")
+		}
+		if u.UseSudoLogin {
+			bits = bits.Append("-i")
+		}
+		if u.PreserveSudoEnv {
+			bits = bits.Append("-E")
+		}
+		if u.SudoUser != "" {
+			bits = bits.Append("-u").Append(Quoted(u.SudoUser))
+		}
+	}
+	if u.SuUser != "" {
+		bits = bits.Append("su")
+		if u.UseSuLogin {
+			bits = bits.Append("-l")
+		}
+		if u.PreserveSuEnv {
+			bits = bits.Append("-m")
+		}
+		if u.SuShell != "" {
+			bits = bits.Append("-s").Append(Quoted(u.SuShell))
+		}
+		bits = bits.Append(Quoted(u.SuUser)).Append("-c")
+		// su runs its -c argument through the target user's shell, so the
+		// whole `<shell> -c <cmd>` is quoted once more (BSD su has no shell
+		// option of its own).
+		if shell != "" {
+			bits = bits.Append(QuotedCommand(New(Quoted(shell), "-c", QuotedCommand(cmd))))
+		} else {
+			bits = bits.Append(QuotedCommand(cmd))
+		}
+		return bits
+	}
+	if shell != "" {
+		return bits.Append(Quoted(shell)).Append("-c").Append(QuotedCommand(cmd))
+	}
+	return bits.Append(cmd)
+}
