@@ -1,0 +1,618 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/goinfra-dev/goinfra/connector"
+)
+
+// entry is one target as the user declared it, before expansion.
+type entry struct {
+	target string
+	// data is the host data the user gave with the target.
+	data map[string]any
+	// fileGroup is the group named after the inventory file ("" for
+	// target strings); groups are the file's groups the target is listed
+	// in, in file order.
+	fileGroup string
+	groups    []string
+	// where locates the declaration for messages ("inv.star:3: "), or "".
+	where string
+
+	kind string
+	arg  string
+	drv  connector.Driver
+}
+
+func (e *entry) inGroup(g string) bool {
+	if g == e.fileGroup && g != "" {
+		return true
+	}
+	for _, x := range e.groups {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// hostBuild is a host being assembled from one or more entries.
+type hostBuild struct {
+	name   string
+	kind   string
+	origin string // the target string that made it first, for messages
+	// targets are the target strings that made it: a --limit glob
+	// matching one selects the host.
+	targets []string
+	groups  []string
+	// gen is connector-generated data (genFrom names the kind that gave
+	// each key), user is user-given host data.
+	gen     map[string]any
+	genFrom map[string]string
+	user    map[string]any
+}
+
+type loader struct {
+	ctx  context.Context
+	opts Options
+
+	// dir holds group_data/; file is the inventory file ("" for target
+	// strings), and fileGroup the group named after it.
+	dir       string
+	file      string
+	fileGroup string
+
+	entries  []*entry
+	byTarget map[string]*entry
+	// inline is group data given in the inventory file: (names, {data}).
+	inline map[string]map[string]any
+
+	// expanded caches Expand results per kind and argument, so every
+	// inventory connector runs once per Load.
+	expanded map[string][]connector.Target
+
+	hosts  []*hostBuild
+	byName map[string]*hostBuild
+
+	// modules caches files loaded with load(); nil marks one being loaded.
+	modules map[string]*loadedModule
+}
+
+// addEntry records a declared target; a target listed again (another
+// group of the same file) joins that group too and merges its data.
+func (l *loader) addEntry(target string, data map[string]any, group, where string) error {
+	target = strings.TrimSpace(target)
+	if l.byTarget == nil {
+		l.byTarget = map[string]*entry{}
+	}
+	if e, ok := l.byTarget[target]; ok {
+		if group != "" && group != "all" && !e.inGroup(group) {
+			e.groups = append(e.groups, group)
+		}
+		for k, v := range data {
+			if e.data == nil {
+				e.data = map[string]any{}
+			}
+			e.data[k] = v
+		}
+		return nil
+	}
+	e := &entry{target: target, data: data, fileGroup: l.fileGroup, where: where}
+	// Everyone is in "all": its data is the "all" layer, not a group's.
+	if group == "all" {
+		group = ""
+	}
+	if group != "" && group != l.fileGroup {
+		e.groups = []string{group}
+	}
+	kind, arg, drv, err := l.parseTarget(target)
+	if err != nil {
+		return invalidf(errors.Unwrap(err), "%s%v", where, err)
+	}
+	e.kind, e.arg, e.drv = kind, arg, drv
+	l.entries = append(l.entries, e)
+	l.byTarget[target] = e
+	return nil
+}
+
+// loadTargets reads a comma-separated list of target strings.
+func (l *loader) loadTargets(spec string) error {
+	l.dir = l.opts.BaseDir
+	for _, t := range strings.Split(spec, ",") {
+		// Empty items are allowed so that "web1," names one host, as in pyinfra.
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		if err := l.addEntry(t, nil, "", ""); err != nil {
+			return err
+		}
+	}
+	if len(l.entries) == 0 {
+		return invalidf(nil, "no target given (want a comma-separated list of hosts or @kind/arg, or an inventory file)")
+	}
+	return nil
+}
+
+// parseTarget splits a target string into its kind and argument and finds
+// the kind's driver. The returned error wraps the cause as %w.
+func (l *loader) parseTarget(t string) (kind, arg string, drv connector.Driver, err error) {
+	if t == "" {
+		return "", "", nil, fmt.Errorf("empty target")
+	}
+	if !strings.HasPrefix(t, "@") {
+		if i := strings.IndexFunc(t, unicode.IsSpace); i >= 0 {
+			return "", "", nil, fmt.Errorf("target %q: a host name cannot contain spaces", t)
+		}
+		kind, arg = l.opts.DefaultKind, t
+	} else {
+		kind, arg, _ = strings.Cut(t[1:], "/")
+		if kind == "" {
+			return "", "", nil, fmt.Errorf("target %q: no connector kind after @", t)
+		}
+	}
+	drv, ok := connector.Lookup(kind)
+	if !ok {
+		uk := &connector.UnknownKindError{Kind: kind, Known: connector.Kinds()}
+		if near := nearest(kind, uk.Known); near != "" {
+			return "", "", nil, fmt.Errorf("target %q: %w; did you mean @%s?", t, uk, near)
+		}
+		return "", "", nil, fmt.Errorf("target %q: %w", t, uk)
+	}
+	return kind, arg, drv, nil
+}
+
+// nearest returns the name in names closest to s, if it is a likely typo
+// (at most two edits away).
+func nearest(s string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := editDistance(s, n); d < bestD && d < len(n) {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance, with a swap of two adjacent
+// letters counted as one edit.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}
+
+// expand runs a driver's Expand once per kind and argument.
+func (l *loader) expand(drv connector.Driver, kind, arg, target string) ([]connector.Target, error) {
+	key := kind + "\x00" + arg
+	if ts, ok := l.expanded[key]; ok {
+		return ts, nil
+	}
+	ts, err := safeExpand(l.ctx, drv, kind, arg)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", target, err)
+	}
+	for i, t := range ts {
+		if strings.TrimSpace(t.Name) == "" {
+			return nil, fmt.Errorf("target %q: connector %s made host %d without a name", target, kind, i+1)
+		}
+	}
+	l.expanded[key] = ts
+	return ts, nil
+}
+
+// safeExpand turns a panicking driver (possibly third-party) into an error:
+// bad input must never crash the tool.
+func safeExpand(ctx context.Context, drv connector.Driver, kind, arg string) (ts []connector.Target, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("connector %s panicked: %v", kind, r)
+		}
+	}()
+	return drv.Expand(ctx, arg)
+}
+
+// kindGroup is the group a kind's hosts join; the default kind adds none.
+func (l *loader) kindGroup(kind string) []string {
+	if kind == connector.DefaultKind || kind == l.opts.DefaultKind {
+		return nil
+	}
+	return []string{"@" + kind}
+}
+
+// resolve expands one entry into hosts. Names an inventory-only kind yields
+// are run by the default kind, unless they are target strings of an
+// executing kind, which expands them in turn (one level deep). A plain name
+// is expanded by the default kind; "@kind/x" of an inventory-only kind is
+// taken as the host's name as it is.
+func (l *loader) resolve(e *entry) error {
+	ts, err := l.expand(e.drv, e.kind, e.arg, e.target)
+	if err != nil {
+		return invalidf(errors.Unwrap(err), "%s%v", e.where, err)
+	}
+	if connector.Executes(e.drv) {
+		for _, t := range ts {
+			groups := append(l.kindGroup(e.kind), t.Groups...)
+			if err := l.addHost(e, t.Name, e.kind, groups, layer{t.Data, e.kind}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, t := range ts {
+		name := strings.TrimSpace(t.Name)
+		kind, arg, drv, err := l.parseTarget(name)
+		if err != nil {
+			return invalidf(errors.Unwrap(err), "%starget %q: connector %s yielded a bad name: %v", e.where, e.target, e.kind, err)
+		}
+		if !connector.Executes(drv) {
+			// "@vagrant/web" names a host of an inventory-only kind (pyinfra's
+			// vagrant connector names its hosts so): it is not expanded again
+			// but run by the default kind, with the settings its data carries.
+			if _, ok := connector.Lookup(l.opts.DefaultKind); !ok {
+				uk := &connector.UnknownKindError{Kind: l.opts.DefaultKind, Known: connector.Kinds()}
+				return invalidf(uk, "%starget %q: host %s: %v", e.where, e.target, name, uk)
+			}
+			if err := l.addHost(e, name, l.opts.DefaultKind, append(l.kindGroup(e.kind), t.Groups...), layer{t.Data, e.kind}); err != nil {
+				return err
+			}
+			continue
+		}
+		inner, err := l.expand(drv, kind, arg, name)
+		if err != nil {
+			return invalidf(errors.Unwrap(err), "%starget %q: %v", e.where, e.target, err)
+		}
+		for _, it := range inner {
+			groups := append(append(append(l.kindGroup(e.kind), t.Groups...), l.kindGroup(kind)...), it.Groups...)
+			// What the inventory connector says about a host beats what the
+			// executing kind derives from its name alone.
+			gen := []layer{{it.Data, kind}, {t.Data, e.kind}}
+			if err := l.addHost(e, it.Name, kind, groups, gen...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func merge(dst, src map[string]any) map[string]any {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = make(map[string]any, len(src))
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
+
+// appendGroups appends the names not in dst yet.
+func appendGroups(dst []string, gs ...string) []string {
+	for _, g := range gs {
+		// Everyone is in "all": its data is a layer of its own.
+		if g == "" || g == "all" {
+			continue
+		}
+		dup := false
+		for _, x := range dst {
+			if x == g {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			dst = append(dst, g)
+		}
+	}
+	return dst
+}
+
+// layer is data a connector kind generated.
+type layer struct {
+	data map[string]any
+	kind string
+}
+
+// addHost adds a host made from e, or merges it into the host of the same
+// name. gen is connector data, lowest layer first.
+func (l *loader) addHost(e *entry, name, kind string, connGroups []string, gen ...layer) error {
+	name = strings.TrimSpace(name)
+	h, ok := l.byName[name]
+	if !ok {
+		h = &hostBuild{name: name, kind: kind, origin: e.target}
+		l.byName[name] = h
+		l.hosts = append(l.hosts, h)
+	} else if h.kind != kind {
+		return invalidf(nil, "%shost %s: made by kind %s (target %q) and by kind %s (target %q)", e.where, name, h.kind, h.origin, kind, e.target)
+	}
+	// The file's own group is the broadest, so it comes first (weakest
+	// data); the groups the user listed the host in come last (strongest).
+	h.groups = appendGroups(h.groups, e.fileGroup)
+	h.groups = appendGroups(h.groups, connGroups...)
+	h.groups = appendGroups(h.groups, e.groups...)
+	h.targets = appendGroups(h.targets, e.target)
+	for _, g := range gen {
+		h.gen = merge(h.gen, g.data)
+		if h.genFrom == nil {
+			h.genFrom = map[string]string{}
+		}
+		for k := range g.data {
+			h.genFrom[k] = "connector " + g.kind
+		}
+	}
+	h.user = merge(h.user, e.data)
+	return nil
+}
+
+// checkLimit rejects malformed --limit patterns.
+func (l *loader) checkLimit() error {
+	for _, p := range l.opts.Limit {
+		if strings.TrimSpace(p) == "" {
+			return invalidf(nil, "--limit: empty pattern")
+		}
+		if _, err := path.Match(p, ""); err != nil {
+			return invalidf(err, "--limit %q: bad glob pattern", p)
+		}
+	}
+	return nil
+}
+
+// skipped reports whether --limit rules out every host an inventory-only
+// entry could make, so that its connector need not run (pyinfra #1024).
+// A limit pattern decides this in advance when it is the entry's group, its
+// kind's group or matches its target string (then the entry runs), or when
+// it is a group or host name declared elsewhere in the inventory (then it
+// does not select this entry). Any other pattern may match a host the
+// connector makes, so the connector runs. Groups a connector would add its
+// hosts to by itself are not foreseen: a declared group selects the
+// entries declared in it.
+func (l *loader) skipped(e *entry, declared map[string]bool) bool {
+	if len(l.opts.Limit) == 0 || connector.Executes(e.drv) {
+		return false
+	}
+	for _, p := range l.opts.Limit {
+		if p == "@"+e.kind || e.inGroup(p) || globMatch(p, e.target) {
+			return false
+		}
+		if !declared[p] {
+			return false
+		}
+	}
+	return true
+}
+
+func globMatch(pattern, name string) bool {
+	ok, err := path.Match(pattern, name)
+	return err == nil && ok
+}
+
+// selected reports whether --limit keeps the host: a pattern names one of
+// its groups, or matches its name or a target string that made it.
+func (h *hostBuild) selected(limit []string) bool {
+	if len(limit) == 0 {
+		return true
+	}
+	for _, p := range limit {
+		if globMatch(p, h.name) {
+			return true
+		}
+		for _, t := range h.targets {
+			if globMatch(p, t) {
+				return true
+			}
+		}
+		for _, g := range h.groups {
+			if g == p {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// build expands the entries, applies --limit, layers and checks data.
+func (l *loader) build() (*Inventory, error) {
+	if err := l.checkLimit(); err != nil {
+		return nil, err
+	}
+	declared := map[string]bool{}
+	for _, e := range l.entries {
+		declared[e.target] = true
+		declared["@"+e.kind] = true
+		if e.fileGroup != "" {
+			declared[e.fileGroup] = true
+		}
+		for _, g := range e.groups {
+			declared[g] = true
+		}
+	}
+	l.byName = map[string]*hostBuild{}
+	for _, e := range l.entries {
+		if l.skipped(e, declared) {
+			continue
+		}
+		if err := l.resolve(e); err != nil {
+			return nil, err
+		}
+	}
+	var kept []*hostBuild
+	for _, h := range l.hosts {
+		if h.selected(l.opts.Limit) {
+			kept = append(kept, h)
+		}
+	}
+	if len(kept) == 0 {
+		if len(l.opts.Limit) > 0 {
+			return nil, invalidf(nil, "--limit %s: no host matches (want a group name or a host name glob)", strings.Join(l.opts.Limit, ","))
+		}
+		var targets []string
+		for _, e := range l.entries {
+			targets = append(targets, e.target)
+		}
+		return nil, invalidf(nil, "%sno hosts: %s made none", l.fileWhere(), strings.Join(targets, ","))
+	}
+
+	groupData, err := l.groupData(kept)
+	if err != nil {
+		return nil, err
+	}
+	inv := &Inventory{Groups: map[string][]string{}}
+	for _, hb := range kept {
+		h, err := l.finish(hb, groupData)
+		if err != nil {
+			return nil, err
+		}
+		inv.Hosts = append(inv.Hosts, h)
+		for _, g := range h.Groups {
+			inv.Groups[g] = append(inv.Groups[g], h.Name)
+		}
+	}
+	return inv, nil
+}
+
+func (l *loader) fileWhere() string {
+	if l.file == "" {
+		return ""
+	}
+	return l.file + ": "
+}
+
+// groupData returns the data of "all" and of every group a kept host is
+// in: group data given in the inventory file, overlaid by
+// group_data/<group>.star (as pyinfra does).
+func (l *loader) groupData(hosts []*hostBuild) (map[string]map[string]any, error) {
+	names := []string{"all"}
+	seen := map[string]bool{"all": true}
+	for _, h := range hosts {
+		for _, g := range h.groups {
+			if !seen[g] {
+				seen[g] = true
+				names = append(names, g)
+			}
+		}
+	}
+	out := make(map[string]map[string]any, len(names))
+	for _, g := range names {
+		d, err := l.loadGroupDataFile(g)
+		if err != nil {
+			return nil, err
+		}
+		d = merge(merge(nil, l.inline[g]), d)
+		if len(d) > 0 {
+			out[g] = d
+		}
+	}
+	return out, nil
+}
+
+// finish layers a host's data (lowest first, so each layer overrides the
+// one before: all, groups in order, connector, host, --data), then
+// type-checks it and fills in defaults.
+func (l *loader) finish(hb *hostBuild, groupData map[string]map[string]any) (*Host, error) {
+	drv, _ := connector.Lookup(hb.kind)
+	keys := drv.DataKeys()
+	// Sized for the declared keys and some user data: growing maps was
+	// most of the cost of loading a large inventory.
+	size := len(keys) + len(connector.GlobalArgs) + len(hb.gen) + len(hb.user) + 8
+	d := make(connector.Data, size)
+	src := make(map[string]string, size)
+	put := func(m map[string]any, from func(string) string) {
+		for k, v := range m {
+			if v == nil {
+				// None unsets the key: lower layers are hidden, defaults apply.
+				delete(d, k)
+				delete(src, k)
+				continue
+			}
+			d[k] = clone(v)
+			src[k] = from(k)
+		}
+	}
+	label := func(s string) func(string) string { return func(string) string { return s } }
+	put(groupData["all"], label("all"))
+	for _, g := range hb.groups {
+		put(groupData[g], label("group "+g))
+	}
+	put(hb.gen, func(k string) string { return hb.genFrom[k] })
+	put(hb.user, label("host"))
+	put(l.opts.Data, label("--data"))
+
+	for _, keys := range [][]connector.DataKey{keys, connector.GlobalArgs} {
+		if err := d.Check(hb.name, keys); err != nil {
+			var te *connector.DataTypeError
+			if errors.As(err, &te) && IsSecret(hb.kind, te.Key) {
+				te.Secret = true
+			}
+			if te != nil && src[te.Key] != "" {
+				return nil, invalidf(err, "%v (from %s)", err, src[te.Key])
+			}
+			return nil, invalidf(err, "%v", err)
+		}
+	}
+	for k := range d {
+		if _, ok := src[k]; !ok {
+			src[k] = "default"
+		}
+	}
+	return &Host{Name: hb.name, Kind: hb.kind, Groups: hb.groups, Data: d, sources: src}, nil
+}
+
+// clone copies lists and maps so hosts sharing group data never share
+// mutable values.
+func clone(v any) any {
+	switch x := v.(type) {
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = clone(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = clone(e)
+		}
+		return out
+	case []string:
+		return append([]string(nil), x...)
+	case []int:
+		return append([]int(nil), x...)
+	}
+	return v
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
