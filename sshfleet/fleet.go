@@ -1,0 +1,600 @@
+// Package sshfleet starts real OpenSSH servers (Debian's openssh-server) for
+// integration tests: in containers built from Debian packages when a Docker
+// engine is usable, else as sshd processes on loopback. Every server the
+// test process can reach is reached through a small fault proxy that can cut
+// connections, add latency and refuse connections, because `tc netem` is not
+// available on the kernels the tests run on.
+//
+// Every server has three users: root (key only), DeployUser (passwordless
+// sudo) and SecureUser (password SecurePassword, sudo asks for it). The same
+// ed25519 key (Fleet.KeyFile) is authorized for all three. sshd's limits are
+// raised (MaxStartups, MaxSessions) so fan-out is never throttled.
+//
+// Containers mode builds the image ImageTag once per Docker engine
+// (debootstrap --variant=minbase from the host's configured Debian mirror,
+// then docker import; about a minute) and runs every server in its own
+// container on a network of its fleet. With Bastions > 0 the Hidden server
+// sits on an internal network without a host address, shared only with the
+// last bastion: the test process has no route to it. The image carries a
+// local apt repository (/var/local/debs: hello, tree) so apt works offline.
+//
+// Processes mode runs `sshd -D -e -f <config>` as root on 127.0.x.y
+// addresses with per-server host keys and config in Fleet.Dir. It changes
+// the host: it creates the users deploy and secure when missing (secure's
+// password set to SecurePassword), writes /etc/sudoers.d/goinfra-sshfleet
+// and creates /run/sshd; these stay after the test. It cannot hide a server
+// from the test process, so Bastions > 0 needs Containers mode (Start skips,
+// or fails under CI=true).
+//
+// Stop kills sshd with everything it started (sessions and their commands,
+// also those orphaned by an earlier cut) and waits until they are gone.
+// Hidden has no proxy: CutConnections and SetLatency do nothing on it.
+package sshfleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goinfra-dev/goinfra/internal/testenv"
+)
+
+const (
+	// DeployUser may run anything with sudo without a password (NOPASSWD: ALL).
+	DeployUser = "deploy"
+	// SecureUser logs in with SecurePassword (or the fleet key); sudo asks
+	// for the same password.
+	SecureUser = "secure"
+	// SecurePassword is SecureUser's login and sudo password. Test-only.
+	SecurePassword = "Fleet-secure-pw-7Qx"
+)
+
+// Mode selects where the servers run.
+type Mode int
+
+const (
+	// Auto uses Containers when a Docker engine is usable, else Processes.
+	Auto Mode = iota
+	// Containers runs every server in its own container of one shared image.
+	Containers
+	// Processes runs sshd processes as root on 127.0.0.x loopback addresses.
+	Processes
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Auto:
+		return "auto"
+	case Containers:
+		return "containers"
+	case Processes:
+		return "processes"
+	}
+	return "mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// Options says what to start.
+type Options struct {
+	// Servers is the number of plain target servers (default 1; 0 with
+	// Bastions > 0 means none).
+	Servers int
+	// Bastions > 0 starts a ProxyJump chain of that many bastions in front of
+	// one Hidden server that the test process cannot reach directly.
+	Bastions int
+	// Mode selects containers or processes (default Auto).
+	Mode Mode
+	// Log receives progress worth a line (an image build); Start uses
+	// t.Logf. Optional.
+	Log func(format string, args ...any)
+}
+
+// Fleet is a set of running servers. Start registers its teardown with
+// t.Cleanup.
+type Fleet struct {
+	Servers []*Server
+	// Bastions are in hop order: Bastions[0] is reached from the test
+	// process, each next one from the previous one, Hidden from the last.
+	Bastions []*Server
+	// Hidden is reachable only from the last bastion (nil without bastions).
+	Hidden *Server
+	// KeyFile is an unencrypted ed25519 private key (OpenSSH format)
+	// authorized for root, DeployUser and SecureUser on every server.
+	KeyFile string
+	// KnownHostsFile holds every server's host keys as `ssh-keyscan` writes
+	// them, for the addresses a client uses: Host:Port and, for ProxyJump
+	// hops, InternalHost:InternalPort.
+	KnownHostsFile string
+	// SSHConfigFile is an OpenSSH client config with one Host block per
+	// server (named after Server.Name, user root, the fleet key, strict host
+	// key checking against KnownHostsFile, ProxyJump for Hidden), for
+	// `ssh -F SSHConfigFile <name>` and for comparisons with OpenSSH.
+	SSHConfigFile string
+	// Dir is the fleet's private directory (keys, configs, logs).
+	Dir string
+	// Mode is the mode the fleet actually runs in (never Auto).
+	Mode Mode
+
+	mu      sync.Mutex
+	closers []func()
+	keepDir bool
+}
+
+// Server is one sshd of the fleet.
+type Server struct {
+	Name string
+	// Host and Port are what the test process dials; the connection goes
+	// through the server's fault proxy. For Hidden they equal the internal
+	// address, which the test process cannot reach.
+	Host string
+	Port int
+	// InternalHost and InternalPort are the address as seen from other
+	// servers of the fleet (ProxyJump hops).
+	InternalHost string
+	InternalPort int
+
+	// HostKeys are the server's host public keys as ssh-keyscan reported
+	// them ("type base64"), for known_hosts files under other names.
+	HostKeys []string
+
+	proxy   *Proxy // nil for Hidden
+	backend backend
+}
+
+// backend is the mode-specific part of a server.
+type backend interface {
+	stopSSHD() error
+	startSSHD() error
+	exec(ctx context.Context, cmd string) (string, error)
+}
+
+// Addr returns Host:Port.
+func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+// InternalAddr returns InternalHost:InternalPort.
+func (s *Server) InternalAddr() string {
+	return net.JoinHostPort(s.InternalHost, strconv.Itoa(s.InternalPort))
+}
+
+// Proxy returns the server's fault proxy (nil for Hidden).
+func (s *Server) Proxy() *Proxy { return s.proxy }
+
+// Stop stops sshd and everything it started (sessions and their commands), so
+// open connections drop and new ones are refused until Start.
+func (s *Server) Stop() error {
+	// sshd first: a cut connection would make sshd exit and orphan the
+	// session's commands (as a real network failure does) before the
+	// backend could find them below sshd.
+	err := s.backend.stopSSHD()
+	if s.proxy != nil {
+		s.proxy.Stop()
+	}
+	if err != nil {
+		return fmt.Errorf("sshfleet: stop %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+// Start starts sshd again after Stop and waits until it accepts connections.
+func (s *Server) Start() error {
+	if err := s.backend.startSSHD(); err != nil {
+		return fmt.Errorf("sshfleet: start %s: %w", s.Name, err)
+	}
+	if s.proxy != nil {
+		if err := s.proxy.Start(); err != nil {
+			return fmt.Errorf("sshfleet: start proxy of %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}
+
+// CutConnections drops every current TCP connection through the proxy (both
+// sides see the connection close); new connections are accepted.
+func (s *Server) CutConnections() {
+	if s.proxy != nil {
+		s.proxy.CutConnections()
+	}
+}
+
+// SetLatency delays every chunk of traffic through the proxy by d in each
+// direction, preserving order, so the round-trip time grows by 2*d. It
+// applies to open connections from the next chunk on; 0 removes the delay.
+func (s *Server) SetLatency(d time.Duration) {
+	if s.proxy != nil {
+		s.proxy.SetLatency(d)
+	}
+}
+
+// Exec runs a shell command as root on the server out-of-band (docker exec,
+// or directly on the host in Processes mode) and returns its combined output.
+func (s *Server) Exec(ctx context.Context, cmd string) (string, error) {
+	out, err := s.backend.exec(ctx, cmd)
+	if err != nil {
+		return out, fmt.Errorf("sshfleet: exec on %s: %q: %w: %s", s.Name, cmd, err, strings.TrimSpace(out))
+	}
+	return out, nil
+}
+
+// All returns the servers, the bastions and Hidden (if any) in that order.
+func (f *Fleet) All() []*Server {
+	all := append(append([]*Server{}, f.Servers...), f.Bastions...)
+	if f.Hidden != nil {
+		all = append(all, f.Hidden)
+	}
+	return all
+}
+
+// JumpSpec returns the value for `ssh -J` / ProxyJump that reaches Hidden:
+// the first bastion by its proxied address, the next ones by their internal
+// addresses, each as root.
+func (f *Fleet) JumpSpec() string {
+	var hops []string
+	for i, b := range f.Bastions {
+		addr := b.Addr()
+		if i > 0 {
+			addr = b.InternalAddr()
+		}
+		host, port, _ := net.SplitHostPort(addr)
+		hops = append(hops, "root@"+host+":"+port)
+	}
+	return strings.Join(hops, ",")
+}
+
+// Start starts the fleet and registers its teardown with t.Cleanup. It skips
+// (fails under CI=true) when neither a usable Docker engine nor sshd and root
+// are available, or when the mode asked for cannot do what opts asks.
+func Start(t testing.TB, opts Options) *Fleet {
+	t.Helper()
+	if opts.Log == nil {
+		opts.Log = t.Logf
+	}
+	f, err := New(opts)
+	if f != nil {
+		t.Cleanup(func() {
+			if t.Failed() {
+				f.keepDir = true
+				t.Logf("sshfleet: kept %s for inspection", f.Dir)
+			}
+			if err := f.Close(); err != nil {
+				t.Errorf("sshfleet: %v", err)
+			}
+		})
+	}
+	if err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			testenv.Skip(t, "sshfleet: %v", err)
+		}
+		t.Fatalf("sshfleet: %v", err)
+	}
+	return f
+}
+
+// ErrUnavailable marks errors of New that mean "this machine cannot run such
+// a fleet" (no Docker engine, no sshd, not root, bastions in Processes mode)
+// rather than a failure.
+var ErrUnavailable = errors.New("unavailable")
+
+// errUnavailable is the package-internal name.
+var errUnavailable = ErrUnavailable
+
+// New starts a fleet outside a test (benchmark programs); the caller must
+// Close it. On error the returned fleet, if not nil, holds what was started
+// and must be closed too.
+func New(opts Options) (*Fleet, error) {
+	if opts.Servers < 0 || opts.Bastions < 0 {
+		return nil, fmt.Errorf("negative Servers (%d) or Bastions (%d)", opts.Servers, opts.Bastions)
+	}
+	if opts.Servers == 0 && opts.Bastions == 0 {
+		opts.Servers = 1
+	}
+	if opts.Log == nil {
+		opts.Log = func(string, ...any) {}
+	}
+	mode := opts.Mode
+	if mode == Auto {
+		if dockerUsable() {
+			mode = Containers
+		} else {
+			mode = Processes
+		}
+	}
+	dir, err := os.MkdirTemp("", "sshfleet-")
+	if err != nil {
+		return nil, err
+	}
+	// Other users (deploy, secure) read their authorized keys from here in
+	// Processes mode; nothing secret but the client key, which stays 0600.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f := &Fleet{Dir: dir, Mode: mode}
+	if err := f.writeClientKey(); err != nil {
+		return f, err
+	}
+	t0 := time.Now()
+	switch mode {
+	case Processes:
+		err = f.startProcesses(opts)
+	case Containers:
+		err = f.startContainers(opts)
+	default:
+		err = fmt.Errorf("unknown mode %v", mode)
+	}
+	if err != nil {
+		return f, err
+	}
+	t1 := time.Now()
+	if err := f.writeKnownHosts(); err != nil {
+		return f, err
+	}
+	if os.Getenv("SSHFLEET_DEBUG") != "" {
+		opts.Log("sshfleet: servers %v, keyscan %v", t1.Sub(t0), time.Since(t1))
+	}
+	if err := f.writeSSHConfig(); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// Close stops every server, proxy, container and network of the fleet (by
+// PID or container id) and removes Dir. It is safe to call twice.
+func (f *Fleet) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.closers) - 1; i >= 0; i-- {
+		f.closers[i]()
+	}
+	f.closers = nil
+	if !f.keepDir && f.Dir != "" {
+		return os.RemoveAll(f.Dir)
+	}
+	return nil
+}
+
+func (f *Fleet) onClose(fn func()) {
+	f.mu.Lock()
+	f.closers = append(f.closers, fn)
+	f.mu.Unlock()
+}
+
+func (f *Fleet) writeClientKey() error {
+	f.KeyFile = filepath.Join(f.Dir, "id_ed25519")
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "sshfleet", "-f", f.KeyFile).CombinedOutput()
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return fmt.Errorf("%w: ssh-keygen not found: %v", errUnavailable, err)
+		}
+		return fmt.Errorf("ssh-keygen: %w: %s", err, out)
+	}
+	return nil
+}
+
+func (f *Fleet) publicKey() ([]byte, error) { return os.ReadFile(f.KeyFile + ".pub") }
+
+// keyscanGroup is one ssh-keyscan run: several hosts on one port, scanned
+// from the test process or from a server of the fleet (via).
+type keyscanGroup struct {
+	port    int
+	via     *Server
+	servers map[string]*Server // by the host name scanned
+}
+
+// writeKnownHosts runs ssh-keyscan, so the keys are what OpenSSH itself
+// records, and writes them for every address a client may use: Host:Port
+// and InternalHost:InternalPort. Servers are scanned once, at their internal
+// address, several per ssh-keyscan run (it scans hosts in parallel): one
+// scan per address and per process costs seconds at 20 servers.
+func (f *Fleet) writeKnownHosts() error {
+	groups := map[string]*keyscanGroup{}
+	for _, s := range f.All() {
+		var via *Server
+		if s == f.Hidden {
+			via = f.Bastions[len(f.Bastions)-1]
+		}
+		key := fmt.Sprintf("%p/%d", via, s.InternalPort)
+		g := groups[key]
+		if g == nil {
+			g = &keyscanGroup{port: s.InternalPort, via: via, servers: map[string]*Server{}}
+			groups[key] = g
+		}
+		g.servers[s.InternalHost] = s
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	sem := make(chan struct{}, 8)
+	for _, g := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := keyscan(g); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, s := range f.All() {
+		names := []string{KnownHostsName(s.Host, s.Port)}
+		if n := KnownHostsName(s.InternalHost, s.InternalPort); n != names[0] {
+			names = append(names, n)
+		}
+		for _, n := range names {
+			for _, k := range s.HostKeys {
+				b.WriteString(n + " " + k + "\n")
+			}
+		}
+	}
+	f.KnownHostsFile = filepath.Join(f.Dir, "known_hosts")
+	return os.WriteFile(f.KnownHostsFile, []byte(b.String()), 0o644)
+}
+
+// KnownHostsName is how OpenSSH names host:port in known_hosts: the bare
+// host for port 22, else [host]:port.
+func KnownHostsName(host string, port int) string {
+	if port == 22 {
+		return host
+	}
+	return "[" + host + "]:" + strconv.Itoa(port)
+}
+
+// keyscan fills HostKeys of the group's servers, retrying those that did
+// not answer with all three key types (sshd may still be starting).
+func keyscan(g *keyscanGroup) error {
+	const types = 3 // rsa, ecdsa, ed25519
+	pending := map[string]*Server{}
+	for h, s := range g.servers {
+		pending[h] = s
+	}
+	var lastErr error
+	for attempt := 0; attempt < 20 && len(pending) > 0; attempt++ {
+		if attempt > 0 {
+			time.Sleep(250 * time.Millisecond)
+		}
+		args := []string{"ssh-keyscan", "-T", "5", "-p", strconv.Itoa(g.port), "-t", "rsa,ecdsa,ed25519"}
+		for h := range pending {
+			args = append(args, h)
+		}
+		var out string
+		var err error
+		if g.via != nil {
+			out, err = g.via.backend.exec(context.Background(), strings.Join(args, " ")+" 2>/dev/null")
+		} else {
+			var b []byte
+			b, err = exec.Command(args[0], args[1:]...).Output()
+			out = string(b)
+		}
+		if err != nil {
+			lastErr = fmt.Errorf("ssh-keyscan: %w", err)
+			continue
+		}
+		got := map[string][]string{}
+		for _, l := range strings.Split(out, "\n") {
+			fields := strings.Fields(l)
+			if len(fields) != 3 || strings.HasPrefix(l, "#") {
+				continue
+			}
+			host := fields[0]
+			if g.port != 22 {
+				host = strings.TrimPrefix(strings.TrimSuffix(host, "]:"+strconv.Itoa(g.port)), "[")
+			}
+			got[host] = append(got[host], fields[1]+" "+fields[2])
+		}
+		for h, s := range pending {
+			if len(got[h]) >= types {
+				sort.Strings(got[h])
+				s.HostKeys = got[h]
+				delete(pending, h)
+			}
+		}
+	}
+	if len(pending) > 0 {
+		var names []string
+		for _, s := range pending {
+			names = append(names, s.Name)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("ssh-keyscan got no complete set of host keys from %s: %v", strings.Join(names, ", "), lastErr)
+	}
+	return nil
+}
+
+func (f *Fleet) writeSSHConfig() error {
+	var b strings.Builder
+	block := func(s *Server, host string, port int, jump string) {
+		fmt.Fprintf(&b, "Host %s\n  HostName %s\n  Port %d\n  User root\n", s.Name, host, port)
+		if jump != "" {
+			fmt.Fprintf(&b, "  ProxyJump %s\n", jump)
+		}
+		b.WriteString("\n")
+	}
+	for _, s := range f.Servers {
+		block(s, s.Host, s.Port, "")
+	}
+	for i, s := range f.Bastions {
+		if i == 0 {
+			block(s, s.Host, s.Port, "")
+		} else {
+			block(s, s.InternalHost, s.InternalPort, f.Bastions[i-1].Name)
+		}
+	}
+	if f.Hidden != nil {
+		block(f.Hidden, f.Hidden.InternalHost, f.Hidden.InternalPort, f.Bastions[len(f.Bastions)-1].Name)
+	}
+	// Applies to every hop too (ProxyJump hosts read the same file).
+	fmt.Fprintf(&b, "Host *\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  BatchMode yes\n  ConnectTimeout 10\n",
+		f.KeyFile, f.KnownHostsFile)
+	f.SSHConfigFile = filepath.Join(f.Dir, "ssh_config")
+	return os.WriteFile(f.SSHConfigFile, []byte(b.String()), 0o644)
+}
+
+// sshdConfig is the server configuration shared by both modes. extra holds
+// mode-specific lines (listen address, host keys, key file locations).
+func sshdConfig(extra string) string {
+	return extra + `
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PermitEmptyPasswords no
+UsePAM yes
+# Fan-out of hundreds of connections must not be throttled (the default
+# MaxStartups 10:30:100 drops connections at random).
+MaxStartups 4000:30:8000
+MaxSessions 1000
+MaxAuthTries 10
+LoginGraceTime 60
+AllowAgentForwarding yes
+AllowTcpForwarding yes
+X11Forwarding no
+PrintMotd no
+UseDNS no
+AcceptEnv LANG LC_*
+Subsystem sftp /usr/lib/openssh/sftp-server
+`
+}
+
+// sudoersLines is the fleet's sudoers drop-in. The lecture is switched off so
+// the first passworded sudo of a test behaves like every later one.
+const sudoersLines = DeployUser + " ALL=(ALL:ALL) NOPASSWD: ALL\n" +
+	SecureUser + " ALL=(ALL:ALL) ALL\n" +
+	"Defaults:" + SecureUser + " lecture=never\n"
+
+// waitTCP waits until addr accepts a TCP connection and sends an SSH banner.
+func waitSSH(ctx context.Context, addr string) error {
+	var lastErr error
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			buf := make([]byte, 4)
+			_, err = c.Read(buf)
+			c.Close()
+			if err == nil && string(buf) == "SSH-" {
+				return nil
+			}
+		}
+		lastErr = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sshd at %s not ready: %v", addr, lastErr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

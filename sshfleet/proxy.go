@@ -1,0 +1,239 @@
+package sshfleet
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Proxy is a TCP forwarder on 127.0.0.1 in front of one server. It is the
+// fleet's fault switch: it can drop every connection, delay traffic and
+// refuse new connections, which `tc netem` would do on kernels that have it.
+type Proxy struct {
+	target string
+	addr   string // fixed after the first listen, so Stop/Start keep the port
+
+	latency atomic.Int64 // nanoseconds, one direction
+
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   map[*proxyConn]struct{}
+	closed  bool
+	serving sync.WaitGroup
+}
+
+type proxyConn struct {
+	client, server net.Conn
+	once           sync.Once
+}
+
+func (c *proxyConn) close() {
+	c.once.Do(func() {
+		c.client.Close()
+		c.server.Close()
+	})
+}
+
+// NewProxy listens on a free port of 127.0.0.1 and forwards to target.
+func NewProxy(target string) (*Proxy, error) {
+	p := &Proxy{target: target, conns: map[*proxyConn]struct{}{}}
+	if err := p.listen("127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Addr returns the listening address (host:port).
+func (p *Proxy) Addr() string { return p.addr }
+
+func (p *Proxy) listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.addr = ln.Addr().String()
+	p.mu.Unlock()
+	p.serving.Add(1)
+	go p.serve(ln)
+	return nil
+}
+
+func (p *Proxy) serve(ln net.Listener) {
+	defer p.serving.Done()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		go p.handle(c)
+	}
+}
+
+func (p *Proxy) handle(client net.Conn) {
+	server, err := net.DialTimeout("tcp", p.target, 10*time.Second)
+	if err != nil {
+		// Looks like a refused connection from the client's side: closed
+		// before any byte.
+		if tc, ok := client.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		client.Close()
+		return
+	}
+	pc := &proxyConn{client: client, server: server}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		pc.close()
+		return
+	}
+	p.conns[pc] = struct{}{}
+	p.mu.Unlock()
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); p.pipe(server, client) }()
+	go func() { defer wg.Done(); p.pipe(client, server) }()
+	wg.Wait()
+	pc.close()
+	p.mu.Lock()
+	delete(p.conns, pc)
+	p.mu.Unlock()
+}
+
+type chunk struct {
+	buf *[]byte
+	n   int
+	due time.Time
+}
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// pipe copies src to dst. Each chunk read is stamped with the latency in
+// force when it arrived and written no earlier than that, in order, so a
+// delay adds to the round trip without limiting throughput.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	// 512 chunks of 32 KiB in flight per direction: enough for well over
+	// 500 MiB/s at 25 ms one-way delay, so the proxy is never the window.
+	q := make(chan chunk, 512)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		failed := false
+		for c := range q {
+			if !failed {
+				if d := time.Until(c.due); d > 0 {
+					time.Sleep(d)
+				}
+				if _, err := dst.Write((*c.buf)[:c.n]); err != nil {
+					failed = true
+					// Unblock the reader: the other side is gone.
+					src.Close()
+				}
+			}
+			chunkPool.Put(c.buf)
+		}
+		if !failed {
+			// Pass the half-close on, as a direct connection would.
+			if tc, ok := dst.(*net.TCPConn); ok {
+				_ = tc.CloseWrite()
+			} else {
+				dst.Close()
+			}
+		}
+	}()
+	for {
+		buf := chunkPool.Get().(*[]byte)
+		n, err := src.Read(*buf)
+		if n > 0 {
+			q <- chunk{buf: buf, n: n, due: time.Now().Add(time.Duration(p.latency.Load()))}
+		} else {
+			chunkPool.Put(buf)
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				// A reset or a cut: drop the other side too.
+				dst.Close()
+			}
+			break
+		}
+	}
+	close(q)
+	<-done
+}
+
+// SetLatency sets the one-way delay added to every chunk from now on.
+func (p *Proxy) SetLatency(d time.Duration) {
+	if d < 0 {
+		d = 0
+	}
+	p.latency.Store(int64(d))
+}
+
+// CutConnections closes every open connection through the proxy, both sides,
+// with a reset.
+func (p *Proxy) CutConnections() {
+	p.mu.Lock()
+	conns := make([]*proxyConn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	for _, c := range conns {
+		for _, nc := range []net.Conn{c.client, c.server} {
+			if tc, ok := nc.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+		}
+		c.close()
+	}
+}
+
+// Conns returns the number of open connections through the proxy.
+func (p *Proxy) Conns() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}
+
+// Stop closes the listener (new connections are refused) and cuts every open
+// connection.
+func (p *Proxy) Stop() {
+	p.mu.Lock()
+	ln := p.ln
+	p.ln = nil
+	p.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	p.CutConnections()
+}
+
+// Start listens again on the same address after Stop.
+func (p *Proxy) Start() error {
+	p.mu.Lock()
+	running := p.ln != nil
+	p.mu.Unlock()
+	if running {
+		return nil
+	}
+	return p.listen(p.addr)
+}
+
+// Close stops the proxy for good.
+func (p *Proxy) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.Stop()
+	p.serving.Wait()
+}
