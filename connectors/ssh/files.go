@@ -1,0 +1,571 @@
+package ssh
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+)
+
+// sftpRequests is the number of SFTP requests in flight per file, so a
+// transfer is bound by the cipher rather than the round trip.
+const sftpRequests = 64
+
+func randomSuffix() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (c *Conn) useSCP() bool { return c.data().String(KeyFileTransferProtocol) == "scp" }
+
+func (c *Conn) transferErr(format string, args ...any) error {
+	return connector.Errorf(c.name(), connector.ErrTransfer, format, args...)
+}
+
+// sftpClient returns the connection's SFTP client, started on first use
+// and again after a reconnect.
+func (c *Conn) sftpClient(ctx context.Context) (*sftp.Client, error) {
+	client, err := c.clientFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sftp != nil && c.client == client {
+		return c.sftp, nil
+	}
+	sc, err := sftp.NewClient(client,
+		sftp.UseConcurrentWrites(true),
+		sftp.UseConcurrentReads(true),
+		sftp.MaxConcurrentRequestsPerFile(sftpRequests),
+	)
+	if err != nil {
+		return nil, c.transferErr("starting sftp: %w", err)
+	}
+	c.sftp = sc
+	return sc, nil
+}
+
+// checkSFTP forgets the SFTP client once its session is gone, so the
+// next transfer starts a new one.
+func (c *Conn) checkSFTP(sc *sftp.Client, err error) {
+	if err == nil || !errors.Is(err, sftp.ErrSSHFxConnectionLost) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sftp == sc {
+		sc.Close()
+		c.sftp = nil
+	}
+}
+
+// Put implements connector.Conn: the file is written to a temporary file
+// in dst's directory and renamed over dst only when complete, so dst is
+// either its old content or the whole new one. With sudo/su/doas the file
+// is staged as the login user, then copied as the escalated user to a
+// temporary file beside dst that takes the replaced file's owner and mode
+// (a new file: the escalated user's), and renamed.
+func (c *Conn) Put(ctx context.Context, r io.Reader, dst string, opts connector.Options) error {
+	if dst == "" {
+		return c.transferErr("upload: empty destination path")
+	}
+	c.removeOrphans(ctx)
+	if opts.Escalates() {
+		return c.putEscalated(ctx, r, dst, opts)
+	}
+	if c.useSCP() {
+		return c.putSCPAtomic(ctx, r, dst, opts)
+	}
+	return c.putSFTP(ctx, r, dst)
+}
+
+// addOrphan remembers a temporary path that could not be removed (the
+// connection was lost); the next upload removes it.
+func (c *Conn) addOrphan(p string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.orphans = append(c.orphans, p)
+}
+
+func (c *Conn) removeOrphans(ctx context.Context) {
+	c.mu.Lock()
+	orphans := c.orphans
+	c.orphans = nil
+	c.mu.Unlock()
+	if len(orphans) == 0 {
+		return
+	}
+	cmd := command.New("rm -rf --")
+	for _, o := range orphans {
+		cmd = cmd.Append(command.Quoted(o))
+	}
+	if _, err := c.runHelper(ctx, cmd, command.Unix{}, nil); err != nil {
+		c.mu.Lock()
+		c.orphans = append(c.orphans, orphans...)
+		c.mu.Unlock()
+	}
+}
+
+// inner strips the host and class of a connector error, for wrapping it
+// again with the path the user gave.
+func inner(err error) error {
+	var ce *connector.Error
+	if errors.As(err, &ce) && ce.Class == connector.ErrTransfer {
+		return ce.Err
+	}
+	return err
+}
+
+func (c *Conn) putSFTP(ctx context.Context, r io.Reader, dst string) (err error) {
+	sc, err := c.sftpClient(ctx)
+	if err != nil {
+		return err
+	}
+	tmp := path.Join(path.Dir(dst), "."+path.Base(dst)+".goinfra-"+randomSuffix())
+	f, err := sc.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return c.transferErr("upload %s: creating %s: %w", dst, tmp, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			if rerr := sc.Remove(tmp); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+				c.host.Logger().Debug("removing a failed upload's temporary file", "host", c.name(), "path", tmp, "error", rerr)
+				c.addOrphan(tmp)
+			}
+			c.checkSFTP(sc, err)
+		}
+	}()
+	stop := context.AfterFunc(ctx, func() { f.Close() })
+	_, err = f.ReadFromWithConcurrency(r, sftpRequests)
+	stop()
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return c.transferErr("upload %s: %w", dst, err)
+	}
+	if st, serr := sc.Stat(dst); serr == nil {
+		if err = f.Chmod(st.Mode().Perm()); err != nil {
+			return c.transferErr("upload %s: keeping its mode: %w", dst, err)
+		}
+		if sys, ok := st.Sys().(*sftp.FileStat); ok {
+			_ = f.Chown(int(sys.UID), int(sys.GID)) // only works as root or the owner; best effort
+		}
+	}
+	if err = f.Close(); err != nil {
+		return c.transferErr("upload %s: %w", dst, err)
+	}
+	if err = sc.PosixRename(tmp, dst); err != nil {
+		return c.transferErr("upload %s: renaming %s into place: %w", dst, tmp, err)
+	}
+	return nil
+}
+
+// escalation is the wrapping for an escalated helper command.
+func escalation(opts connector.Options) command.Unix {
+	u := opts.Unix
+	u.Env, u.Chdir = nil, ""
+	if u.ShellExecutable == command.NoShell {
+		u.ShellExecutable = ""
+	}
+	return u
+}
+
+// stage uploads r as the login user into a private directory and returns
+// the staged path and a cleanup. The directory is not listable by others
+// (0711); the file is readable only when the escalated user is not root,
+// under a random name.
+func (c *Conn) stage(ctx context.Context, r io.Reader, opts connector.Options) (string, func(), error) {
+	dir := "/tmp/.goinfra-" + randomSuffix()
+	file := dir + "/" + randomSuffix()
+	target := "root"
+	switch {
+	case opts.SuUser != "":
+		target = opts.SuUser
+	case opts.Sudo && opts.SudoUser != "":
+		target = opts.SudoUser
+	case !opts.Sudo && opts.Doas && opts.DoasUser != "":
+		target = opts.DoasUser
+	}
+	mode := "0644"
+	if target == "root" {
+		mode = "0600"
+	}
+	if _, err := c.runHelper(ctx, command.New("umask 077 && mkdir", command.Quoted(dir), "&& chmod 0711", command.Quoted(dir)), command.Unix{}, nil); err != nil {
+		return "", nil, c.transferErr("staging: %w", err)
+	}
+	cleanup := func() {
+		if _, err := c.runHelper(context.WithoutCancel(ctx), command.New("rm -rf", command.Quoted(dir)), command.Unix{}, nil); err != nil {
+			c.addOrphan(dir)
+		}
+	}
+	var err error
+	if c.useSCP() {
+		if err = c.scpUpload(ctx, r, file, mode); err != nil && !errors.Is(err, connector.ErrConnect) {
+			err = c.transferErr("staging the upload in %s: %w", dir, err)
+		}
+	} else {
+		err = c.putSFTP(ctx, r, file)
+		if err == nil {
+			var sc *sftp.Client
+			if sc, err = c.sftpClient(ctx); err == nil {
+				m, _ := strconv.ParseUint(mode, 8, 32)
+				err = sc.Chmod(file, os.FileMode(m))
+			}
+		}
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return file, cleanup, nil
+}
+
+// runHelper runs a helper command, returning its stdout; secrets are fed
+// on stdin by the caller only.
+func (c *Conn) runHelper(ctx context.Context, cmd command.Command, u command.Unix, opts *connector.Options) (string, error) {
+	o := connector.Options{Unix: u}
+	if opts != nil {
+		o.SudoPassword, o.SuPassword, o.DoasPassword = opts.SudoPassword, opts.SuPassword, opts.DoasPassword
+	}
+	res, err := c.Run(ctx, cmd, o)
+	if err != nil {
+		if msg := strings.TrimSpace(res.Stderr()); msg != "" {
+			return "", fmt.Errorf("%w: %s", err, msg)
+		}
+		return "", err
+	}
+	return res.Stdout(), nil
+}
+
+// The escalated half of an upload: copy the staged file to a temporary
+// file beside the destination, give it the replaced file's owner and mode
+// (a new file gets the escalated user's umask), rename it into place. The
+// trap removes the temporary file on every path.
+const installScript = `set -e
+t=$(mktemp "$(dirname "$2")/.$(basename "$2").goinfra-XXXXXXXXXX")
+trap 'rm -f "$t"' EXIT HUP INT TERM
+cat "$1" > "$t"
+if [ -e "$2" ]; then
+  chmod "$(stat -c %a "$2")" "$t"
+  chown "$(stat -c %u:%g "$2")" "$t" 2>/dev/null || true
+else
+  chmod "$(printf %o $((0666 & ~$(umask))))" "$t"
+fi
+mv -f "$t" "$2"
+trap - EXIT HUP INT TERM`
+
+func (c *Conn) putEscalated(ctx context.Context, r io.Reader, dst string, opts connector.Options) error {
+	staged, cleanup, err := c.stage(ctx, r, opts)
+	if err != nil {
+		if errors.Is(err, connector.ErrTransfer) {
+			return c.transferErr("upload %s (staging as the login user): %w", dst, inner(err))
+		}
+		return err
+	}
+	defer cleanup()
+	u := escalation(opts)
+	cmd := command.New("sh -c", command.Quoted(installScript), "goinfra-put", command.Quoted(staged), command.Quoted(dst))
+	u.ShellExecutable = command.NoShell
+	if _, err := c.runHelper(ctx, cmd, u, &opts); err != nil {
+		return c.transferErr("upload %s (escalated): %w", dst, err)
+	}
+	return nil
+}
+
+// Get implements connector.Conn. With sudo/su/doas the file is read by the
+// escalated user and streamed over the session (no temporary copy).
+func (c *Conn) Get(ctx context.Context, src string, w io.Writer, opts connector.Options) error {
+	if opts.Escalates() {
+		return c.getStream(ctx, src, w, opts)
+	}
+	if c.useSCP() {
+		return c.scpDownload(ctx, src, w)
+	}
+	sc, err := c.sftpClient(ctx)
+	if err != nil {
+		return err
+	}
+	f, err := sc.Open(src)
+	if err != nil {
+		return c.transferErr("download %s: %w", src, err)
+	}
+	defer f.Close()
+	stop := context.AfterFunc(ctx, func() { f.Close() })
+	defer stop()
+	if _, err := f.WriteTo(w); err != nil {
+		c.checkSFTP(sc, err)
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return c.transferErr("download %s: %w", src, err)
+	}
+	return nil
+}
+
+// getStream reads src with `cat` as the escalated user; the session is a
+// clean binary channel without a pty.
+func (c *Conn) getStream(ctx context.Context, src string, w io.Writer, opts connector.Options) error {
+	u := escalation(opts)
+	u.ShellExecutable = command.NoShell
+	cmd := command.New("cat --", command.Quoted(src))
+	var stdin io.Reader
+	if opts.SudoPassword != "" && u.Sudo && !c.sudoWithoutPassword(ctx, u) {
+		u.SudoStdin = true
+		stdin = strings.NewReader(opts.SudoPassword + "\n")
+	}
+	sess, _, err := c.newSession(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	var stderr strings.Builder
+	sess.Stdout, sess.Stderr, sess.Stdin = w, &limitedWriter{w: &stderr, n: 4096}, stdin
+	stop := context.AfterFunc(ctx, func() { sess.Close() })
+	defer stop()
+	if err := sess.Run(u.Wrap(cmd).Raw()); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return c.transferErr("download %s (escalated): %w: %s", src, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+type limitedWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if l.n > 0 {
+		q := p
+		if len(q) > l.n {
+			q = q[:l.n]
+		}
+		l.n -= len(q)
+		l.w.Write(q)
+	}
+	return len(p), nil
+}
+
+// --- SCP (the rcp protocol over `scp -t` / `scp -f`) ---
+
+// sized learns the length of r, spooling it to a local temporary file
+// when it cannot be known (SCP announces sizes up front); never memory.
+func sized(r io.Reader) (io.Reader, int64, func(), error) {
+	switch x := r.(type) {
+	case interface{ Len() int }:
+		return r, int64(x.Len()), func() {}, nil
+	case interface{ Size() int64 }:
+		return r, x.Size(), func() {}, nil
+	case *os.File:
+		if st, err := x.Stat(); err == nil && st.Mode().IsRegular() {
+			if off, err := x.Seek(0, io.SeekCurrent); err == nil {
+				return r, st.Size() - off, func() {}, nil
+			}
+		}
+	}
+	f, err := os.CreateTemp("", "goinfra-scp-*")
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	done := func() { f.Close(); os.Remove(f.Name()) }
+	n, err := io.Copy(f, r)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		done()
+		return nil, 0, nil, err
+	}
+	return f, n, done, nil
+}
+
+func scpAck(r *bufio.Reader) error {
+	b, err := r.ReadByte()
+	if err != nil {
+		return err
+	}
+	if b == 0 {
+		return nil
+	}
+	msg, _ := r.ReadString('\n')
+	return fmt.Errorf("scp: %s", strings.TrimSpace(msg))
+}
+
+// scpUpload writes r to the remote path file with `scp -t`; the caller
+// wraps errors with the path the user gave.
+func (c *Conn) scpUpload(ctx context.Context, r io.Reader, file, mode string) error {
+	r, size, done, err := sized(r)
+	if err != nil {
+		return err
+	}
+	defer done()
+	sess, _, err := c.newSession(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	stop := context.AfterFunc(ctx, func() { sess.Close() })
+	defer stop()
+	in, err := sess.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out, err := sess.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := sess.Start("scp -t " + command.Quote(file)); err != nil {
+		return fmt.Errorf("starting scp: %w", err)
+	}
+	br := bufio.NewReader(out)
+	err = func() error {
+		if err := scpAck(br); err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(in, "C%s %d %s\n", mode, size, path.Base(file)); err != nil {
+			return err
+		}
+		if err := scpAck(br); err != nil {
+			return err
+		}
+		n, err := io.CopyBuffer(in, io.LimitReader(r, size), make([]byte, 256<<10))
+		if err != nil {
+			return err
+		}
+		if n != size {
+			return fmt.Errorf("source ended after %d of %d bytes", n, size)
+		}
+		if _, err := in.Write([]byte{0}); err != nil {
+			return err
+		}
+		if err := scpAck(br); err != nil {
+			return err
+		}
+		in.Close()
+		return sess.Wait()
+	}()
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return err
+	}
+	return nil
+}
+
+func (c *Conn) putSCPAtomic(ctx context.Context, r io.Reader, dst string, opts connector.Options) error {
+	tmp := path.Join(path.Dir(dst), "."+path.Base(dst)+".goinfra-"+randomSuffix())
+	if err := c.scpUpload(ctx, r, tmp, "0644"); err != nil {
+		if _, rerr := c.runHelper(context.WithoutCancel(ctx), command.New("rm -f", command.Quoted(tmp)), command.Unix{}, nil); rerr != nil {
+			c.addOrphan(tmp)
+		}
+		if errors.Is(err, connector.ErrConnect) {
+			return err
+		}
+		return c.transferErr("upload %s: %w", dst, err)
+	}
+	// Keep the replaced file's mode; a new one gets the login user's umask.
+	script := `if [ -e "$2" ]; then chmod "$(stat -c %a "$2")" "$1"; else chmod "$(printf %o $((0666 & ~$(umask))))" "$1"; fi && mv -f "$1" "$2" || { rm -f "$1"; exit 1; }`
+	cmd := command.New("sh -c", command.Quoted(script), "goinfra-put", command.Quoted(tmp), command.Quoted(dst))
+	if _, err := c.runHelper(ctx, cmd, command.Unix{ShellExecutable: command.NoShell}, nil); err != nil {
+		_, _ = c.runHelper(context.WithoutCancel(ctx), command.New("rm -f", command.Quoted(tmp)), command.Unix{}, nil)
+		return c.transferErr("upload %s: %w", dst, err)
+	}
+	return nil
+}
+
+// scpDownload reads src with `scp -f`.
+func (c *Conn) scpDownload(ctx context.Context, src string, w io.Writer) error {
+	sess, _, err := c.newSession(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	stop := context.AfterFunc(ctx, func() { sess.Close() })
+	defer stop()
+	in, _ := sess.StdinPipe()
+	out, _ := sess.StdoutPipe()
+	if err := sess.Start("scp -f " + command.Quote(src)); err != nil {
+		return c.transferErr("download %s: starting scp: %w", src, err)
+	}
+	br := bufio.NewReaderSize(out, 256<<10)
+	err = func() error {
+		if _, err := in.Write([]byte{0}); err != nil {
+			return err
+		}
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return err
+			}
+			switch line[0] {
+			case 1, 2:
+				return fmt.Errorf("scp: %s", strings.TrimSpace(line[1:]))
+			case 'T':
+				if _, err := in.Write([]byte{0}); err != nil {
+					return err
+				}
+				continue
+			case 'C':
+			default:
+				return fmt.Errorf("scp: unexpected %q", strings.TrimSpace(line))
+			}
+			f := strings.SplitN(strings.TrimSpace(line), " ", 3)
+			if len(f) != 3 {
+				return fmt.Errorf("scp: bad header %q", strings.TrimSpace(line))
+			}
+			size, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return fmt.Errorf("scp: bad size in %q", strings.TrimSpace(line))
+			}
+			if _, err := in.Write([]byte{0}); err != nil {
+				return err
+			}
+			if n, err := io.CopyBuffer(w, io.LimitReader(br, size), make([]byte, 256<<10)); err != nil || n != size {
+				if err == nil {
+					err = io.ErrUnexpectedEOF
+				}
+				return fmt.Errorf("after %d of %d bytes: %w", n, size, err)
+			}
+			if err := scpAck(br); err != nil {
+				return err
+			}
+			if _, err := in.Write([]byte{0}); err != nil {
+				return err
+			}
+			in.Close()
+			werr := sess.Wait()
+			var exit *ssh.ExitError
+			if errors.As(werr, &exit) && exit.ExitStatus() == 0 {
+				werr = nil
+			}
+			return werr
+		}
+	}()
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return c.transferErr("download %s: %w", src, err)
+	}
+	return nil
+}
