@@ -1,0 +1,52 @@
+package dockerssh_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connectors/docker/dockertest"
+	_ "github.com/goinfra-dev/goinfra/connectors/dockerssh"
+	"github.com/goinfra-dev/goinfra/sshfleet"
+)
+
+// TestDockerSSH runs the shared engine suite through a real OpenSSH server
+// (an sshfleet sshd process on loopback, which reaches this machine's
+// Docker socket as root).
+func TestDockerSSH(t *testing.T) {
+	cli := dockertest.Client(t)
+	f := sshfleet.Start(t, sshfleet.Options{Mode: sshfleet.Processes})
+	srv := f.Servers[0]
+	e := &dockertest.Engine{
+		Kind:   "dockerssh",
+		Cli:    cli,
+		Data:   map[string]any{"ssh_config_file": f.SSHConfigFile},
+		Target: func(name string) string { return srv.Name + ":" + name },
+	}
+	dockertest.Suite(t, e, "ImageBuild", "FailedRunCommitsNothing", "ExistingContainersLeftAsFound", "TimeoutLeavesNoProcess", "BigFileRoundTrip", "Conformance")
+
+	t.Run("BadInput", func(t *testing.T) {
+		// A socket that is not there: a connect error naming the host.
+		c, _ := e.Open(t, "x", map[string]any{"dockerssh_socket": "/nonexistent/docker.sock"})
+		err := c.Connect(context.Background())
+		if !errors.Is(err, connector.ErrConnect) || !strings.Contains(err.Error(), "@dockerssh/"+srv.Name+":x") {
+			t.Errorf("missing remote socket: %v", err)
+		}
+		c.Close()
+	})
+}
+
+func TestExpand(t *testing.T) {
+	drv, _ := connector.Lookup("dockerssh")
+	for _, bad := range []string{"", "host", ":image", "host:"} {
+		if _, err := drv.Expand(context.Background(), bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	ts, err := drv.Expand(context.Background(), "web1:alpine:3.19")
+	if err != nil || ts[0].Name != "@dockerssh/web1:alpine:3.19" || ts[0].Data["docker_identifier"] != "alpine:3.19" || ts[0].Data["dockerssh_host"] != "web1" {
+		t.Errorf("expand: %+v %v", ts, err)
+	}
+}
