@@ -1,0 +1,269 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/engine"
+	"github.com/goinfra-dev/goinfra/operations"
+)
+
+// Hooks let a caller follow an execution (for a progress display). Each
+// may be nil. HostDone and the command hooks are called from the hosts'
+// goroutines, concurrently.
+type Hooks struct {
+	// OpStart: operation i (of the plan's Ops) starts on hosts hosts.
+	OpStart func(i int, op *Operation, hosts int)
+	// HostDone: op finished on host; decl holds the outcome.
+	HostDone func(op *Operation, host string, decl *Decl)
+	// OpDone: operation i finished on all its hosts.
+	OpDone func(i int, op *Operation)
+	// Command sees each command (masked) before it runs (-vv).
+	Command func(host, masked string)
+	// Line sees each output line (-vvv).
+	Line func(host string, l connector.Line)
+}
+
+// Execute runs the planned operations in order: each on all its active
+// hosts in parallel (bounded by _parallel/_serial), strictly in order
+// within a host. A host whose operation failed (without _ignore_errors)
+// fails and takes part in nothing later. The error is non-nil when the
+// run had to stop (engine.ErrFailPercent, engine.ErrNoHosts, ctx's error).
+func (d *Deploy) Execute(ctx context.Context, run *engine.Run, plan *Plan, hooks Hooks) error {
+	x := &executor{hooks: hooks, dirty: map[string]bool{}, stale: map[string]bool{}}
+	for i, op := range plan.Ops {
+		var chosen string
+		n := 0
+		for _, h := range run.Active() {
+			if _, ok := op.Hosts[h.Name]; ok {
+				if chosen == "" {
+					chosen = h.Name
+				}
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		if op.RunOnce {
+			n = 1
+		}
+		if hooks.OpStart != nil {
+			hooks.OpStart(i, op, n)
+		}
+		_, err := run.Do(ctx, engine.Step{
+			Name:     op.Name,
+			Serial:   op.Serial,
+			Parallel: op.Parallel,
+			Do: func(ctx context.Context, h *engine.Host) (any, error) {
+				decl, ok := op.Hosts[h.Name]
+				if !ok {
+					return nil, nil
+				}
+				if op.RunOnce && h.Name != chosen {
+					decl.Status = Skipped
+					return nil, nil
+				}
+				err := x.runOp(ctx, h, decl)
+				if hooks.HostDone != nil {
+					hooks.HostDone(op, h.Name, decl)
+				}
+				return nil, err
+			},
+		})
+		if hooks.OpDone != nil {
+			hooks.OpDone(i, op)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type executor struct {
+	hooks Hooks
+	mu    sync.Mutex
+	// dirty: hosts that an operation has changed since planning: later
+	// operations are planned again. stale: hosts changed since their
+	// cached facts were last dropped.
+	dirty map[string]bool
+	stale map[string]bool
+}
+
+func (x *executor) isDirty(h string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.dirty[h]
+}
+
+func (x *executor) setDirty(h string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.dirty[h] = true
+	x.stale[h] = true
+}
+
+// freshFacts drops h's cached facts if it changed since they were
+// gathered.
+func (x *executor) freshFacts(h *engine.Host) {
+	x.mu.Lock()
+	stale := x.stale[h.Name]
+	x.stale[h.Name] = false
+	x.mu.Unlock()
+	if stale {
+		h.Forget("fact:")
+	}
+}
+
+// runOp runs one declared operation on h and records its outcome; the
+// error fails the host.
+func (x *executor) runOp(ctx context.Context, h *engine.Host, decl *Decl) (err error) {
+	start := time.Now()
+	defer func() {
+		decl.Duration = time.Since(start)
+		if err != nil {
+			decl.Status, decl.Err = Failed, err
+		}
+	}()
+	x.freshFacts(h)
+	ok, err := evalCond(ctx, decl, decl.cond)
+	if err != nil {
+		return fmt.Errorf("%s: _if: %w", decl.Name, err)
+	}
+	if !ok {
+		decl.Status = Skipped
+		return nil
+	}
+	plan := decl.Plan
+	if x.isDirty(h.Name) {
+		// An earlier operation changed the host: what was planned from the
+		// facts before may be stale.
+		opts, err := h.Options(decl.layers...)
+		if err != nil {
+			return err
+		}
+		plan, err = decl.Op.Plan(ctx, &planHost{h: h, opts: opts, dir: decl.dir}, decl.Args)
+		if err != nil {
+			return fmt.Errorf("%s: %w", decl.Op.Name, err)
+		}
+	}
+	if !plan.Changed() {
+		decl.Status = NoChange
+		return nil
+	}
+	x.setDirty(h.Name)
+	retries := decl.global.Int("_retries")
+	delay := decl.global.Duration("_retry_delay")
+	var errs []error
+	for _, s := range plan.Steps {
+		var err error
+		for attempt := 0; ; attempt++ {
+			var opts connector.Options
+			opts, err = h.Options(decl.layers...)
+			if err != nil {
+				break
+			}
+			if x.hooks.Command != nil {
+				opts.OnCommand = func(m string) { x.hooks.Command(h.Name, m) }
+			}
+			if x.hooks.Line != nil {
+				opts.OnLine = func(l connector.Line) { x.hooks.Line(h.Name, l) }
+			}
+			var res connector.Result
+			res, err = operations.Execute(ctx, h.Conn, s, opts)
+			if err != nil {
+				err = withStderr(err, res.Output)
+			}
+			if err == nil || attempt >= retries || ctx.Err() != nil {
+				break
+			}
+			h.Log.Warn(fmt.Sprintf("%s: retrying (%d of %d): %v", decl.Name, attempt+1, retries, oneLine(err.Error())))
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+			if !decl.global.Bool("_continue_on_error") {
+				break
+			}
+		}
+	}
+	if len(errs) == 0 {
+		decl.Status = Changed
+		return nil
+	}
+	opErr := fmt.Errorf("%s: %w", decl.Name, errors.Join(errs...))
+	if decl.global.Bool("_ignore_errors") && ctx.Err() == nil {
+		decl.Status, decl.Err = IgnoredError, opErr
+		h.Log.Warn(oneLine(opErr.Error()) + " (ignored)")
+		return nil
+	}
+	return opErr
+}
+
+// withStderr adds a failed command's last stderr line: usually the reason.
+func withStderr(err error, out connector.Output) error {
+	lines := out.StderrLines()
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			if strings.Contains(err.Error(), l) {
+				return err
+			}
+			return fmt.Errorf("%w: %s", err, l)
+		}
+	}
+	return err
+}
+
+// evalCond evaluates an _if at execution time: a bool; an operation
+// result (its change); a function called now; a list (all must hold).
+func evalCond(ctx context.Context, decl *Decl, v any) (bool, error) {
+	switch c := v.(type) {
+	case nil:
+		return true, nil
+	case bool:
+		return c, nil
+	case *Result:
+		return c.decl.changedNow(), nil
+	case []any:
+		for _, e := range c {
+			ok, err := evalCond(ctx, decl, e)
+			if err != nil || !ok {
+				return ok, err
+			}
+		}
+		return true, nil
+	case starlark.Callable:
+		hr := decl.hr
+		if hr == nil {
+			return false, fmt.Errorf("a function needs a deploy file")
+		}
+		hr.mu.Lock()
+		defer hr.mu.Unlock()
+		hr.ctx = ctx
+		thread := hr.thread()
+		r, err := starlark.Call(thread, c, nil, nil)
+		if err != nil {
+			var pe *planError
+			if errors.As(err, &pe) {
+				return false, pe.err
+			}
+			return false, evalError(decl.Pos, err)
+		}
+		if res, ok := r.(*Result); ok {
+			return res.decl.changedNow(), nil
+		}
+		return bool(r.Truth()), nil
+	}
+	return false, fmt.Errorf("unexpected %s", connector.TypeName(v))
+}
