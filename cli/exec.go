@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/engine"
+	"github.com/goinfra-dev/goinfra/inventory"
+)
+
+// execCommand builds the command of `exec [--] CMD…`: one word is a shell
+// command line, run as written; several are quoted one by one so that the
+// host sees exactly that argv.
+func execCommand(words []string, dash int) (command.Command, error) {
+	argv := words[1:]
+	if dash > 1 {
+		// Words between "exec" and "--" are not allowed: flags go before.
+		return command.Command{}, fmt.Errorf("exec: unexpected %q before --", words[1])
+	}
+	switch len(argv) {
+	case 0:
+		return command.Command{}, fmt.Errorf("exec: no command given (usage: goinfra INVENTORY exec -- CMD [ARG…])")
+	case 1:
+		if argv[0] == "" {
+			return command.Command{}, fmt.Errorf("exec: empty command")
+		}
+		return command.Shell(argv[0]), nil
+	}
+	return command.Args(argv...), nil
+}
+
+// execRecord is one --json line of exec: one host, one command.
+type execRecord struct {
+	Host      string  `json:"host"`
+	Success   bool    `json:"success"`
+	ExitCode  *int    `json:"exit_code"`
+	Stdout    string  `json:"stdout"`
+	Stderr    string  `json:"stderr"`
+	DurationS float64 `json:"duration_s"`
+	Error     *string `json:"error"`
+}
+
+// dryRecord is one --json --dry line of exec.
+type dryRecord struct {
+	Host    string  `json:"host"`
+	Command string  `json:"command"`
+	Error   *string `json:"error"`
+}
+
+func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Inventory, words []string, dash int) error {
+	cmd, err := execCommand(words, dash)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	cfg, err := a.engineConfig(c)
+	if err != nil {
+		return a.inputErr(err)
+	}
+	run := engine.New(inv, cfg)
+	if a.flags.dry {
+		return a.execDry(run, cmd)
+	}
+
+	var stopErr error
+	connected, err := run.Connect(ctx)
+	for _, r := range connected {
+		if r.Err != nil {
+			a.execReport(r.Host.Name, connector.Result{ExitCode: -1, Duration: r.Duration}, r.Err)
+		}
+	}
+	if err == nil {
+		_, stopErr = run.Each(ctx, func(ctx context.Context, h *engine.Host) (any, error) {
+			args, err := h.Args()
+			if err != nil {
+				a.execReport(h.Name, connector.Result{ExitCode: -1}, err)
+				return nil, err
+			}
+			opts, err := h.Options()
+			if err != nil {
+				a.execReport(h.Name, connector.Result{ExitCode: -1}, err)
+				return nil, err
+			}
+			var streamed atomic.Bool
+			show := func(l connector.Line) {
+				if l.Stream == connector.Stderr {
+					a.out.Err(h.Name, l.Text)
+				} else {
+					a.out.Out(h.Name, l.Text)
+				}
+			}
+			if !a.flags.json {
+				opts.OnLine = func(l connector.Line) { streamed.Store(true); show(l) }
+			}
+			if a.flags.verbose >= 2 {
+				opts.OnCommand = func(masked string) { a.out.Log(colorDim, "["+h.Name+"] >>> "+masked) }
+			}
+			start := time.Now()
+			res, err := h.Run(ctx, cmd, opts, args)
+			if res.Duration == 0 {
+				res.Duration = time.Since(start)
+			}
+			if !a.flags.json && !streamed.Load() {
+				// A connector that does not stream: show the output now.
+				for _, l := range res.Lines {
+					show(l)
+				}
+			}
+			a.execReport(h.Name, res, err)
+			return res, err
+		})
+	} else {
+		stopErr = err
+	}
+	if stopErr != nil && a.flags.json {
+		// One record per host even when the run stopped before the
+		// command reached it.
+		for _, h := range run.Active() {
+			if _, done := a.reported.Load(h.Name); !done {
+				a.execReport(h.Name, connector.Result{ExitCode: -1}, fmt.Errorf("not run: %w", stopErr))
+			}
+		}
+	}
+	return a.finish(ctx, run, stopErr)
+}
+
+// execReport prints one host's outcome: a JSON line with --json, else
+// the error (the output was streamed as it came).
+func (a *app) execReport(host string, res connector.Result, err error) {
+	a.reported.Store(host, true)
+	if !a.flags.json {
+		if err != nil {
+			a.out.HostError(host, err)
+		}
+		return
+	}
+	rec := execRecord{
+		Host:      host,
+		Success:   err == nil,
+		Stdout:    res.Stdout(),
+		Stderr:    res.Stderr(),
+		DurationS: res.Duration.Seconds(),
+	}
+	if res.ExitCode >= 0 && !errors.Is(err, connector.ErrTimeout) && !errors.Is(err, connector.ErrConnect) {
+		code := res.ExitCode
+		rec.ExitCode = &code
+	}
+	if err != nil {
+		msg := oneLine(err.Error())
+		rec.Error = &msg
+	}
+	a.jsonLine(rec)
+}
+
+func (a *app) jsonLine(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"error": err.Error()})
+	}
+	a.out.Raw(string(b) + "\n")
+}
+
+// execDry prints the fully wrapped, masked command per host and runs
+// nothing; no host is connected to.
+func (a *app) execDry(run *engine.Run, cmd command.Command) error {
+	bad := 0
+	for _, h := range run.Hosts() {
+		opts, err := h.Options()
+		if err != nil {
+			bad++
+			if a.flags.json {
+				msg := oneLine(err.Error())
+				a.jsonLine(dryRecord{Host: h.Name, Error: &msg})
+			} else {
+				a.out.HostError(h.Name, err)
+			}
+			continue
+		}
+		wrapped := opts.Unix.Wrap(cmd).String()
+		if a.flags.json {
+			a.jsonLine(dryRecord{Host: h.Name, Command: wrapped})
+		} else {
+			a.out.Out(h.Name, wrapped)
+		}
+	}
+	if bad > 0 {
+		return &exitError{code: ExitUsage}
+	}
+	return nil
+}

@@ -1,0 +1,301 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/engine"
+	"github.com/goinfra-dev/goinfra/inventory"
+)
+
+// flags are goinfra's options; they may appear anywhere before "--".
+type flags struct {
+	verbose     int
+	dry         bool
+	yes         bool
+	json        bool
+	limit       []string
+	failPercent float64
+	data        []string
+	parallel    int
+	serial      bool
+
+	sudo            bool
+	sudoUser        string
+	suUser          string
+	doas            bool
+	doasUser        string
+	shellExecutable string
+	chdir           string
+	timeout         string
+
+	sshUser        string
+	sshPort        int
+	sshKey         string
+	sshKeyPassword string
+	sshPassword    string
+
+	sshPasswordPrompt   bool
+	sudoPasswordPrompt  bool
+	sudoPasswordPerHost bool
+}
+
+func (a *app) addFlags(c *cobra.Command) {
+	f := &a.flags
+	fs := c.PersistentFlags()
+	fs.CountVarP(&f.verbose, "verbose", "v", "show more: -v debug log, -vv also echo commands, -vvv also stream all output")
+	fs.BoolVar(&f.dry, "dry", false, "change nothing: exec prints the wrapped command per host and runs nothing")
+	fs.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
+	fs.BoolVar(&f.json, "json", false, "machine-readable output: JSON Lines on stdout")
+	fs.StringArrayVar(&f.limit, "limit", nil, "only hosts in this group or matching this glob (repeatable, comma-separated)")
+	fs.Float64Var(&f.failPercent, "fail-percent", 0, "stop the run when more than this percentage of hosts failed")
+	fs.StringArrayVar(&f.data, "data", nil, "override host data: key=value (repeatable; true/false, integers and JSON are typed)")
+	fs.IntVar(&f.parallel, "parallel", 0, fmt.Sprintf("hosts worked on at once (default %d)", engine.DefaultParallel))
+	fs.BoolVar(&f.serial, "serial", false, "work on one host at a time")
+
+	fs.BoolVar(&f.sudo, "sudo", false, "run commands with sudo")
+	fs.StringVar(&f.sudoUser, "sudo-user", "", "user sudo switches to")
+	fs.StringVar(&f.suUser, "su-user", "", "run commands with su as this user")
+	fs.BoolVar(&f.doas, "doas", false, "run commands with doas")
+	fs.StringVar(&f.doasUser, "doas-user", "", "user doas switches to")
+	fs.StringVar(&f.shellExecutable, "shell-executable", "", `shell that wraps commands (default "sh"; "none": no shell)`)
+	fs.StringVar(&f.chdir, "chdir", "", "directory commands run in")
+	fs.StringVar(&f.timeout, "timeout", "", "stop each command after this long (seconds, or a duration like 1m30s)")
+
+	fs.StringVar(&f.sshUser, "ssh-user", "", "SSH user (host data ssh_user)")
+	fs.IntVar(&f.sshPort, "ssh-port", 0, "SSH port (host data ssh_port)")
+	fs.StringVar(&f.sshKey, "ssh-key", "", "SSH private key file (host data ssh_key)")
+	fs.StringVar(&f.sshKeyPassword, "ssh-key-password", "", "passphrase of the SSH key (prefer GOINFRA_SSH_KEY_PASSWORD)")
+	fs.StringVar(&f.sshPassword, "ssh-password", "", "SSH password (prefer GOINFRA_SSH_PASSWORD or --ssh-password-prompt)")
+	fs.BoolVar(&f.sshPasswordPrompt, "ssh-password-prompt", false, "ask for the SSH password once, before connecting")
+	fs.BoolVar(&f.sudoPasswordPrompt, "sudo-password-prompt", false, "ask for the sudo password once for all hosts, before connecting")
+	fs.BoolVar(&f.sudoPasswordPrompt, "use-sudo-password", false, "same as --sudo-password-prompt (pyinfra's name)")
+	fs.BoolVar(&f.sudoPasswordPerHost, "sudo-password-per-host", false, "when sudo needs a password, ask for each host's own (default: one answer for all hosts)")
+}
+
+// inventoryOptions turns --data, --limit and the --ssh-* flags (and their
+// environment variables and prompts) into inventory options.
+func (a *app) inventoryOptions(c *cobra.Command) (inventory.Options, error) {
+	f := &a.flags
+	opts := inventory.Options{Data: map[string]any{}}
+	for _, kv := range f.data {
+		k, v, err := inventory.ParseData(kv)
+		if err != nil {
+			return opts, err
+		}
+		opts.Data[k] = v
+	}
+	for _, l := range f.limit {
+		for _, p := range strings.Split(l, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				opts.Limit = append(opts.Limit, p)
+			}
+		}
+	}
+	set := func(flag, key string, v any) {
+		if c.Flags().Changed(flag) {
+			opts.Data[key] = v
+		}
+	}
+	set("ssh-user", "ssh_user", f.sshUser)
+	set("ssh-port", "ssh_port", f.sshPort)
+	set("ssh-key", "ssh_key", f.sshKey)
+	set("ssh-key-password", "ssh_key_password", f.sshKeyPassword)
+	set("ssh-password", "ssh_password", f.sshPassword)
+	// Secrets from the environment, when no flag gave them.
+	for env, key := range map[string]string{
+		"GOINFRA_SSH_PASSWORD":     "ssh_password",
+		"GOINFRA_SSH_KEY_PASSWORD": "ssh_key_password",
+	} {
+		if v := a.io.Getenv(env); v != "" {
+			if _, given := opts.Data[key]; !given {
+				opts.Data[key] = v
+			}
+		}
+	}
+	if f.sshPasswordPrompt {
+		pw, err := a.prompt(c.Context(), "SSH password: ")
+		if err != nil {
+			return opts, err
+		}
+		opts.Data["ssh_password"] = pw
+	}
+	return opts, nil
+}
+
+// runArgs turns the global-argument flags into the run's lowest layer of
+// global arguments. Only flags the user gave count, so that host data
+// (which beats flags) is not hidden by a flag's zero value.
+func (a *app) runArgs(c *cobra.Command) (map[string]any, error) {
+	f := &a.flags
+	args := map[string]any{}
+	set := func(flag, key string, v any) {
+		if c.Flags().Changed(flag) {
+			args[key] = v
+		}
+	}
+	set("sudo", "_sudo", f.sudo)
+	set("sudo-user", "_sudo_user", f.sudoUser)
+	set("su-user", "_su_user", f.suUser)
+	set("doas", "_doas", f.doas)
+	set("doas-user", "_doas_user", f.doasUser)
+	set("shell-executable", "_shell_executable", f.shellExecutable)
+	set("chdir", "_chdir", f.chdir)
+	if c.Flags().Changed("timeout") {
+		d, err := parseSeconds(f.timeout)
+		if err != nil {
+			return nil, fmt.Errorf("--timeout %q: %w", f.timeout, err)
+		}
+		args["_timeout"] = d
+	}
+	// A user for sudo (doas) implies sudo (doas): alone the flag would do nothing.
+	if f.sudoUser != "" && !c.Flags().Changed("sudo") {
+		args["_sudo"] = true
+	}
+	if f.doasUser != "" && !c.Flags().Changed("doas") {
+		args["_doas"] = true
+	}
+	if v := a.io.Getenv("GOINFRA_SUDO_PASSWORD"); v != "" {
+		args["_sudo_password"] = v
+	}
+	if v := a.io.Getenv("GOINFRA_SU_PASSWORD"); v != "" {
+		args["_su_password"] = v
+	}
+	if v := a.io.Getenv("GOINFRA_DOAS_PASSWORD"); v != "" {
+		args["_doas_password"] = v
+	}
+	if f.sudoPasswordPrompt && !f.sudoPasswordPerHost {
+		pw, err := a.prompt(c.Context(), "sudo password: ")
+		if err != nil {
+			return nil, err
+		}
+		args["_sudo_password"] = pw
+	}
+	// Check a copy: Check also fills in defaults, and a default here
+	// would hide host data, which beats flags.
+	checked := connector.Data{}
+	for k, v := range args {
+		checked[k] = v
+	}
+	if err := checked.Check("(command line)", connector.GlobalArgs); err != nil {
+		return nil, err
+	}
+	for k := range args {
+		args[k] = checked[k]
+	}
+	return args, nil
+}
+
+// engineConfig builds the run configuration from the flags.
+func (a *app) engineConfig(c *cobra.Command) (engine.Config, error) {
+	args, err := a.runArgs(c)
+	if err != nil {
+		return engine.Config{}, err
+	}
+	cfg := engine.Config{Parallel: a.flags.parallel, Args: args, Log: a.logger(),
+		SudoPasswordPrompt: a.sudoPrompt, SudoPasswordPerHost: a.flags.sudoPasswordPerHost}
+	if a.flags.parallel < 0 {
+		return cfg, fmt.Errorf("--parallel %d: must be positive", a.flags.parallel)
+	}
+	if a.flags.serial {
+		cfg.Parallel = 1
+	}
+	if c.Flags().Changed("fail-percent") {
+		p := a.flags.failPercent
+		if p < 0 || p > 100 {
+			return cfg, fmt.Errorf("--fail-percent %g: must be between 0 and 100", p)
+		}
+		cfg.FailPercent = engine.Percent(p)
+	}
+	return cfg, nil
+}
+
+// parseSeconds reads a duration as seconds ("1", "0.5") or Go syntax
+// ("1m30s").
+func parseSeconds(s string) (time.Duration, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f <= 0 {
+			return 0, fmt.Errorf("must be positive")
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("want seconds or a duration like 1m30s")
+	}
+	return d, nil
+}
+
+// prompt asks for a secret on the terminal without echoing it. Without a
+// terminal it reads one line from standard input, so a secret can also be
+// piped in (never given on a command line). An interrupt while asking
+// gives the terminal back as it was.
+func (a *app) prompt(ctx context.Context, label string) (string, error) {
+	if tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0); err == nil {
+		defer tty.Close()
+		fd := int(tty.Fd())
+		if term.IsTerminal(fd) {
+			return readSecret(ctx, tty, label)
+		}
+	}
+	if a.stdinReader == nil {
+		a.stdinReader = bufio.NewReader(a.io.Stdin)
+	}
+	line, err := a.stdinReader.ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("%sno terminal and nothing on standard input", label)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// readSecret reads one line from the terminal tty with echo off. Echo is
+// turned off before the label is shown, so nothing typed early is echoed;
+// the terminal is restored also when ctx ends first (an interrupt).
+func readSecret(ctx context.Context, tty *os.File, label string) (string, error) {
+	fd := int(tty.Fd())
+	name := strings.TrimSuffix(label, ": ")
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", name, err)
+	}
+	quiet := *old
+	quiet.Lflag &^= unix.ECHO
+	quiet.Lflag |= unix.ICANON | unix.ISIG
+	quiet.Iflag |= unix.ICRNL
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &quiet); err != nil {
+		return "", fmt.Errorf("reading %s: %w", name, err)
+	}
+	defer unix.IoctlSetTermios(fd, unix.TCSETS, old)
+	fmt.Fprint(tty, label)
+	type answer struct {
+		line string
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		line, err := bufio.NewReader(tty).ReadString('\n')
+		got <- answer{line, err}
+	}()
+	select {
+	case ans := <-got:
+		fmt.Fprintln(tty)
+		if ans.err != nil && ans.line == "" {
+			return "", fmt.Errorf("reading %s: %w", name, ans.err)
+		}
+		return strings.TrimRight(ans.line, "\r\n"), nil
+	case <-ctx.Done():
+		fmt.Fprintln(tty)
+		return "", &exitError{code: ExitInterrupted, err: errors.New("interrupted")}
+	}
+}
