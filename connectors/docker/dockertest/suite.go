@@ -189,7 +189,7 @@ func (e *Engine) testImageBuild(t *testing.T) {
 	if !sameList(bc.Cmd, nc.Cmd) || !sameList(bc.Entrypoint, nc.Entrypoint) {
 		t.Errorf("Cmd/Entrypoint changed: base %q %q, new %q %q", bc.Cmd, bc.Entrypoint, nc.Cmd, nc.Entrypoint)
 	}
-	if !reflect.DeepEqual(bc.Env, e.withoutAdded(nc.Env)) || bc.WorkingDir != nc.WorkingDir || bc.User != nc.User ||
+	if !reflect.DeepEqual(sorted(bc.Env), sorted(e.withoutAdded(nc.Env))) || bc.WorkingDir != nc.WorkingDir || bc.User != nc.User ||
 		!reflect.DeepEqual(bc.Labels, nc.Labels) || !reflect.DeepEqual(bc.ExposedPorts, nc.ExposedPorts) {
 		t.Errorf("config changed:\nbase %+v\nnew  %+v", bc.ImageConfig, nc.ImageConfig)
 	}
@@ -556,6 +556,14 @@ func stdcopy(w io.Writer, r io.Reader) (int64, error) { return stdcopypkg.StdCop
 // a cleared Entrypoint as [] rather than null, which runs the same.
 func sameList(a, b []string) bool {
 	return len(a) == 0 && len(b) == 0 || reflect.DeepEqual(a, b)
+}
+
+// sorted returns a sorted copy: Podman's commits keep the variables but
+// not their order, which does not change what a process sees.
+func sorted(l []string) []string {
+	l = slices.Clone(l)
+	slices.Sort(l)
+	return l
 }
 
 func (e *Engine) withoutAdded(env []string) []string {
