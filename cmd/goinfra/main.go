@@ -7,6 +7,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/cli"
 	_ "github.com/goinfra-dev/goinfra/connectors/builtin"
+	_ "github.com/goinfra-dev/goinfra/operations/builtin"
 )
 
 func main() {

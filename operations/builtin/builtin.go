@@ -1,0 +1,13 @@
+// Package builtin links every operation module that ships with goinfra
+// (files, server, apt) and their facts into a program: import it for its
+// side effect, as cmd/goinfra does.
+//
+//	import _ "github.com/goinfra-dev/goinfra/operations/builtin"
+package builtin
+
+// One line per module.
+import (
+	_ "github.com/goinfra-dev/goinfra/operations/apt"
+	_ "github.com/goinfra-dev/goinfra/operations/files"
+	_ "github.com/goinfra-dev/goinfra/operations/server"
+)
