@@ -23,8 +23,9 @@ func init() {
 	})
 	Register(Fact{
 		Name:        "server.Os",
-		Description: "the operating system (uname -o, e.g. GNU/Linux)",
-		Command:     fixed("uname", "-o"),
+		// pyinfra's Os is uname -s, and deploys test it against "Linux".
+		Description: "the operating system (uname -s, e.g. Linux, FreeBSD)",
+		Command:     fixed("uname", "-s"),
 		Parse:       firstLine,
 	})
 	Register(Fact{
