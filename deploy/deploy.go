@@ -131,7 +131,8 @@ func Load(paths ...string) (*Deploy, error) {
 
 // Single prepares one operation given on the command line, e.g.
 // files.put with words src=a dest=/tmp/a _sudo=true; values are typed as
-// --data values are (connector.ParseValue).
+// --data values are (connector.ParseValue). A config.star in the working
+// directory sets defaults, as beside a deploy file.
 func Single(name string, words []string) (*Deploy, error) {
 	op, err := lookupOp(name)
 	if err != nil {
@@ -160,7 +161,13 @@ func Single(name string, words []string) (*Deploy, error) {
 	if err != nil {
 		return nil, &Error{Msg: err.Error()}
 	}
-	return &Deploy{modules: buildModules(), single: &single{op: op, args: checked, globals: globals}}, nil
+	// As pyinfra reads config.py from the directory it runs in when an
+	// operation is given on the command line.
+	cfg, err := loadConfig(".")
+	if err != nil {
+		return nil, err
+	}
+	return &Deploy{Config: cfg, modules: buildModules(), single: &single{op: op, args: checked, globals: globals}}, nil
 }
 
 // IsDeployWord reports whether a word after the inventory names deploy

@@ -21,10 +21,10 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	_ "github.com/goinfra-dev/goinfra/connectors/builtin"
 	_ "github.com/goinfra-dev/goinfra/connectors/docker"
-	_ "github.com/goinfra-dev/goinfra/operations/builtin"
 	"github.com/goinfra-dev/goinfra/connectors/local"
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
+	_ "github.com/goinfra-dev/goinfra/operations/builtin"
 )
 
 type twin struct{}
