@@ -31,6 +31,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/goinfra-dev/goinfra/internal/suggest"
+
 	"go.starlark.net/lib/json"
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
@@ -248,7 +250,7 @@ func compileError(path string, err error, modules starlark.StringDict) error {
 		msg := oneLine(e.Msg)
 		if name, ok := strings.CutPrefix(e.Msg, "undefined: "); ok {
 			names := append(moduleNames(modules), "host", "deploy")
-			if s := nearest(name, names); s != "" {
+			if s := suggest.Nearest(name, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", s)
 			}
 		}
@@ -352,7 +354,7 @@ func checkArgName(op *operations.Op, name string) error {
 		names = append(names, a.Name)
 	}
 	msg := fmt.Sprintf("%s has no argument %s", op.Name, name)
-	if s := nearest(name, names); s != "" {
+	if s := suggest.Nearest(name, names); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
 	}
 	if len(names) > 0 {
@@ -375,7 +377,7 @@ func checkGlobalNames(args map[string]any) error {
 			names[i] = g.Name
 		}
 		msg := "unknown global argument " + k
-		if s := nearest(k, names); s != "" {
+		if s := suggest.Nearest(k, names); s != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", s)
 		}
 		return errors.New(msg)
@@ -418,7 +420,7 @@ func lookupOp(name string) (*operations.Op, error) {
 		return op, nil
 	}
 	msg := fmt.Sprintf("unknown operation %s", name)
-	if s := nearest(name, operations.Names()); s != "" {
+	if s := suggest.Nearest(name, operations.Names()); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
 	} else if names := operations.Names(); len(names) > 0 {
 		msg += " (known: " + strings.Join(names, ", ") + ")"
@@ -494,7 +496,7 @@ func loadConfig(dir string) (Config, error) {
 		key := "_" + strings.ToLower(name)
 		if !connector.IsGlobalArg(key) || key == "_if" {
 			msg := "unknown setting " + name
-			if s := nearest(name, known); s != "" {
+			if s := suggest.Nearest(name, known); s != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", s)
 			}
 			return cfg, &Error{Pos: pos, Msg: msg}
@@ -553,44 +555,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// nearest returns the name closest to s when it is close enough to be a
-// likely typo, else "".
-func nearest(s string, names []string) string {
-	best, bestD := "", 0
-	for _, n := range names {
-		d := editDistance(strings.ToLower(s), strings.ToLower(n))
-		if best == "" || d < bestD {
-			best, bestD = n, d
-		}
-	}
-	limit := len(s) / 3
-	if limit < 1 {
-		limit = 1
-	}
-	if best == "" || bestD > limit {
-		return ""
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

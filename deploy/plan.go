@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goinfra-dev/goinfra/internal/suggest"
+
 	"go.starlark.net/lib/json"
 	"go.starlark.net/starlark"
 
@@ -691,7 +693,7 @@ func (hr *hostRun) getFact(thread *starlark.Thread, b *starlark.Builtin, args st
 		msg := err.Error()
 		if errors.Is(err, facts.ErrUnknown) {
 			msg = "unknown fact " + name
-			if s := nearest(name, facts.Names()); s != "" {
+			if s := suggest.Nearest(name, facts.Names()); s != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", s)
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/goinfra-dev/goinfra/internal/suggest"
+
 	"go.starlark.net/starlark"
 
 	"github.com/goinfra-dev/goinfra/facts"
@@ -82,7 +84,7 @@ func moduleAttr(mod, name string) (string, error) {
 			return full, nil
 		}
 		msg := fmt.Sprintf("%s has no fact %s", mod, name)
-		if s := nearest(full, facts.Names()); s != "" {
+		if s := suggest.Nearest(full, facts.Names()); s != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", s)
 		}
 		return "", fmt.Errorf("%s", msg)
@@ -91,9 +93,9 @@ func moduleAttr(mod, name string) (string, error) {
 		return full, nil
 	}
 	msg := fmt.Sprintf("%s has no operation %s", mod, name)
-	if s := nearest(full, operations.Names()); s != "" {
+	if s := suggest.Nearest(full, operations.Names()); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
-	} else if s := nearest(full, facts.Names()); s != "" {
+	} else if s := suggest.Nearest(full, facts.Names()); s != "" {
 		msg += fmt.Sprintf(" (did you mean the fact %s?)", s)
 	}
 	return "", fmt.Errorf("%s", msg)

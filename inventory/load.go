@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/goinfra-dev/goinfra/internal/suggest"
+
 	"github.com/goinfra-dev/goinfra/connector"
 )
 
@@ -159,51 +161,12 @@ func (l *loader) parseTarget(t string) (kind, arg string, drv connector.Driver, 
 	drv, ok := connector.Lookup(kind)
 	if !ok {
 		uk := &connector.UnknownKindError{Kind: kind, Known: connector.Kinds()}
-		if near := nearest(kind, uk.Known); near != "" {
+		if near := suggest.Nearest(kind, uk.Known); near != "" {
 			return "", "", nil, fmt.Errorf("target %q: %w; did you mean @%s?", t, uk, near)
 		}
 		return "", "", nil, fmt.Errorf("target %q: %w", t, uk)
 	}
 	return kind, arg, drv, nil
-}
-
-// nearest returns the name in names closest to s, if it is a likely typo
-// (at most two edits away).
-func nearest(s string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := editDistance(s, n); d < bestD && d < len(n) {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance, with a swap of two adjacent
-// letters counted as one edit.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
 
 // expand runs a driver's Expand once per kind and argument.
