@@ -31,14 +31,13 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/goinfra-dev/goinfra/internal/suggest"
-
 	"go.starlark.net/lib/json"
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/suggest"
 	"github.com/goinfra-dev/goinfra/operations"
 )
 

@@ -9,14 +9,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/goinfra-dev/goinfra/internal/suggest"
-
 	"go.starlark.net/lib/json"
 	"go.starlark.net/starlark"
 
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/engine"
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/suggest"
 	"github.com/goinfra-dev/goinfra/operations"
 )
 

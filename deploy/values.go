@@ -9,11 +9,10 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/goinfra-dev/goinfra/internal/suggest"
-
 	"go.starlark.net/starlark"
 
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/suggest"
 	"github.com/goinfra-dev/goinfra/operations"
 )
 

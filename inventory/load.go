@@ -9,9 +9,8 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/goinfra-dev/goinfra/internal/suggest"
-
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/suggest"
 )
 
 // entry is one target as the user declared it, before expansion.
