@@ -47,6 +47,10 @@ type Op struct {
 	Name        string
 	Description string
 	Args        []Arg
+	// ExtraArgs makes CheckArgs keep arguments Args does not declare, as
+	// given (files.template passes them to the template, as pyinfra's
+	// **data). Declared arguments are still type-checked.
+	ExtraArgs bool
 	// Plan returns what must be done on h. args holds the declared
 	// arguments, type-checked and with defaults filled in.
 	Plan func(ctx context.Context, h Host, args connector.Data) (*Plan, error)
@@ -187,6 +191,10 @@ func CheckArgs(op *Op, args map[string]any) (connector.Data, error) {
 	}
 	for k, v := range args {
 		a, ok := known[k]
+		if !ok && op.ExtraArgs {
+			d[k] = v
+			continue
+		}
 		if !ok {
 			names := make([]string, 0, len(op.Args))
 			for _, a := range op.Args {
@@ -220,6 +228,12 @@ func CheckArgs(op *Op, args map[string]any) (connector.Data, error) {
 // operation, so that a deploy works from any working directory.
 type LocalDirer interface {
 	LocalDir() string
+}
+
+// Grouper is an optional Host capability: the inventory groups the host
+// belongs to (templates see them as host.groups).
+type Grouper interface {
+	Groups() []string
 }
 
 // LocalPath resolves a local path argument of an operation on h: an
