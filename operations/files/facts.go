@@ -1,0 +1,218 @@
+package files
+
+import (
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/facts"
+)
+
+// LinkInfo is the value of files.Link: the link's own attributes (not its
+// target's) and where it points, as pyinfra's link_target.
+type LinkInfo struct {
+	facts.FileInfo
+	LinkTarget string `json:"link_target"`
+}
+
+// statFormat matches the files.File fact's: owner, group, octal mode,
+// size, mtime (epoch), then the type, last because it may hold spaces.
+const statFormat = "%U %G %a %s %Y %F"
+
+// missingMarker is written to stderr by facts whose "no such file" must
+// be told apart from an empty answer (an empty file, no matching line).
+const missingMarker = "goinfra: no such file"
+
+func init() {
+	facts.Register(facts.Fact{
+		Name:        "files.Directory",
+		Description: "path=PATH: null if missing, false if it is not a directory, else {user, group, mode, size, mtime}",
+		Args:        []string{"path"},
+		Required:    []string{"path"},
+		Command:     statCommand,
+		Parse: func(out connector.Output, a facts.Args) (any, error) {
+			info, typ, err := parseStat(out)
+			if err != nil || info == nil {
+				return nil, err
+			}
+			if typ != "directory" {
+				return false, nil
+			}
+			return info, nil
+		},
+	})
+	facts.Register(facts.Fact{
+		Name:        "files.Link",
+		Description: "path=PATH: null if missing, false if it is not a symbolic link, else {user, group, mode, size, mtime, link_target}",
+		Args:        []string{"path"},
+		Required:    []string{"path"},
+		Command: func(a facts.Args) (command.Command, error) {
+			p := a["path"]
+			if p == "" {
+				return command.Command{}, fmt.Errorf("path: empty")
+			}
+			q := command.Quoted(p)
+			// stat does not follow the link; readlink prints its target
+			// on the following line(s).
+			return command.New("if", "test", "-L", q, ";", "then",
+				"stat", "-c", command.Quoted(statFormat), q, "&&", "readlink", q, ";",
+				"elif", "test", "-e", q, ";", "then",
+				"stat", "-c", command.Quoted(statFormat), q, ";", "fi"), nil
+		},
+		Parse: func(out connector.Output, a facts.Args) (any, error) {
+			info, typ, err := parseStat(out)
+			if err != nil || info == nil {
+				return nil, err
+			}
+			if typ != "symbolic link" {
+				return false, nil
+			}
+			lines := out.StdoutLines()
+			if len(lines) < 2 {
+				return nil, fmt.Errorf("%s: readlink printed nothing", a["path"])
+			}
+			return &LinkInfo{FileInfo: *info, LinkTarget: strings.Join(lines[1:], "\n")}, nil
+		},
+	})
+	facts.Register(facts.Fact{
+		Name:        "files.Sha256File",
+		Description: "path=PATH: the SHA-256 of a regular file as hex, or null if there is none",
+		Args:        []string{"path"},
+		Required:    []string{"path"},
+		Command: func(a facts.Args) (command.Command, error) {
+			p := a["path"]
+			if p == "" {
+				return command.Command{}, fmt.Errorf("path: empty")
+			}
+			q := command.Quoted(p)
+			// sha256sum (GNU, busybox), else shasum (macOS), else sha256
+			// (BSD); a file that cannot be read is an error, not null.
+			return command.New("if", "test", "-f", q, ";", "then",
+				"sha256sum", q, "2>/dev/null", "||", "shasum", "-a", "256", q, "2>/dev/null", "||", "sha256", "-q", q, ";", "fi"), nil
+		},
+		Parse: func(out connector.Output, a facts.Args) (any, error) {
+			for _, l := range out.StdoutLines() {
+				for _, f := range strings.Fields(l) {
+					if sha256Hex.MatchString(f) {
+						return strings.ToLower(f), nil
+					}
+				}
+			}
+			if strings.TrimSpace(out.Stdout()) != "" {
+				return nil, fmt.Errorf("%s: no checksum in %q", a["path"], out.Stdout())
+			}
+			return nil, nil
+		},
+	})
+	facts.Register(facts.Fact{
+		Name:        "files.FindInFile",
+		Description: "path=PATH pattern=REGEX: the lines of the file matching the extended regular expression (grep -E), null if the file is missing",
+		Args:        []string{"path", "pattern"},
+		Required:    []string{"path", "pattern"},
+		Command: func(a facts.Args) (command.Command, error) {
+			p := a["path"]
+			if p == "" {
+				return command.Command{}, fmt.Errorf("path: empty")
+			}
+			q := command.Quoted(p)
+			return command.New("if", "test", "-e", q, ";", "then",
+				"grep", "-E", "-e", command.Quoted(a["pattern"]), q, ";",
+				"else", "echo", command.Quoted(missingMarker), ">&2", ";", "fi"), nil
+		},
+		// grep: 1 is "no line matched", an answer; 2 is an error.
+		SuccessExitCodes: []int{0, 1},
+		Parse: func(out connector.Output, a facts.Args) (any, error) {
+			if missing(out) {
+				return nil, nil
+			}
+			lines := out.StdoutLines()
+			if lines == nil {
+				lines = []string{}
+			}
+			return lines, nil
+		},
+	})
+	facts.Register(facts.Fact{
+		Name:        "files.FileContents",
+		Description: "path=PATH: the content of a file as text, null if it is missing (files.line edits and --diff read it)",
+		Args:        []string{"path"},
+		Required:    []string{"path"},
+		Command: func(a facts.Args) (command.Command, error) {
+			p := a["path"]
+			if p == "" {
+				return command.Command{}, fmt.Errorf("path: empty")
+			}
+			q := command.Quoted(p)
+			// base64 carries every byte (trailing newlines, \r, NUL)
+			// through line-based command output.
+			return command.New("if", "test", "-e", q, ";", "then",
+				"base64", q, ";",
+				"else", "echo", command.Quoted(missingMarker), ">&2", ";", "fi"), nil
+		},
+		Parse: func(out connector.Output, a facts.Args) (any, error) {
+			if missing(out) {
+				return nil, nil
+			}
+			b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(out.Stdout()), ""))
+			if err != nil {
+				return nil, fmt.Errorf("%s: decoding base64 output: %w", a["path"], err)
+			}
+			return string(b), nil
+		},
+	})
+}
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+
+func missing(out connector.Output) bool {
+	for _, l := range out.StderrLines() {
+		if strings.TrimSpace(l) == missingMarker {
+			return true
+		}
+	}
+	return false
+}
+
+// statCommand prints nothing for a missing path, else the stat line of
+// the path itself (a symbolic link is not followed).
+func statCommand(a facts.Args) (command.Command, error) {
+	p := a["path"]
+	if p == "" {
+		return command.Command{}, fmt.Errorf("path: empty")
+	}
+	q := command.Quoted(p)
+	return command.New("if", "test", "-e", q, "||", "test", "-L", q, ";", "then",
+		"stat", "-c", command.Quoted(statFormat), q, ";", "fi"), nil
+}
+
+// parseStat reads the first stdout line of a statFormat stat: nil when
+// there is none (the path is missing), else the attributes and the type.
+func parseStat(out connector.Output) (*facts.FileInfo, string, error) {
+	lines := out.StdoutLines()
+	if len(lines) == 0 || strings.TrimSpace(lines[0]) == "" {
+		return nil, "", nil
+	}
+	line := strings.TrimSpace(lines[0])
+	f := strings.SplitN(line, " ", 6)
+	if len(f) < 6 {
+		return nil, "", fmt.Errorf("unexpected stat output %q", line)
+	}
+	mode, err1 := strconv.Atoi(f[2])
+	size, err2 := strconv.ParseInt(f[3], 10, 64)
+	mtime, err3 := strconv.ParseInt(f[4], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return nil, "", fmt.Errorf("unexpected stat output %q", line)
+	}
+	return &facts.FileInfo{
+		User:  f[0],
+		Group: f[1],
+		Mode:  mode,
+		Size:  size,
+		MTime: time.Unix(mtime, 0).UTC(),
+	}, f[5], nil
+}

@@ -1,0 +1,222 @@
+package files
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"time"
+
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/operations"
+)
+
+var fileOp = operations.Op{
+	Name:        "files.file",
+	Description: "add, remove or update a file's owner and mode",
+	Args: []operations.Arg{
+		{Name: "path", Type: connector.String, Required: true, Description: "remote file"},
+		argPresent, argAssumePresent, argUser, argGroup, argMode,
+		{Name: "touch", Type: connector.Bool, Default: false, Description: "touch the file (on every run)"},
+		argCreateDir,
+	},
+	Plan: planFile,
+}
+
+func planFile(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
+	p := args.String("path")
+	if err := remotePath("files.file", "path", p); err != nil {
+		return nil, err
+	}
+	a, err := attrsOf("files.file", args)
+	if err != nil {
+		return nil, err
+	}
+	info, err := fileInfo(ctx, h, p) // an error when p is no regular file
+	if err != nil {
+		return nil, err
+	}
+	exists := info != nil || args.Bool("assume_present")
+	plan := &operations.Plan{}
+	switch present := args.Bool("present"); {
+	case !exists && present:
+		if args.Bool("create_remote_dir") {
+			steps, err := parentDirSteps(ctx, h, p, a)
+			if err != nil {
+				return nil, fmt.Errorf("files.file: %w", err)
+			}
+			plan.Steps = append(plan.Steps, steps...)
+		}
+		plan.Steps = append(plan.Steps, cmd("touch", p))
+		plan.Steps = append(plan.Steps, attrSteps(p, nil, a, false, false)...)
+	case exists && !present:
+		plan.Steps = append(plan.Steps, cmd("rm", "-f", p))
+	case exists && present:
+		if args.Bool("touch") {
+			plan.Steps = append(plan.Steps, cmd("touch", p))
+		}
+		plan.Steps = append(plan.Steps, attrSteps(p, info, a, false, false)...)
+	}
+	return plan, nil
+}
+
+var directoryOp = operations.Op{
+	Name:        "files.directory",
+	Description: "add, remove or update a directory's owner and mode",
+	Args: []operations.Arg{
+		{Name: "path", Type: connector.String, Required: true, Description: "remote directory"},
+		argPresent, argAssumePresent, argUser, argGroup, argMode,
+		{Name: "recursive", Type: connector.Bool, Default: false, Description: "apply user, group and mode to everything below too"},
+	},
+	Plan: planDirectory,
+}
+
+func planDirectory(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
+	p := args.String("path")
+	if err := remotePath("files.directory", "path", p); err != nil {
+		return nil, err
+	}
+	a, err := attrsOf("files.directory", args)
+	if err != nil {
+		return nil, err
+	}
+	info, other, err := dirInfo(ctx, h, p)
+	if err != nil {
+		return nil, err
+	}
+	if other {
+		return nil, fmt.Errorf("files.directory: %s exists and is not a directory", p)
+	}
+	recursive := args.Bool("recursive")
+	exists := info != nil || args.Bool("assume_present")
+	plan := &operations.Plan{}
+	switch present := args.Bool("present"); {
+	case !exists && present:
+		plan.Steps = append(plan.Steps, cmd("mkdir", "-p", p))
+		plan.Steps = append(plan.Steps, attrSteps(p, nil, a, recursive, false)...)
+	case exists && !present:
+		plan.Steps = append(plan.Steps, cmd("rm", "-rf", p))
+	case exists && present:
+		plan.Steps = append(plan.Steps, attrSteps(p, info, a, recursive, false)...)
+	}
+	return plan, nil
+}
+
+var linkOp = operations.Op{
+	Name:        "files.link",
+	Description: "add, remove or update a link",
+	Args: []operations.Arg{
+		{Name: "path", Type: connector.String, Required: true, Description: "the link"},
+		{Name: "target", Type: connector.String, Description: "what the link points to (needed when present)"},
+		argPresent, argAssumePresent, argUser, argGroup,
+		{Name: "symbolic", Type: connector.Bool, Default: true, Description: "a symbolic link (else a hard link)"},
+		argCreateDir,
+		{Name: "force", Type: connector.Bool, Default: false, Description: "replace a file or directory at path by the link"},
+		{Name: "force_backup", Type: connector.Bool, Default: true, Description: "with force: move what was at path to path.TIMESTAMP instead of deleting it"},
+	},
+	Plan: planLink,
+}
+
+func planLink(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
+	p, target := args.String("path"), args.String("target")
+	if err := remotePath("files.link", "path", p); err != nil {
+		return nil, err
+	}
+	present := args.Bool("present")
+	if present && target == "" {
+		return nil, fmt.Errorf("files.link: %s: target is needed when present=True", p)
+	}
+	a := attrs{user: args.String("user"), group: args.String("group")}
+	if !args.Bool("symbolic") {
+		return planHardLink(ctx, h, p, target, present, a, args)
+	}
+	v, err := h.Fact(ctx, "files.Link", facts.Args{"path": p})
+	if err != nil {
+		return nil, err
+	}
+	var info *LinkInfo
+	plan := &operations.Plan{}
+	switch l := v.(type) {
+	case *LinkInfo:
+		info = l
+	case bool: // something else is at p
+		if !present {
+			return plan, nil
+		}
+		if !args.Bool("force") {
+			return nil, fmt.Errorf("files.link: %s exists and is not a link (force=True replaces it)", p)
+		}
+		if args.Bool("force_backup") {
+			plan.Steps = append(plan.Steps, cmd("mv", p, p+"."+time.Now().UTC().Format("2006-01-02-15-04-05")))
+		} else {
+			plan.Steps = append(plan.Steps, cmd("rm", "-rf", p))
+		}
+	}
+	exists := info != nil || args.Bool("assume_present")
+	switch {
+	case !exists && present:
+		if len(plan.Steps) == 0 && args.Bool("create_remote_dir") {
+			steps, err := parentDirSteps(ctx, h, p, a)
+			if err != nil {
+				return nil, fmt.Errorf("files.link: %w", err)
+			}
+			plan.Steps = append(plan.Steps, steps...)
+		}
+		plan.Steps = append(plan.Steps, cmd("ln", "-s", target, p))
+		if a.user != "" || a.group != "" {
+			plan.Steps = append(plan.Steps, chown(p, a.user, a.group, false, true))
+		}
+	case exists && !present:
+		plan.Steps = append(plan.Steps, cmd("rm", "-f", p))
+	case exists && present:
+		if info == nil || resolveTarget(p, info.LinkTarget) != resolveTarget(p, target) {
+			plan.Steps = append(plan.Steps, cmd("rm", "-f", p), cmd("ln", "-s", target, p))
+			info = nil // the new link's owner is not known
+		}
+		var fi *facts.FileInfo
+		if info != nil {
+			fi = &info.FileInfo
+		}
+		plan.Steps = append(plan.Steps, attrSteps(p, fi, a, false, true)...)
+	}
+	return plan, nil
+}
+
+// resolveTarget makes a relative link target absolute against the link's
+// directory, so that "b" and "/dir/b" compare equal for /dir/a (as pyinfra
+// does for absolute link paths).
+func resolveTarget(link, target string) string {
+	if path.IsAbs(target) || !path.IsAbs(link) {
+		return path.Clean(target)
+	}
+	return path.Join(path.Dir(link), target)
+}
+
+// planHardLink handles symbolic=False: a hard link cannot be told from
+// the file it links to without comparing inodes, so an existing regular
+// file at path counts as the link.
+func planHardLink(ctx context.Context, h operations.Host, p, target string, present bool, a attrs, args connector.Data) (*operations.Plan, error) {
+	info, err := fileInfo(ctx, h, p)
+	if err != nil {
+		return nil, err
+	}
+	exists := info != nil || args.Bool("assume_present")
+	plan := &operations.Plan{}
+	switch {
+	case !exists && present:
+		if args.Bool("create_remote_dir") {
+			steps, err := parentDirSteps(ctx, h, p, a)
+			if err != nil {
+				return nil, fmt.Errorf("files.link: %w", err)
+			}
+			plan.Steps = append(plan.Steps, steps...)
+		}
+		plan.Steps = append(plan.Steps, cmd("ln", target, p))
+		plan.Steps = append(plan.Steps, attrSteps(p, nil, a, false, false)...)
+	case exists && !present:
+		plan.Steps = append(plan.Steps, cmd("rm", "-f", p))
+	case exists && present:
+		plan.Steps = append(plan.Steps, attrSteps(p, info, a, false, false)...)
+	}
+	return plan, nil
+}

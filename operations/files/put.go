@@ -1,0 +1,258 @@
+package files
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"unicode/utf8"
+
+	"github.com/aymanbagabas/go-udiff"
+
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/operations"
+)
+
+// maxDiff is the largest file (old or new) shown as a text diff: larger
+// ones are only named, and their old content is never fetched.
+const maxDiff = 1 << 20
+
+var putOp = operations.Op{
+	Name:        "files.put",
+	Description: "upload a local file (skipped when the remote checksum matches)",
+	Args: []operations.Arg{
+		{Name: "src", Type: connector.String, Required: true, Description: "local file"},
+		{Name: "dest", Type: connector.String, Required: true, Description: "remote file, or an existing directory to upload into"},
+		argUser, argGroup, argMode,
+		{Name: "add_deploy_dir", Type: connector.Bool, Default: true, Description: "src is relative to the deploy file's directory"},
+		argCreateDir,
+		{Name: "force", Type: connector.Bool, Default: false, Description: "upload even when the checksums match"},
+		{Name: "assume_exists", Type: connector.Bool, Default: false, Description: "src may not exist yet (an earlier operation creates it): upload without comparing"},
+	},
+	Plan: planPut,
+}
+
+// content is what files.put and files.template upload.
+type content struct {
+	name string // shown in messages: the local path
+	open func() (io.ReadCloser, error)
+	sum  string // hex SHA-256; "" when unknown (assume_exists)
+	text []byte // the content when it is small enough to diff, else nil
+	size int64
+}
+
+func planPut(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
+	src := args.String("src")
+	if args.Bool("add_deploy_dir") {
+		src = operations.LocalPath(h, src)
+	}
+	c, err := localContent(src, args.Bool("assume_exists"))
+	if err != nil {
+		return nil, fmt.Errorf("files.put: %w", err)
+	}
+	return planUpload(ctx, h, "files.put", c, path.Base(filepath.ToSlash(src)), args)
+}
+
+// localContent hashes a local file, keeping its content when small.
+func localContent(src string, assumeExists bool) (*content, error) {
+	c := &content{name: src, open: func() (io.ReadCloser, error) { return os.Open(src) }}
+	f, err := os.Open(src)
+	if errors.Is(err, fs.ErrNotExist) && assumeExists {
+		return c, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("src: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("src: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("src: %s is not a regular file", src)
+	}
+	hash := sha256.New()
+	var buf bytes.Buffer
+	w := io.Writer(hash)
+	if fi.Size() <= maxDiff {
+		w = io.MultiWriter(hash, &buf)
+	}
+	n, err := io.Copy(w, f)
+	if err != nil {
+		return nil, fmt.Errorf("src: reading %s: %w", src, err)
+	}
+	c.sum, c.size = hex.EncodeToString(hash.Sum(nil)), n
+	if n <= maxDiff {
+		c.text = buf.Bytes()
+	}
+	return c, nil
+}
+
+// memContent is content generated in memory (a rendered template).
+func memContent(name string, b []byte) *content {
+	sum := sha256.Sum256(b)
+	c := &content{
+		name: name,
+		open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+		sum:  hex.EncodeToString(sum[:]),
+		size: int64(len(b)),
+	}
+	if len(b) <= maxDiff {
+		c.text = b
+	}
+	return c
+}
+
+// planUpload plans writing c to args' dest with args' user, group and
+// mode: nothing when the remote file has the same checksum and
+// attributes.
+func planUpload(ctx context.Context, h operations.Host, op string, c *content, base string, args connector.Data) (*operations.Plan, error) {
+	dest := args.String("dest")
+	if err := remotePath(op, "dest", dest); err != nil {
+		return nil, err
+	}
+	a, err := attrsOf(op, args)
+	if err != nil {
+		return nil, err
+	}
+	// An existing directory receives the file under its own name.
+	if dir, _, err := dirInfo(ctx, h, dest); err != nil {
+		return nil, err
+	} else if dir != nil {
+		dest = path.Join(dest, base)
+	}
+	remote, err := fileInfo(ctx, h, dest)
+	if err != nil {
+		return nil, err
+	}
+	plan := &operations.Plan{}
+	if remote == nil && args.Bool("create_remote_dir") {
+		steps, err := parentDirSteps(ctx, h, dest, a)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		plan.Steps = append(plan.Steps, steps...)
+	}
+	// changed: the content differs (not known without a checksum).
+	upload, changed := false, false
+	switch {
+	case remote == nil:
+		upload, changed = true, c.sum != ""
+	case c.sum == "":
+		upload = true
+	default:
+		sum, err := h.Fact(ctx, "files.Sha256File", facts.Args{"path": dest})
+		if err != nil {
+			return nil, err
+		}
+		changed = sum != c.sum
+		upload = changed || args.Bool("force")
+	}
+	if upload {
+		plan.Steps = append(plan.Steps, &operations.Upload{Open: c.open, Dest: dest, Src: c.name})
+	}
+	if changed {
+		if plan.Diff, err = diff(ctx, h, dest, remote, c); err != nil {
+			return nil, err
+		}
+	}
+	// A replaced file keeps its owner and mode: compare with the old one.
+	plan.Steps = append(plan.Steps, attrSteps(dest, remote, a, false, false)...)
+	if len(plan.Steps) == 0 {
+		return &operations.Plan{}, nil
+	}
+	return plan, nil
+}
+
+// diff is the unified diff from dest's current content to c's, for
+// --diff. The old content is fetched only for a text file small enough to
+// show.
+func diff(ctx context.Context, h operations.Host, dest string, remote *facts.FileInfo, c *content) (string, error) {
+	if c.text == nil || !isText(c.text) {
+		return fmt.Sprintf("--- %s\n+++ %s\nBinary or large file %s changed\n", dest, dest, dest), nil
+	}
+	if remote == nil {
+		return udiff.Unified("/dev/null", dest, "", string(c.text)), nil
+	}
+	if remote.Size > maxDiff {
+		return fmt.Sprintf("--- %s\n+++ %s\nLarge file %s changed\n", dest, dest, dest), nil
+	}
+	old, err := h.Fact(ctx, "files.FileContents", facts.Args{"path": dest})
+	if err != nil {
+		return "", err
+	}
+	o, _ := old.(string)
+	if !isText([]byte(o)) {
+		return fmt.Sprintf("--- %s\n+++ %s\nBinary file %s changed\n", dest, dest, dest), nil
+	}
+	return udiff.Unified(dest, dest, o, string(c.text)), nil
+}
+
+func isText(b []byte) bool {
+	return utf8.Valid(b) && !bytes.ContainsRune(b, 0)
+}
+
+var getOp = operations.Op{
+	Name:        "files.get",
+	Description: "download a remote file (skipped when the local copy's checksum matches)",
+	Args: []operations.Arg{
+		{Name: "src", Type: connector.String, Required: true, Description: "remote file"},
+		{Name: "dest", Type: connector.String, Required: true, Description: "local file"},
+		{Name: "add_deploy_dir", Type: connector.Bool, Default: true, Description: "dest is relative to the deploy file's directory"},
+		{Name: "create_local_dir", Type: connector.Bool, Default: false, Description: "create dest's directory if it is missing"},
+		{Name: "force", Type: connector.Bool, Default: false, Description: "download even when the checksums match"},
+	},
+	Plan: planGet,
+}
+
+func planGet(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
+	src, dest := args.String("src"), args.String("dest")
+	if err := remotePath("files.get", "src", src); err != nil {
+		return nil, err
+	}
+	if args.Bool("add_deploy_dir") {
+		dest = operations.LocalPath(h, dest)
+	}
+	plan := &operations.Plan{}
+	download := &operations.Download{Src: src, Dest: dest}
+	if args.Bool("create_local_dir") {
+		dir := filepath.Dir(dest)
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			plan.Steps = append(plan.Steps, &operations.Func{
+				Desc: "create local directory " + dir,
+				Do: func(context.Context, connector.Conn, connector.Options) error {
+					return os.MkdirAll(dir, 0o755)
+				},
+			})
+		}
+	}
+	if args.Bool("force") {
+		plan.Steps = append(plan.Steps, download)
+		return plan, nil
+	}
+	local, err := localContent(dest, true)
+	if err != nil {
+		return nil, fmt.Errorf("files.get: dest: %w", err)
+	}
+	if local.sum != "" {
+		remote, err := h.Fact(ctx, "files.Sha256File", facts.Args{"path": src})
+		if err != nil {
+			return nil, err
+		}
+		if remote == local.sum {
+			return &operations.Plan{}, nil
+		}
+	}
+	// A missing remote file is downloaded "blind", as in pyinfra: an
+	// earlier operation may create it; if not, the download fails.
+	plan.Steps = append(plan.Steps, download)
+	return plan, nil
+}
