@@ -1,0 +1,104 @@
+package files_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connectors/ssh"
+	"github.com/goinfra-dev/goinfra/sshfleet"
+)
+
+// TestSSHSudo runs the operations over a real sshd as the fleet's
+// passwordless-sudo user with _sudo: uploads and edits land in a
+// root-only directory, facts are gathered through sudo.
+func TestSSHSudo(t *testing.T) {
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1})
+	s := f.Servers[0]
+	cfg := filepath.Join(t.TempDir(), "ssh_config")
+	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := connector.Data{
+		ssh.KeyHostname:              s.Host,
+		ssh.KeyPort:                  s.Port,
+		ssh.KeyUser:                  sshfleet.DeployUser,
+		ssh.KeyKey:                   f.KeyFile,
+		ssh.KeyKnownHostsFile:        f.KnownHostsFile,
+		ssh.KeyStrictHostKeyChecking: "yes",
+		ssh.KeyConfigFile:            cfg,
+		ssh.KeyAllowAgent:            false,
+	}
+	conn, err := ssh.Driver{}.Open(&connector.Host{Name: s.Name, Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.Connect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	h := &testHost{name: s.Name, conn: conn, data: data, dir: t.TempDir(),
+		opts: connector.Options{Unix: command.Unix{Sudo: true}}}
+
+	// In Processes mode the servers share this machine's files.
+	base := "/var/lib/goinfra-files-test-" + s.Name
+	exec := func(c string) string {
+		t.Helper()
+		out, err := s.Exec(ctxT(t), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	exec("rm -rf " + base + " && mkdir -m 700 " + base)
+	t.Cleanup(func() { s.Exec(ctxT(t), "rm -rf "+base) })
+
+	writeFile(t, filepath.Join(h.dir, "app.conf"), "port = 80\n", 0o644)
+	conf := base + "/conf/app.conf"
+	args := map[string]any{"src": "app.conf", "dest": conf, "user": sshfleet.DeployUser, "mode": 640}
+	converge(t, h, "files.put", args)
+	if got := exec("stat -c '%U %G %a' " + conf + " && cat " + conf); got != "deploy root 640\nport = 80" {
+		t.Fatalf("uploaded file: %q", got)
+	}
+	writeFile(t, filepath.Join(h.dir, "app.conf"), "port = 81\n", 0o644)
+	p := converge(t, h, "files.put", args)
+	if !strings.Contains(p.Diff, "-port = 80\n+port = 81\n") {
+		t.Errorf("diff over ssh with sudo:\n%s", p.Diff)
+	}
+	if got := exec("stat -c '%U %G %a' " + conf); got != "deploy root 640" {
+		t.Errorf("replaced file is %q", got)
+	}
+
+	p = converge(t, h, "files.line", map[string]any{"path": conf, "line": "^port", "replace": "port = 8080"})
+	if got := exec("cat " + conf); got != "port = 8080" {
+		t.Errorf("edited file: %q", got)
+	}
+	if !strings.Contains(p.Diff, "+port = 8080") {
+		t.Errorf("line diff:\n%s", p.Diff)
+	}
+
+	writeFile(t, filepath.Join(h.dir, "motd.j2"), "Welcome to {{ host.name }} ({{ role }})\n", 0o644)
+	converge(t, h, "files.template", map[string]any{"src": "motd.j2", "dest": base + "/motd", "role": "web"})
+	if got := exec("cat " + base + "/motd"); got != "Welcome to "+s.Name+" (web)" {
+		t.Errorf("template: %q", got)
+	}
+
+	converge(t, h, "files.directory", map[string]any{"path": base + "/data", "user": sshfleet.DeployUser, "mode": 750})
+	converge(t, h, "files.file", map[string]any{"path": base + "/data/flag", "mode": 600})
+	converge(t, h, "files.link", map[string]any{"path": base + "/current", "target": "data"})
+	if got := exec("stat -c '%U %a' " + base + "/data " + base + "/data/flag && readlink " + base + "/current"); got != "deploy 750\nroot 600\ndata" {
+		t.Errorf("directory, file, link: %q", got)
+	}
+	local := filepath.Join(h.dir, "fetched.conf")
+	converge(t, h, "files.get", map[string]any{"src": conf, "dest": local})
+	if got := readFile(t, local); got != "port = 8080\n" {
+		t.Errorf("downloaded %q", got)
+	}
+	converge(t, h, "files.directory", map[string]any{"path": base + "/data", "present": false})
+	if got := exec("test -e " + base + "/data && echo present || echo gone"); got != "gone" {
+		t.Errorf("present=False: %s", got)
+	}
+}
