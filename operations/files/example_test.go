@@ -1,0 +1,82 @@
+package files_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/operations"
+	"github.com/goinfra-dev/goinfra/operations/files"
+)
+
+// exampleHost answers facts from a map, keyed "fact path".
+type exampleHost map[string]any
+
+func (exampleHost) Name() string         { return "web1" }
+func (exampleHost) Data() connector.Data { return connector.Data{"port": 8080} }
+func (exampleHost) Groups() []string     { return []string{"web"} }
+func (h exampleHost) Fact(_ context.Context, name string, args facts.Args) (any, error) {
+	return h[name+" "+args["path"]], nil
+}
+
+// A template sees host.name, host.data and host.groups, and the variables
+// given (files.template's extra keyword arguments).
+func ExampleRender() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	src := filepath.Join(dir, "site.conf.j2")
+	os.WriteFile(src, []byte("# {{ host.name }} in {{ host.groups | join(\", \") }}\n"+
+		"listen {{ host.data.port }};\n"+
+		"{% for s in upstreams %}server {{ s }};\n{% endfor %}"), 0o644)
+
+	out, err := files.Render(src, exampleHost{}, map[string]any{"upstreams": []any{"10.0.0.1", "10.0.0.2"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(string(out))
+	// Output:
+	// # web1 in web
+	// listen 8080;
+	// server 10.0.0.1;
+	// server 10.0.0.2;
+}
+
+// files.put plans from facts: an upload only when the checksums differ,
+// chmod/chown only when the attributes do.
+func Example_put() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	src := filepath.Join(dir, "motd")
+	os.WriteFile(src, []byte("hello\n"), 0o644)
+
+	op, _ := operations.Lookup("files.put")
+	args, _ := operations.CheckArgs(op, map[string]any{"src": src, "dest": "/etc/motd", "mode": "0644"})
+	same := exampleHost{
+		"files.File /etc/motd":       &facts.FileInfo{User: "root", Group: "root", Mode: 600, Size: 6},
+		"files.Sha256File /etc/motd": "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", // sha256 of "hello\n"
+	}
+	p, _ := op.Plan(context.Background(), same, args)
+	for _, s := range p.Steps {
+		fmt.Println(s.Describe())
+	}
+	// Output:
+	// chmod 644 /etc/motd
+}
+
+// files.Link's value encodes to JSON with pyinfra's keys.
+func ExampleLinkInfo() {
+	l := files.LinkInfo{
+		FileInfo:   facts.FileInfo{User: "root", Group: "root", Mode: 777, Size: 7, MTime: time.Unix(0, 0).UTC()},
+		LinkTarget: "usr/bin",
+	}
+	b, _ := json.Marshal(l)
+	fmt.Println(string(b))
+	// Output:
+	// {"user":"root","group":"root","mode":777,"size":7,"mtime":"1970-01-01T00:00:00Z","link_target":"usr/bin"}
+}
