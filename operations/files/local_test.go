@@ -3,6 +3,7 @@ package files_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -405,4 +406,31 @@ func TestFacts(t *testing.T) {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// TestRenderJinja: Jinja2 features pyinfra templates use, rendered by
+// several hosts at once (as the deploy plans hosts in parallel; run with
+// -race to check the shared template environment).
+func TestRenderJinja(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "t.j2")
+	writeFile(t, src, `{{ host.data.get('missing', 'dflt') }}|{{ nope | default('d') }}|`+
+		`{% for x in l %}{{ loop.index }}{{ x }}{% endfor %}|{%- if host.data.port > 80 %} big{% endif %}|`+
+		`{{ "%s-%d" | format("a", 3) }}|{{ m.k }}|{{ m['k'] }}|{{ l | length }}`+"\n", 0o644)
+	const want = "dflt|d|1a2b| big|a-3|1|1|2\n"
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			out, err := files.Render(src, exampleHost{}, map[string]any{"l": []any{"a", "b"}, "m": map[string]any{"k": 1}})
+			if err == nil && string(out) != want {
+				err = fmt.Errorf("rendered %q, want %q", out, want)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
