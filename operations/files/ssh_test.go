@@ -101,4 +101,20 @@ func TestSSHSudo(t *testing.T) {
 	if got := exec("test -e " + base + "/data && echo present || echo gone"); got != "gone" {
 		t.Errorf("present=False: %s", got)
 	}
+
+	// Without sudo, as the login user (SFTP uploads), in a directory of
+	// its own.
+	own := base + "/own"
+	exec("mkdir " + own + " && chown deploy " + own + " && chmod 755 " + base)
+	plain := &testHost{name: s.Name, conn: conn, data: data, dir: h.dir}
+	p = converge(t, plain, "files.put", map[string]any{"src": "app.conf", "dest": own + "/app.conf", "mode": "0600"})
+	converge(t, plain, "files.line", map[string]any{"path": own + "/app.conf", "line": "extra = 1"})
+	if got := exec("stat -c '%U %a' " + own + "/app.conf && cat " + own + "/app.conf"); got != "deploy 600\nport = 81\nextra = 1" {
+		t.Errorf("uploaded without sudo: %q", got)
+	}
+	// A root-only file cannot be read without sudo: planning says so.
+	exec("echo secret > " + base + "/secret && chmod 600 " + base + "/secret")
+	if _, err := tryPlan(t, plain, "files.line", map[string]any{"path": base + "/secret", "line": "x"}); err == nil || !strings.Contains(err.Error(), "ermission denied") {
+		t.Errorf("reading a root-only file without sudo: %v", err)
+	}
 }
