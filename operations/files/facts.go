@@ -91,9 +91,12 @@ func init() {
 			}
 			q := command.Quoted(p)
 			// sha256sum (GNU, busybox), else shasum (macOS), else sha256
-			// (BSD); a file that cannot be read is an error, not null.
+			// (BSD), picked by presence so that a file that cannot be
+			// read fails with the tool's own reason, not as null.
 			return command.New("if", "test", "-f", q, ";", "then",
-				"sha256sum", q, "2>/dev/null", "||", "shasum", "-a", "256", q, "2>/dev/null", "||", "sha256", "-q", q, ";", "fi"), nil
+				"if", "command", "-v", "sha256sum", ">/dev/null", ";", "then", "sha256sum", q, ";",
+				"elif", "command", "-v", "shasum", ">/dev/null", ";", "then", "shasum", "-a", "256", q, ";",
+				"else", "sha256", "-q", q, ";", "fi", ";", "fi"), nil
 		},
 		Parse: func(out connector.Output, a facts.Args) (any, error) {
 			for _, l := range out.StdoutLines() {

@@ -5,12 +5,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
 )
@@ -431,6 +433,37 @@ func TestRenderJinja(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestUnreadable: a fact that cannot read its file fails with the reason,
+// instead of reporting the file missing.
+func TestUnreadable(t *testing.T) {
+	h := localHost(t)
+	// Only the file is closed to nobody, not the directories above it.
+	dir, err := os.MkdirTemp("", "goinfra-files-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, "secret")
+	writeFile(t, f, "x", 0o600)
+	h.opts.Sudo, h.opts.SudoUser = true, "nobody"
+	if _, err := exec.LookPath("sudo"); err != nil {
+		testenv.Skip(t, "sudo is missing")
+	}
+	for name, args := range map[string]facts.Args{
+		"files.Sha256File":   {"path": f},
+		"files.FileContents": {"path": f},
+		"files.FindInFile":   {"path": f, "pattern": "x"},
+	} {
+		_, err := h.Fact(ctxT(t), name, args)
+		if err == nil || !strings.Contains(err.Error(), "ermission denied") {
+			t.Errorf("%s of an unreadable file: %v", name, err)
 		}
 	}
 }
