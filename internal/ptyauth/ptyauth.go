@@ -1,0 +1,225 @@
+// Package ptyauth answers the password prompt of su and doas, which read
+// passwords from a terminal only. A connector runs the escalated command on
+// a pseudo-terminal, feeds its output through an Answerer and its input from
+// it: the Answerer types the password when the tool prompts (once: a second
+// prompt is interrupted, so a wrong password is one failed attempt, never a
+// loop), and passes on only what the command prints after the escalated
+// shell announced itself with a random marker line. The password never
+// reaches a command line, an environment or a file, and what the tool
+// printed before the marker (its prompt, its refusal) is kept for error
+// messages with the password masked.
+package ptyauth
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+)
+
+// Password returns the password a terminal prompt must answer for opts
+// and the tool that asks for it ("su" or "doas"), or "" when none: sudo
+// reads its password from standard input (sudo -S) and needs no terminal,
+// and behind sudo (root) neither su nor doas asks.
+func Password(opts connector.Options) (pw, tool string) {
+	switch {
+	case opts.Sudo:
+		return "", ""
+	case opts.Doas && opts.DoasPassword != "":
+		return opts.DoasPassword, "doas"
+	case !opts.Doas && opts.SuUser != "" && opts.SuPassword != "":
+		return opts.SuPassword, "su"
+	}
+	return "", ""
+}
+
+// NewMarker returns a marker line no command output can guess.
+func NewMarker() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "goinfra-escalated-" + hex.EncodeToString(b)
+}
+
+// Wrap renders cmd for u like u.Wrap, except that the escalated shell
+// first prints marker on a line of its own, and that doas asks for its
+// password (no -n). Env, chdir and the shell wrap the command inside the
+// escalation, as in command.Unix.Wrap.
+func Wrap(u command.Unix, cmd command.Command, marker string) command.Command {
+	inner := command.Unix{Env: u.Env, Chdir: u.Chdir, ShellExecutable: u.ShellExecutable}.Wrap(cmd)
+	announced := command.New(command.Shell("echo "+marker+";"), inner)
+	esc := u
+	esc.Env, esc.Chdir, esc.ShellExecutable = nil, "", command.DefaultShell
+	doas, doasUser := esc.Doas, esc.DoasUser
+	esc.Doas, esc.DoasUser = false, ""
+	w := esc.Wrap(announced)
+	if doas {
+		prefix := command.New("doas")
+		if doasUser != "" {
+			prefix = command.New(prefix, "-u", command.Quoted(doasUser))
+		}
+		w = command.New(prefix, w)
+	}
+	return w
+}
+
+// maxBefore bounds what is kept of the output before the marker.
+const maxBefore = 64 << 10
+
+// Answerer watches a terminal's output (it is an io.Writer for it) and
+// answers the password prompt on the terminal's input.
+type Answerer struct {
+	pw     string
+	marker []byte
+	in     io.Writer // the terminal's input
+	out    io.Writer // the command's output, after the marker
+
+	mu       sync.Mutex
+	before   []byte
+	answered int // len(before) when the password was typed, or -1
+	refused  bool
+	authed   chan struct{}
+}
+
+// New returns an Answerer typing pw on in when asked and passing the
+// command's output (after marker) to out.
+func New(pw, marker string, in, out io.Writer) *Answerer {
+	return &Answerer{pw: pw, marker: []byte(marker), in: in, out: out, answered: -1, authed: make(chan struct{})}
+}
+
+// Authenticated is closed once the escalated shell announced itself.
+func (a *Answerer) Authenticated() <-chan struct{} { return a.authed }
+
+// Asked reports whether the tool asked for the password.
+func (a *Answerer) Asked() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.answered >= 0
+}
+
+// Before returns what the tool printed before the command ran, one line,
+// without prompts and with the password masked (it is never echoed, but an
+// error message must not depend on that).
+func (a *Answerer) Before() string {
+	a.mu.Lock()
+	text := string(a.before)
+	a.mu.Unlock()
+	if a.pw != "" {
+		text = strings.ReplaceAll(text, a.pw, "***")
+	}
+	var keep []string
+	for _, l := range strings.Split(strings.ReplaceAll(text, "\r", "\n"), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !isPrompt(l) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "; ")
+}
+
+// Write implements io.Writer for the terminal's output.
+func (a *Answerer) Write(p []byte) (int, error) {
+	select {
+	case <-a.authed:
+		return a.out.Write(p)
+	default:
+	}
+	a.mu.Lock()
+	a.before = append(a.before, p...)
+	if i := bytes.Index(a.before, a.marker); i >= 0 {
+		if j := bytes.IndexByte(a.before[i:], '\n'); j >= 0 {
+			rest := a.before[i+j+1:]
+			a.before = a.before[:i]
+			a.mu.Unlock()
+			close(a.authed)
+			if len(rest) > 0 {
+				if _, err := a.out.Write(rest); err != nil {
+					return 0, err
+				}
+			}
+			return len(p), nil
+		}
+		a.mu.Unlock()
+		return len(p), nil
+	}
+	var answer []byte
+	if tail := a.before[a.answeredAt():]; endsInPrompt(tail) {
+		if a.answered < 0 {
+			a.answered = len(a.before)
+			answer = []byte(a.pw + "\n")
+		} else if !a.refused {
+			// Asked again: the password was refused, or the tool wants
+			// something else. Never a second try: interrupt, end input.
+			a.refused = true
+			answer = []byte{3, 4}
+		}
+	}
+	if len(a.before) > maxBefore {
+		a.before = append(a.before[:0:0], a.before[len(a.before)-maxBefore/2:]...)
+		if a.answered > 0 {
+			a.answered = 0
+		}
+	}
+	a.mu.Unlock()
+	if answer != nil {
+		if _, err := a.in.Write(answer); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+func (a *Answerer) answeredAt() int {
+	if a.answered < 0 {
+		return 0
+	}
+	return a.answered
+}
+
+// endsInPrompt reports whether the output ends in an unfinished line
+// that asks for input ("Password: ", "doas (u@h) password: ").
+func endsInPrompt(b []byte) bool {
+	if len(b) == 0 || b[len(b)-1] == '\n' {
+		return false
+	}
+	last := b[bytes.LastIndexAny(b, "\r\n")+1:]
+	return isPrompt(string(last))
+}
+
+func isPrompt(line string) bool {
+	return strings.HasSuffix(strings.TrimRight(line, " \t"), ":")
+}
+
+// FeedInput copies stdin to the terminal input once the command runs,
+// then ends it with end-of-file (^D; twice after an unfinished line). A nil
+// stdin gives the command an empty input, as without a terminal.
+func FeedInput(in io.Writer, stdin io.Reader) error {
+	last := byte('\n')
+	if stdin != nil {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := stdin.Read(buf)
+			if n > 0 {
+				if _, werr := in.Write(buf[:n]); werr != nil {
+					return werr
+				}
+				last = buf[n-1]
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	eof := []byte{4}
+	if last != '\n' {
+		eof = []byte{4, 4}
+	}
+	_, err := in.Write(eof)
+	return err
+}
