@@ -22,6 +22,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/ptyauth"
 )
 
 // Ciphers in the order goinfra offers them: AES-GCM first (fast with
@@ -539,6 +540,9 @@ func (p *pidLine) Write(b []byte) (int, error) {
 
 // Run implements connector.Conn. Commands may run concurrently.
 func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
+	if pw, tool := ptyauth.Password(opts); pw != "" {
+		return c.runPrompted(ctx, cmd, opts, pw, tool, nil)
+	}
 	res := connector.Result{ExitCode: -1}
 	start := time.Now()
 	defer func() { res.Duration = time.Since(start) }()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/ptyauth"
 )
 
 // sftpRequests is the number of SFTP requests in flight per file, so a
@@ -325,6 +326,13 @@ func (c *Conn) getStream(ctx context.Context, src string, w io.Writer, opts conn
 	u := escalation(opts)
 	u.ShellExecutable = command.NoShell
 	cmd := command.New("cat --", command.Quoted(src))
+	if pw, tool := ptyauth.Password(opts); pw != "" {
+		o := connector.Options{Unix: u, SudoPassword: opts.SudoPassword, SuPassword: opts.SuPassword, DoasPassword: opts.DoasPassword}
+		if _, err := c.runPrompted(ctx, cmd, o, pw, tool, w); err != nil {
+			return c.transferErr("download %s (escalated): %w", src, err)
+		}
+		return nil
+	}
 	var stdin io.Reader
 	if opts.SudoPassword != "" && u.Sudo && !c.sudoWithoutPassword(ctx, u) {
 		u.SudoStdin = true
