@@ -222,7 +222,16 @@ func (c *escConn) ask(ctx context.Context, opts *connector.Options) error {
 func (c *escConn) Run(ctx context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
 	fail := connector.Result{ExitCode: -1}
 	if !opts.Sudo {
-		return c.Conn.Run(ctx, cmd, opts)
+		if err := c.promptedBlocked(opts); err != nil {
+			return fail, err
+		}
+		res, err := c.Conn.Run(ctx, cmd, opts)
+		if tool := wantsPassword(opts, res, err); tool != "" {
+			return res, c.h.block(&connector.Error{Host: c.h.Name, Class: connector.ErrAuth,
+				Err: fmt.Errorf("%s needs a password and none was given: give it with the environment variable GOINFRA_%s_PASSWORD "+
+					"or the _%s_password argument (host data or --data)", tool, strings.ToUpper(tool), tool)})
+		}
+		return res, c.promptedRefused(opts, err)
 	}
 	if err := c.prepare(ctx, &opts); err != nil {
 		return fail, err
@@ -283,18 +292,68 @@ func (c *escConn) transfer(ctx context.Context, opts *connector.Options) error {
 
 // Put implements connector.Conn.
 func (c *escConn) Put(ctx context.Context, r io.Reader, dst string, opts connector.Options) error {
+	if err := c.promptedBlocked(opts); err != nil {
+		return err
+	}
 	if err := c.transfer(ctx, &opts); err != nil {
 		return err
 	}
-	return c.Conn.Put(ctx, r, dst, opts)
+	return c.promptedRefused(opts, c.Conn.Put(ctx, r, dst, opts))
 }
 
 // Get implements connector.Conn.
 func (c *escConn) Get(ctx context.Context, src string, w io.Writer, opts connector.Options) error {
+	if err := c.promptedBlocked(opts); err != nil {
+		return err
+	}
 	if err := c.transfer(ctx, &opts); err != nil {
 		return err
 	}
-	return c.Conn.Get(ctx, src, w, opts)
+	return c.promptedRefused(opts, c.Conn.Get(ctx, src, w, opts))
+}
+
+// prompted reports whether opts give su or doas a password, which the
+// connector types at their terminal prompt.
+func prompted(opts connector.Options) bool {
+	return (opts.SuUser != "" && opts.SuPassword != "") || (opts.Doas && opts.DoasPassword != "")
+}
+
+// promptedBlocked returns the error that stopped escalation on the host,
+// for a command that would give su or doas a password again.
+func (c *escConn) promptedBlocked(opts connector.Options) error {
+	if !prompted(opts) {
+		return nil
+	}
+	c.h.mu.Lock()
+	defer c.h.mu.Unlock()
+	return c.h.sudo.blocked
+}
+
+// promptedRefused stops escalation on the host when su or doas refused the
+// password it was given (an authentication error from the connector): the
+// same password is never tried again, so the account is not locked.
+func (c *escConn) promptedRefused(opts connector.Options, err error) error {
+	if err == nil || !prompted(opts) || !errors.Is(err, connector.ErrAuth) {
+		return err
+	}
+	return c.h.block(err)
+}
+
+// wantsPassword names the tool (su or doas) that refused a command
+// because it wanted a password and was given none, or returns "".
+func wantsPassword(opts connector.Options, res connector.Result, err error) string {
+	if !errors.Is(err, connector.ErrCommand) || res.ExitCode != 1 {
+		return ""
+	}
+	msg := res.Stderr()
+	switch {
+	case opts.Doas && opts.DoasPassword == "" && strings.Contains(msg, "doas: Authorization required"):
+		return "doas"
+	case !opts.Doas && opts.SuUser != "" && opts.SuPassword == "" &&
+		(strings.Contains(msg, "su: Authentication failure") || strings.Contains(msg, "must be run from a terminal")):
+		return "su"
+	}
+	return ""
 }
 
 // passwordRequired reports whether a command failed because sudo -n
