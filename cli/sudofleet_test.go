@@ -153,6 +153,34 @@ files.directory(name="three", path="/root/goinfra-three", _sudo=True)
 		}
 	})
 
+	t.Run("su", func(t *testing.T) {
+		r := runBounded(t, []string{"GOINFRA_SU_PASSWORD=" + pw}, "", deploy, "--su-user", sshfleet.SecureUser,
+			"--data", "_stdin=line1", "exec", "--", "sh", "-c", "id -un; cat")
+		if r.code != 0 || countLines(r.stdout, "[h01] secure") != 1 || countLines(r.stdout, "[h02] line1") != 1 {
+			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		noLeak(t, r)
+	})
+
+	t.Run("su_no_password", func(t *testing.T) {
+		r := runBounded(t, nil, "", deploy, "--su-user", sshfleet.SecureUser, "--limit", "h01", "exec", "--", "id", "-un")
+		if r.code != 1 || !strings.Contains(r.stderr, "su needs a password") || !strings.Contains(r.stderr, "GOINFRA_SU_PASSWORD") {
+			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+
+	t.Run("su_wrong_password", func(t *testing.T) {
+		r := runBounded(t, nil, "", deploy, "--su-user", sshfleet.SecureUser, "--data", "_su_password=Wrong-"+pw,
+			"--limit", "h01", "exec", "--", "id", "-un")
+		if r.code != 1 || !strings.Contains(r.stderr, "su did not accept the password") || strings.Contains(r.stdout, "secure") {
+			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		if strings.Contains(r.stdout+r.stderr, "Wrong-") {
+			t.Errorf("the wrong password shows:\n%s\n%s", r.stdout, r.stderr)
+		}
+		t.Logf("%s", r.stderr)
+	})
+
 	t.Run("put_get", func(t *testing.T) {
 		dir := t.TempDir()
 		src := filepath.Join(dir, "payload")
