@@ -25,10 +25,10 @@ var fileOp = operations.Op{
 
 func planFile(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
 	p := args.String("path")
-	if err := remotePath("files.file", "path", p); err != nil {
+	if err := remotePath("path", p); err != nil {
 		return nil, err
 	}
-	a, err := attrsOf("files.file", args)
+	a, err := attrsOf(args)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func planFile(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		if args.Bool("create_remote_dir") {
 			steps, err := parentDirSteps(ctx, h, p, a)
 			if err != nil {
-				return nil, fmt.Errorf("files.file: %w", err)
+				return nil, err
 			}
 			plan.Steps = append(plan.Steps, steps...)
 		}
@@ -73,10 +73,10 @@ var directoryOp = operations.Op{
 
 func planDirectory(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
 	p := args.String("path")
-	if err := remotePath("files.directory", "path", p); err != nil {
+	if err := remotePath("path", p); err != nil {
 		return nil, err
 	}
-	a, err := attrsOf("files.directory", args)
+	a, err := attrsOf(args)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func planDirectory(ctx context.Context, h operations.Host, args connector.Data) 
 		return nil, err
 	}
 	if other {
-		return nil, fmt.Errorf("files.directory: %s exists and is not a directory", p)
+		return nil, fmt.Errorf("%s exists and is not a directory", p)
 	}
 	recursive := args.Bool("recursive")
 	exists := info != nil || args.Bool("assume_present")
@@ -119,12 +119,12 @@ var linkOp = operations.Op{
 
 func planLink(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
 	p, target := args.String("path"), args.String("target")
-	if err := remotePath("files.link", "path", p); err != nil {
+	if err := remotePath("path", p); err != nil {
 		return nil, err
 	}
 	present := args.Bool("present")
 	if present && target == "" {
-		return nil, fmt.Errorf("files.link: %s: target is needed when present=True", p)
+		return nil, fmt.Errorf("%s: target is needed when present=True", p)
 	}
 	a := attrs{user: args.String("user"), group: args.String("group")}
 	if !args.Bool("symbolic") {
@@ -144,7 +144,7 @@ func planLink(ctx context.Context, h operations.Host, args connector.Data) (*ope
 			return plan, nil
 		}
 		if !args.Bool("force") {
-			return nil, fmt.Errorf("files.link: %s exists and is not a link (force=True replaces it)", p)
+			return nil, fmt.Errorf("%s exists and is not a link (force=True replaces it)", p)
 		}
 		if args.Bool("force_backup") {
 			plan.Steps = append(plan.Steps, cmd("mv", p, p+"."+time.Now().UTC().Format("2006-01-02-15-04-05")))
@@ -158,7 +158,7 @@ func planLink(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		if len(plan.Steps) == 0 && args.Bool("create_remote_dir") {
 			steps, err := parentDirSteps(ctx, h, p, a)
 			if err != nil {
-				return nil, fmt.Errorf("files.link: %w", err)
+				return nil, err
 			}
 			plan.Steps = append(plan.Steps, steps...)
 		}
@@ -207,7 +207,7 @@ func planHardLink(ctx context.Context, h operations.Host, p, target string, pres
 		if args.Bool("create_remote_dir") {
 			steps, err := parentDirSteps(ctx, h, p, a)
 			if err != nil {
-				return nil, fmt.Errorf("files.link: %w", err)
+				return nil, err
 			}
 			plan.Steps = append(plan.Steps, steps...)
 		}

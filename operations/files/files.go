@@ -51,11 +51,11 @@ type attrs struct {
 	hasMode     bool
 }
 
-func attrsOf(op string, args connector.Data) (attrs, error) {
+func attrsOf(args connector.Data) (attrs, error) {
 	a := attrs{user: args.String("user"), group: args.String("group")}
 	m, ok, err := parseMode(args["mode"])
 	if err != nil {
-		return a, fmt.Errorf("%s: mode: %w", op, err)
+		return a, fmt.Errorf("mode: %w", err)
 	}
 	a.mode, a.hasMode = m, ok
 	return a, nil
@@ -187,10 +187,11 @@ func dirInfo(ctx context.Context, h operations.Host, p string) (info *facts.File
 	return nil, false, fmt.Errorf("files.Directory %s: unexpected value %T", p, v)
 }
 
-// remotePath checks a remote path argument.
-func remotePath(op, name, p string) error {
+// remotePath checks a remote path argument. Errors of a plan need not
+// name the operation: the deploy adds it, with the declaring line.
+func remotePath(name, p string) error {
 	if p == "" {
-		return fmt.Errorf("%s: %s is empty", op, name)
+		return fmt.Errorf("%s is empty", name)
 	}
 	return nil
 }

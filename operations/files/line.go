@@ -50,7 +50,7 @@ func wholeLine(pattern string) string {
 // escaping is involved, and the change shows as a diff.
 func planLine(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
 	p := args.String("path")
-	if err := remotePath("files.line", "path", p); err != nil {
+	if err := remotePath("path", p); err != nil {
 		return nil, err
 	}
 	pattern := args.String("line")
@@ -64,12 +64,12 @@ func planLine(ctx context.Context, h operations.Host, args connector.Data) (*ope
 			prefix = "(?i)"
 		case "g":
 		default:
-			return nil, fmt.Errorf("files.line: flags: %q is not supported (i, I, g are)", f)
+			return nil, fmt.Errorf("flags: %q is not supported (i, I, g are)", f)
 		}
 	}
 	re, err := regexp.Compile(prefix + wholeLine(pattern))
 	if err != nil {
-		return nil, fmt.Errorf("files.line: line: %w", err)
+		return nil, fmt.Errorf("line: %w", err)
 	}
 	v, err := h.Fact(ctx, "files.FileContents", facts.Args{"path": p})
 	if err != nil {

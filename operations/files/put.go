@@ -56,9 +56,9 @@ func planPut(ctx context.Context, h operations.Host, args connector.Data) (*oper
 	}
 	c, err := localContent(src, args.Bool("assume_exists"))
 	if err != nil {
-		return nil, fmt.Errorf("files.put: %w", err)
+		return nil, err
 	}
-	return planUpload(ctx, h, "files.put", c, path.Base(filepath.ToSlash(src)), args)
+	return planUpload(ctx, h, c, path.Base(filepath.ToSlash(src)), args)
 }
 
 // localContent hashes a local file, keeping its content when small.
@@ -114,12 +114,12 @@ func memContent(name string, b []byte) *content {
 // planUpload plans writing c to args' dest with args' user, group and
 // mode: nothing when the remote file has the same checksum and
 // attributes.
-func planUpload(ctx context.Context, h operations.Host, op string, c *content, base string, args connector.Data) (*operations.Plan, error) {
+func planUpload(ctx context.Context, h operations.Host, c *content, base string, args connector.Data) (*operations.Plan, error) {
 	dest := args.String("dest")
-	if err := remotePath(op, "dest", dest); err != nil {
+	if err := remotePath("dest", dest); err != nil {
 		return nil, err
 	}
-	a, err := attrsOf(op, args)
+	a, err := attrsOf(args)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func planUpload(ctx context.Context, h operations.Host, op string, c *content, b
 	if remote == nil && args.Bool("create_remote_dir") {
 		steps, err := parentDirSteps(ctx, h, dest, a)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
+			return nil, err
 		}
 		plan.Steps = append(plan.Steps, steps...)
 	}
@@ -216,7 +216,7 @@ var getOp = operations.Op{
 
 func planGet(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
 	src, dest := args.String("src"), args.String("dest")
-	if err := remotePath("files.get", "src", src); err != nil {
+	if err := remotePath("src", src); err != nil {
 		return nil, err
 	}
 	if args.Bool("add_deploy_dir") {
@@ -241,7 +241,7 @@ func planGet(ctx context.Context, h operations.Host, args connector.Data) (*oper
 	}
 	local, err := localContent(dest, true)
 	if err != nil {
-		return nil, fmt.Errorf("files.get: dest: %w", err)
+		return nil, fmt.Errorf("dest: %w", err)
 	}
 	if local.sum != "" {
 		remote, err := h.Fact(ctx, "files.Sha256File", facts.Args{"path": src})

@@ -108,6 +108,9 @@ func TestSSHSudo(t *testing.T) {
 	exec("mkdir " + own + " && chown deploy " + own + " && chmod 755 " + base)
 	plain := &testHost{name: s.Name, conn: conn, data: data, dir: h.dir}
 	p = converge(t, plain, "files.put", map[string]any{"src": "app.conf", "dest": own + "/app.conf", "mode": "0600"})
+	if !strings.Contains(p.Diff, "+port = 81") {
+		t.Errorf("diff:\n%s", p.Diff)
+	}
 	converge(t, plain, "files.line", map[string]any{"path": own + "/app.conf", "line": "extra = 1"})
 	if got := exec("stat -c '%U %a' " + own + "/app.conf && cat " + own + "/app.conf"); got != "deploy 600\nport = 81\nextra = 1" {
 		t.Errorf("uploaded without sudo: %q", got)

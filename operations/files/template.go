@@ -41,10 +41,10 @@ func planTemplate(ctx context.Context, h operations.Host, args connector.Data) (
 	}
 	out, err := Render(src, h, vars)
 	if err != nil {
-		return nil, fmt.Errorf("files.template: %w", err)
+		return nil, err
 	}
 	// Into an existing directory, the file keeps the template's name.
-	return planUpload(ctx, h, "files.template", memContent(src, out), filepath.Base(src), args)
+	return planUpload(ctx, h, memContent(src, out), filepath.Base(src), args)
 }
 
 // templateConfig is pyinfra's Jinja2 environment: a variable that is not
