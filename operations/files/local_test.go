@@ -340,6 +340,13 @@ func TestTemplate(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "bad.j2") {
 		t.Errorf("undefined variable: %v", err)
 	}
+	// A syntax error names the template and the line, without quoting
+	// the whole template.
+	writeFile(t, filepath.Join(h.dir, "syntax.j2"), "a\n{% if x %}\nsecret body\n", 0o644)
+	_, err = tryPlan(t, h, "files.template", map[string]any{"src": "syntax.j2", "dest": dest})
+	if err == nil || !strings.Contains(err.Error(), "syntax.j2") || !strings.Contains(err.Error(), "Line: 4") || strings.Contains(err.Error(), "secret body") {
+		t.Errorf("syntax error: %v", err)
+	}
 	// Declared arguments are still type-checked.
 	op, _ := operations.Lookup("files.template")
 	if _, err := operations.CheckArgs(op, map[string]any{"src": "a", "dest": 3}); err == nil {

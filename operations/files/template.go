@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -72,6 +73,11 @@ func Render(src string, h operations.Host, vars map[string]any) ([]byte, error) 
 	}
 	tpl, err := exec.NewTemplate(filepath.Base(abs), templateConfig(), loader, gonja.DefaultEnvironment)
 	if err != nil {
+		// gonja quotes the whole template source around the parser's
+		// error; the parser's own (with its line) is what helps.
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
+		}
 		return nil, fmt.Errorf("template %s: %w", src, err)
 	}
 	ctxData := map[string]any{}
