@@ -181,6 +181,48 @@ files.directory(name="three", path="/root/goinfra-three", _sudo=True)
 		t.Logf("%s", r.stderr)
 	})
 
+	t.Run("su_put_get", func(t *testing.T) {
+		dir := t.TempDir()
+		src := filepath.Join(dir, "payload")
+		payload := "su line\n\x00\xfe\r\n binary\x04\x03\n"
+		os.WriteFile(src, []byte(payload), 0o600)
+		stamp := fmt.Sprint(time.Now().UnixNano())
+		home := "/home/" + sshfleet.SecureUser
+		// A file only the su user can read, binary and with terminal
+		// control characters: the download crosses a pty.
+		for _, s := range f.Servers {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			_, err := s.Exec(ctx, fmt.Sprintf("cd %s && printf 'a\\000b\\r\\n\\004\\003c' > own-%s && chown %s own-%s && chmod 600 own-%s",
+				home, stamp, sshfleet.SecureUser, stamp, stamp))
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		deployFile := filepath.Join(dir, "deploy.star")
+		os.WriteFile(deployFile, []byte(fmt.Sprintf(`
+files.put(name="put", src=%[1]q, dest="%[2]s/put-%[3]s-" + host.name, _su_user=%[4]q)
+files.get(name="get", src="%[2]s/own-%[3]s", dest=%[5]q + "/got-" + host.name, _su_user=%[4]q)
+`, src, home, stamp, sshfleet.SecureUser, dir)), 0o600)
+		r := runBounded(t, []string{"GOINFRA_SU_PASSWORD=" + pw}, "", deploy, "-y", deployFile)
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		noLeak(t, r)
+		for i, s := range f.Servers {
+			h := fmt.Sprintf("h%02d", i+1)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			out, err := s.Exec(ctx, fmt.Sprintf("cd %s && stat -c %%U put-%s-%s && cat put-%s-%s && rm -f put-%s-* own-%s", home, stamp, h, stamp, h, stamp, stamp))
+			cancel()
+			if err != nil || out != sshfleet.SecureUser+"\n"+payload {
+				t.Errorf("%s: put gave %q %v", h, out, err)
+			}
+			if got, err := os.ReadFile(filepath.Join(dir, "got-"+h)); err != nil || string(got) != "a\x00b\r\n\x04\x03c" {
+				t.Errorf("%s: get gave %q %v", h, got, err)
+			}
+		}
+	})
+
 	t.Run("put_get", func(t *testing.T) {
 		dir := t.TempDir()
 		src := filepath.Join(dir, "payload")
@@ -255,9 +297,11 @@ func failedSudoAttempts(t *testing.T, srv *sshfleet.Server) int {
 }
 
 // watchForPassword polls srv until stop is closed, looking for pw in every
-// process's command line and environment and in the temporary
-// directories; it returns what it found and how many rounds it made.
-func watchForPassword(t *testing.T, srv *sshfleet.Server, pw string, stop <-chan struct{}) (found []string, rounds int) {
+// process's command line and environment, in the temporary directories and
+// in the login users' homes; it returns what it found and how many rounds
+// it made. running is a grep pattern for the escalated process (`ps -eo
+// args`), which the watch must see at least once.
+func watchForPassword(t *testing.T, srv *sshfleet.Server, pw, running string, stop <-chan struct{}) (found []string, rounds int) {
 	ctx := context.Background()
 	// The pattern file lives in root's home (not a temporary directory);
 	// the command lines here carry only its base64 form.
@@ -267,9 +311,9 @@ func watchForPassword(t *testing.T, srv *sshfleet.Server, pw string, stop <-chan
 	}
 	defer srv.Exec(ctx, "rm -f /root/.goinfra-pw-pattern")
 	scan := `grep -alF -f /root/.goinfra-pw-pattern /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null; ` +
-		`grep -rlF -f /root/.goinfra-pw-pattern /tmp /var/tmp /dev/shm /home/` + sshfleet.SecureUser + ` 2>/dev/null; ` +
-		`ps -eo user,args | grep -c '[s]udo -H -S' ; true`
-	sawSudo := false
+		`grep -rlF -f /root/.goinfra-pw-pattern /tmp /var/tmp /dev/shm /home 2>/dev/null; ` +
+		`ps -eo args | grep -c '` + running + `' ; true`
+	sawRunning := false
 	for {
 		sctx, cancel := context.WithTimeout(ctx, time.Minute)
 		out, err := srv.Exec(sctx, scan)
@@ -281,7 +325,7 @@ func watchForPassword(t *testing.T, srv *sshfleet.Server, pw string, stop <-chan
 		rounds++
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		if n := lines[len(lines)-1]; n != "0" {
-			sawSudo = true
+			sawRunning = true
 		}
 		for _, l := range lines[:len(lines)-1] {
 			if l != "" {
@@ -290,8 +334,8 @@ func watchForPassword(t *testing.T, srv *sshfleet.Server, pw string, stop <-chan
 		}
 		select {
 		case <-stop:
-			if !sawSudo {
-				t.Errorf("the watch never saw the passworded sudo running (%d rounds)", rounds)
+			if !sawRunning {
+				t.Errorf("the watch never saw %q running (%d rounds)", running, rounds)
 			}
 			return found, rounds
 		default:
@@ -312,7 +356,7 @@ func sudoPasswordNowhereOnTarget(t *testing.T, f *sshfleet.Fleet) {
 			var rounds int
 			done := make(chan struct{})
 			go func() {
-				found, rounds = watchForPassword(t, f.Servers[0], pw, stop)
+				found, rounds = watchForPassword(t, f.Servers[0], pw, "[s]udo -H -S", stop)
 				close(done)
 			}()
 			// The password comes on goinfra's standard input (no terminal),
@@ -337,6 +381,23 @@ func sudoPasswordNowhereOnTarget(t *testing.T, f *sshfleet.Fleet) {
 			t.Logf("%d scans of the target", rounds)
 		})
 	}
+	// The watch can fail: a password deliberately put on a command line
+	// is found.
+	t.Run("control", func(t *testing.T) {
+		stop := make(chan struct{})
+		var found []string
+		done := make(chan struct{})
+		go func() {
+			found, _ = watchForPassword(t, f.Servers[0], pw, "[s]leep 3", stop)
+			close(done)
+		}()
+		r := runBounded(t, nil, "", inv, "exec", "--", "sh", "-c", "sleep 3", "sh", pw)
+		close(stop)
+		<-done
+		if r.code != 0 || len(found) == 0 {
+			t.Errorf("the watch did not find a password on a command line: exit %d, found %q", r.code, found)
+		}
+	})
 	t.Run("debug-inventory", func(t *testing.T) {
 		inv := fleetInv(t, f, 1, sshfleet.SecureUser, fmt.Sprintf("\"_sudo_password\": %q, \"_su_password\": %q", pw, pw))
 		r := runBounded(t, nil, "", inv, "debug-inventory")
