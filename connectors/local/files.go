@@ -3,6 +3,8 @@ package local
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/ptyauth"
 )
 
 // escalationStdin prepares the command's standard input. A sudo password
@@ -23,14 +26,6 @@ import (
 // environment; it is sent only when sudo asks for one, found out first with
 // `sudo -n true`: a sudo that does not read it would pass it to the command.
 func (c *Conn) escalationStdin(ctx context.Context, opts *connector.Options) (io.Reader, error) {
-	if opts.SuUser != "" && opts.SuPassword != "" {
-		return nil, connector.Errorf(c.name(), connector.ErrUnsupported,
-			"_su_password: su reads passwords from a terminal only; the local connector cannot give it one safely (use sudo)")
-	}
-	if opts.Doas && opts.DoasPassword != "" {
-		return nil, connector.Errorf(c.name(), connector.ErrUnsupported,
-			"_doas_password: doas reads passwords from a terminal only; the local connector cannot give it one safely (use sudo)")
-	}
 	if !opts.Sudo || opts.SudoPassword == "" || opts.SudoAskpass != "" || opts.SudoStdin {
 		return opts.Stdin, nil
 	}
@@ -224,6 +219,17 @@ func (c *Conn) putEscalated(ctx context.Context, r io.Reader, dst string, opts c
 	script := fmt.Sprintf(putScript, command.Quote(filepath.Clean(dir)), command.Quote(abs), escapeTemplate(base))
 	topts := transferOptions(opts)
 	topts.Stdin = stage
+	if pw, _ := ptyauth.Password(opts); pw != "" {
+		// su and doas get a terminal, not a binary-safe input: the
+		// escalated user reads a staged copy instead.
+		staged, cleanup, err := stageFor(stage, opts)
+		if err != nil {
+			return fail("staging: %w", err)
+		}
+		defer cleanup()
+		script = "exec <" + command.Quote(staged) + "\n" + script
+		topts.Stdin = nil
+	}
 	_, stderr, err := c.run(ctx, command.Shell(script), topts, runCfg{})
 	if err != nil {
 		if stderr != "" {
@@ -232,6 +238,63 @@ func (c *Conn) putEscalated(ctx context.Context, r io.Reader, dst string, opts c
 		return fail("%w", err)
 	}
 	return nil
+}
+
+// stageFor copies the staged content where the escalated user can read
+// it: a file under a random name in a directory of the login user's that
+// others may enter but not list (0711); the file is readable by others only
+// when the escalated user is not root. cleanup removes both.
+func stageFor(src *os.File, opts connector.Options) (path string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", ".goinfra-stage-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
+	if err = os.Chmod(dir, 0o711); err != nil {
+		return "", nil, err
+	}
+	mode := os.FileMode(0o644)
+	if runAsRoot(opts.Unix) {
+		mode = 0o600
+	}
+	path = filepath.Join(dir, randomName())
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err = io.Copy(f, src); err != nil {
+		f.Close()
+		return "", nil, err
+	}
+	if err = f.Chmod(mode); err != nil {
+		f.Close()
+		return "", nil, err
+	}
+	return path, cleanup, f.Close()
+}
+
+// runAsRoot reports whether the escalation switches to root.
+func runAsRoot(u command.Unix) bool {
+	switch {
+	case u.SuUser != "":
+		return u.SuUser == "root"
+	case u.Sudo:
+		return u.SudoUser == "" || u.SudoUser == "root"
+	case u.Doas:
+		return u.DoasUser == "" || u.DoasUser == "root"
+	}
+	return false
+}
+
+func randomName() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // escapeTemplate makes base safe inside the double-quoted mktemp template

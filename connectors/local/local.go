@@ -12,9 +12,11 @@
 // path. Get reads the file with an escalated cat whose standard output is
 // the writer, so no readable copy is ever made. A sudo password
 // (_sudo_password) reaches sudo -S on its standard input, only when sudo
-// asks for one; su and doas read passwords from a terminal only, so
-// _su_password and _doas_password are refused (ErrUnsupported) rather than
-// passed unsafely.
+// asks for one. su and doas read passwords from a terminal only: with
+// _su_password or _doas_password the command runs on a pseudo-terminal of
+// its own where the password is typed at the prompt (internal/ptyauth); its
+// standard error then arrives merged into standard output, and its input
+// passes through the terminal (text, ended by ^D).
 //
 // Importing the package registers the kind:
 //
@@ -37,6 +39,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/ptyauth"
 )
 
 // Kind is the name the connector is registered under.
@@ -136,6 +139,9 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 	}
 	if err := ctx.Err(); err != nil {
 		return res, "", fmt.Errorf("%s: command not started: %w", c.name(), err)
+	}
+	if pw, tool := ptyauth.Password(opts); pw != "" {
+		return c.runPrompted(ctx, cmd, opts, cfg, pw, tool)
 	}
 	// As given: an escalated kill (see signal) prepares its own stdin.
 	given := opts
