@@ -82,17 +82,15 @@ wait:
 		case werr = <-waitErr:
 			break wait
 		case <-authLimit.C:
-			// The login user's own kill reaches su (set-user-ID root, but
-			// the login user's real id), which passes the signal on.
-			c.stopRemote(client, sess, pid, command.Unix{}, connector.Options{})
+			c.stopPrompted(client, sess, pid, ans, opts, pw, tool)
 			res.Output = rec.Output()
 			return res, connector.Errorf(c.name(), connector.ErrAuth, "%s did not accept the password within %s", tool, AuthTimeout)
 		case <-timeout:
-			c.stopRemote(client, sess, pid, command.Unix{}, connector.Options{})
+			c.stopPrompted(client, sess, pid, ans, opts, pw, tool)
 			res.Output = rec.Output()
 			return res, &connector.TimeoutError{Host: c.name(), Limit: opts.Timeout}
 		case <-ctx.Done():
-			c.stopRemote(client, sess, pid, command.Unix{}, connector.Options{})
+			c.stopPrompted(client, sess, pid, ans, opts, pw, tool)
 			res.Output = rec.Output()
 			return res, connector.Errorf(c.name(), connector.ErrTimeout, "command stopped: %w", ctx.Err())
 		}
@@ -122,6 +120,23 @@ wait:
 		return res, &connector.CommandError{Host: c.name(), ExitCode: res.ExitCode, Command: shown}
 	}
 	return res, nil
+}
+
+// stopPrompted stops a command run by runPrompted. su -c gives the
+// command a session of its own, out of reach of the login user's signals
+// and of the terminal's hang-up, so the escalated shell's session is
+// stopped as the escalated user, through su or doas given the password
+// again. Before the shell ran, closing the session hangs up the terminal,
+// which ends su or doas still at their prompt.
+func (c *Conn) stopPrompted(client *ssh.Client, sess *ssh.Session, pid *pidLine, ans *ptyauth.Answerer, opts connector.Options, pw, tool string) {
+	if p := ans.PID(); p > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		k := connector.Options{Unix: command.Unix{SuUser: opts.SuUser, SuShell: opts.SuShell, Doas: opts.Doas, DoasUser: opts.DoasUser,
+			ShellExecutable: command.NoShell}, SuPassword: opts.SuPassword, DoasPassword: opts.DoasPassword}
+		_, _ = c.runPrompted(ctx, ptyauth.StopScript(p), k, pw, tool, io.Discard)
+	}
+	c.stopRemote(client, sess, pid, command.Unix{}, connector.Options{})
 }
 
 // escalationFailed is the error for su or doas ending before the command

@@ -14,7 +14,9 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -46,12 +48,13 @@ func NewMarker() string {
 }
 
 // Wrap renders cmd for u like u.Wrap, except that the escalated shell
-// first prints marker on a line of its own, and that doas asks for its
+// first prints marker and its process id on a line of their own (PID), and
+// that doas asks for its
 // password (no -n). Env, chdir and the shell wrap the command inside the
 // escalation, as in command.Unix.Wrap.
 func Wrap(u command.Unix, cmd command.Command, marker string) command.Command {
 	inner := command.Unix{Env: u.Env, Chdir: u.Chdir, ShellExecutable: u.ShellExecutable}.Wrap(cmd)
-	announced := command.New(command.Shell("echo "+marker+";"), inner)
+	announced := command.New(command.Shell("echo "+marker+" $$;"), inner)
 	esc := u
 	esc.Env, esc.Chdir, esc.ShellExecutable = nil, "", command.DefaultShell
 	doas, doasUser := esc.Doas, esc.DoasUser
@@ -82,6 +85,7 @@ type Answerer struct {
 	before   []byte
 	answered int // len(before) when the password was typed, or -1
 	refused  bool
+	pid      int
 	authed   chan struct{}
 }
 
@@ -93,6 +97,25 @@ func New(pw, marker string, in, out io.Writer) *Answerer {
 
 // Authenticated is closed once the escalated shell announced itself.
 func (a *Answerer) Authenticated() <-chan struct{} { return a.authed }
+
+// PID is the process id of the escalated shell, as it announced it with
+// the marker (0 before that). Its session holds what the command started
+// (su -c gives the command a session of its own), which a stop must reach
+// as the escalated user.
+func (a *Answerer) PID() int {
+	select {
+	case <-a.authed:
+		return a.pid
+	default:
+		return 0
+	}
+}
+
+// StopScript is a shell command that stops the session of the escalated
+// shell pid: TERM, then KILL. Run it as the escalated user.
+func StopScript(pid int) command.Command {
+	return command.Shell(fmt.Sprintf(`s=$(ps -o sid= -p %d | tr -d ' '); [ -n "$s" ] && { pkill -TERM -s "$s"; sleep 0.3; pkill -KILL -s "$s"; }; true`, pid))
+}
 
 // Asked reports whether the tool asked for the password.
 func (a *Answerer) Asked() bool {
@@ -131,6 +154,7 @@ func (a *Answerer) Write(p []byte) (int, error) {
 	a.before = append(a.before, p...)
 	if i := bytes.Index(a.before, a.marker); i >= 0 {
 		if j := bytes.IndexByte(a.before[i:], '\n'); j >= 0 {
+			a.pid, _ = strconv.Atoi(strings.TrimSpace(string(a.before[i+len(a.marker) : i+j])))
 			rest := a.before[i+j+1:]
 			a.before = a.before[:i]
 			a.mu.Unlock()

@@ -34,9 +34,9 @@ func TestWrap(t *testing.T) {
 		u    command.Unix
 		want string
 	}{
-		{command.Unix{SuUser: "app"}, `su app -c 'sh -c '"'"'echo M; sh -c '"'"'"'"'"'"'"'"'id -un'"'"'"'"'"'"'"'"''"'"''`},
-		{command.Unix{Doas: true, DoasUser: "app"}, `doas -u app sh -c 'echo M; sh -c '"'"'id -un'"'"''`},
-		{command.Unix{SuUser: "app", ShellExecutable: command.NoShell}, `su app -c 'sh -c '"'"'echo M; id -un'"'"''`},
+		{command.Unix{SuUser: "app"}, `su app -c 'sh -c '"'"'echo M $$; sh -c '"'"'"'"'"'"'"'"'id -un'"'"'"'"'"'"'"'"''"'"''`},
+		{command.Unix{Doas: true, DoasUser: "app"}, `doas -u app sh -c 'echo M $$; sh -c '"'"'id -un'"'"''`},
+		{command.Unix{SuUser: "app", ShellExecutable: command.NoShell}, `su app -c 'sh -c '"'"'echo M $$; id -un'"'"''`},
 	} {
 		if got := Wrap(c.u, command.Shell("id -un"), "M").Raw(); got != c.want {
 			t.Errorf("%+v:\n got %s\nwant %s", c.u, got, c.want)
@@ -66,11 +66,14 @@ func TestAnswererOnce(t *testing.T) {
 	}
 	// Output before the marker is dropped, after it passed on.
 	a.Write([]byte("\nMA"))
-	a.Write([]byte("RK\nhello\n"))
+	a.Write([]byte("RK 123\nhello\n"))
 	select {
 	case <-a.Authenticated():
 	default:
 		t.Fatal("not authenticated after the marker")
+	}
+	if a.PID() != 123 {
+		t.Errorf("PID() = %d", a.PID())
 	}
 	a.Write([]byte("world: \n"))
 	if out.String() != "hello\nworld: \n" || tty.typed.String() != "s3cret\n" {
