@@ -178,7 +178,39 @@ files.directory(name="three", path="/root/goinfra-three", _sudo=True)
 		if strings.Contains(r.stdout+r.stderr, "Wrong-") {
 			t.Errorf("the wrong password shows:\n%s\n%s", r.stdout, r.stderr)
 		}
-		t.Logf("%s", r.stderr)
+		// A deploy with several su operations stops the host after the
+		// first refusal.
+		deployFile := filepath.Join(t.TempDir(), "deploy.star")
+		os.WriteFile(deployFile, []byte(`
+files.directory(name="one", path="/tmp/goinfra-su-one", _su_user="secure")
+files.directory(name="two", path="/tmp/goinfra-su-two", _su_user="secure")
+files.directory(name="three", path="/tmp/goinfra-su-three", _su_user="secure")
+`), 0o600)
+		r = runBounded(t, nil, "", deploy, "--limit", "h01", "--data", "_su_password=Wrong-"+pw, "-y", deployFile)
+		if r.code != 1 || strings.Contains(r.stdout+r.stderr, "Wrong-") || strings.Count(r.stdout+r.stderr, "su did not accept") != 1 {
+			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+
+	t.Run("su_timeout", func(t *testing.T) {
+		arg := fmt.Sprintf("37.%d", time.Now().UnixNano()%100000)
+		r := runBounded(t, []string{"GOINFRA_SU_PASSWORD=" + pw}, "", deploy, "--su-user", sshfleet.SecureUser, "--limit", "h01",
+			"--timeout", "1", "exec", "--", "sleep", arg)
+		if r.code != 1 || !strings.Contains(r.stderr, "timed out") {
+			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		// The command is stopped with everything it started, soon.
+		var left string
+		for range 50 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			out, err := f.Servers[0].Exec(ctx, "pgrep -af '[s]leep "+arg+"' || true")
+			cancel()
+			if left = strings.TrimSpace(out); err == nil && left == "" {
+				return
+			}
+			time.Sleep(200 * time.Millisecond) // polling, not synchronisation
+		}
+		t.Errorf("still running 10s after the timeout: %s", left)
 	})
 
 	t.Run("su_put_get", func(t *testing.T) {
