@@ -41,3 +41,4 @@ uidmap           # podman connector (rootless user namespaces)
 passwd           # local: useradd, userdel, chpasswd for the escalation and sudo password tests
 util-linux       # local: setsid (a process escaping the group)
 binutils         # docker: the keep-alive program is rebuilt from its assembly source and compared
+doas             # local: doas with a password typed at its prompt (su/doas password tests)
