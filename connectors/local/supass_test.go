@@ -23,6 +23,7 @@ import (
 
 const (
 	suHelperEnv    = "GOINFRA_LOCAL_SU_HELPER" // the user su switches to
+	suHelperTool   = "GOINFRA_LOCAL_SU_TOOL"   // su or doas
 	suHelperDir    = "GOINFRA_LOCAL_SU_DIR"
 	suHelperMarker = "GOINFRA_LOCAL_SU_MARKER"
 )
@@ -59,31 +60,39 @@ func suPasswordHelper() int {
 	}
 	pw = strings.TrimSuffix(pw, "\n")
 	target := os.Getenv(suHelperEnv)
+	// with returns the options switching to target with password p.
+	with := func(p string) connector.Options {
+		if os.Getenv(suHelperTool) == "doas" {
+			return connector.Options{Unix: command.Unix{Doas: true, DoasUser: target}, DoasPassword: p}
+		}
+		return connector.Options{Unix: command.Unix{SuUser: target}, SuPassword: p}
+	}
 	c := local.New(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var r suReport
-	su := connector.Options{Unix: command.Unix{SuUser: target}, SuPassword: pw, Stdin: strings.NewReader("payload\n")}
+	su := with(pw)
+	su.Stdin = strings.NewReader("payload\n")
 	res, err := c.Run(ctx, command.Shell("id -un; cat"), su)
 	r.RunOut = res.Combined()
 	if err != nil {
 		r.RunErr = err.Error()
 	}
 	// Long enough for the test to look at every process while it runs.
-	res, err = c.Run(ctx, command.Shell("sleep 2; echo done"), connector.Options{Unix: command.Unix{SuUser: target}, SuPassword: pw})
+	res, err = c.Run(ctx, command.Shell("sleep 2; echo done"), with(pw))
 	r.LongOut = res.Combined()
 	if err != nil {
 		r.LongErr = err.Error()
 	}
 	start := time.Now()
-	_, err = c.Run(ctx, command.Shell("id -un"), connector.Options{Unix: command.Unix{SuUser: target}, SuPassword: "wrong-" + pw})
+	_, err = c.Run(ctx, command.Shell("id -un"), with("wrong-"+pw))
 	r.WrongTook = time.Since(start)
 	if err != nil {
 		r.WrongErr = err.Error()
 		r.WrongIsAuth = errors.Is(err, connector.ErrAuth)
 	}
 	dst := filepath.Join(os.Getenv(suHelperDir), "target-only")
-	pwOpts := connector.Options{Unix: command.Unix{SuUser: target}, SuPassword: pw}
+	pwOpts := with(pw)
 	if err := c.Put(ctx, strings.NewReader("secret\x00data\x04\x03\r\n"), dst, pwOpts); err != nil {
 		r.PutErr = err.Error()
 	}
@@ -111,18 +120,57 @@ func TestSuPassword(t *testing.T) {
 	requireTool(t, "chpasswd")
 	login := createUser(t)
 	target := createUser(t)
+	pw := fmt.Sprintf("Su-pw-%d-%d", os.Getpid(), lookupUser(t, login))
+	setPassword(t, target, pw)
+	testPrompted(t, "su", login, target, pw, []string{"su", target})
+}
+
+// TestDoasPassword: the same with doas, which asks for the login user's
+// own password.
+func TestDoasPassword(t *testing.T) {
+	requireRoot(t)
+	requireTool(t, "doas")
+	requireTool(t, "chpasswd")
+	login := createUser(t)
+	target := createUser(t)
+	pw := fmt.Sprintf("Doas-pw-%d-%d", os.Getpid(), lookupUser(t, login))
+	setPassword(t, login, pw)
+	// doas reads one configuration file; the rule is removed afterwards.
+	const conf = "/etc/doas.conf"
+	old, err := os.ReadFile(conf)
+	existed := err == nil
+	rule := fmt.Sprintf("permit %s as %s\n", login, target)
+	if err := os.WriteFile(conf, append(append([]byte{}, old...), rule...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if existed {
+			os.WriteFile(conf, old, 0o600)
+		} else {
+			os.Remove(conf)
+		}
+	})
+	testPrompted(t, "doas", login, target, pw, []string{"doas", "-u", target})
+}
+
+func setPassword(t *testing.T, user, pw string) {
+	t.Helper()
+	chpw := exec.Command("chpasswd")
+	chpw.Stdin = strings.NewReader(user + ":" + pw + "\n")
+	if out, err := chpw.CombinedOutput(); err != nil {
+		t.Fatalf("chpasswd: %v: %s", err, out)
+	}
+}
+
+// testPrompted runs the helper as login, switching to target with tool
+// and pw; argv is how the running tool's command line starts.
+func testPrompted(t *testing.T, tool, login, target, pw string, argv []string) {
 	loginUID := lookupUser(t, login)
 	gidOut, err := exec.Command("id", "-g", login).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	loginGID, _ := strconv.Atoi(strings.TrimSpace(string(gidOut)))
-	pw := fmt.Sprintf("Su-pw-%d-%d", os.Getpid(), loginUID)
-	chpw := exec.Command("chpasswd")
-	chpw.Stdin = strings.NewReader(target + ":" + pw + "\n")
-	if out, err := chpw.CombinedOutput(); err != nil {
-		t.Fatalf("chpasswd: %v: %s", err, out)
-	}
 
 	dir, err := os.MkdirTemp("", "goinfra-local-su-")
 	if err != nil {
@@ -152,7 +200,7 @@ func TestSuPassword(t *testing.T) {
 	cmd.WaitDelay = 10 * time.Second
 	cmd.Dir = dir
 	arg := marker(t)
-	cmd.Env = []string{suHelperEnv + "=" + target, suHelperMarker + "=" + arg, suHelperDir + "=" + work,
+	cmd.Env = []string{suHelperEnv + "=" + target, suHelperTool + "=" + tool, suHelperMarker + "=" + arg, suHelperDir + "=" + work,
 		"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME=" + dir}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(loginUID), Gid: uint32(loginGID)}, Setsid: true}
 	cmd.Stdin = strings.NewReader(pw + "\n")
@@ -173,7 +221,7 @@ func TestSuPassword(t *testing.T) {
 			waiting = false
 		default:
 		}
-		found, su := scanForSecret(pw, target)
+		found, su := scanForSecret(pw, argv)
 		leaks = append(leaks, found...)
 		sawSu = sawSu || su
 		if waiting {
@@ -188,18 +236,18 @@ func TestSuPassword(t *testing.T) {
 		t.Fatalf("helper output %q: %v", stdout.String(), err)
 	}
 	if !sawSu {
-		t.Error("the watch never saw su running")
+		t.Errorf("the watch never saw %q running", argv)
 	}
 	if len(leaks) > 0 {
 		t.Errorf("the password was found in %q", leaks)
 	}
 	if r.RunErr != "" || r.RunOut != target+"\npayload" {
-		t.Errorf("su with password: output %q, error %q (want %s, then the stdin payload)", r.RunOut, r.RunErr, target)
+		t.Errorf("%s with password: output %q, error %q (want %s, then the stdin payload)", tool, r.RunOut, r.RunErr, target)
 	}
 	if r.LongErr != "" || r.LongOut != "done" {
 		t.Errorf("su with password, sleeping: %q %q", r.LongOut, r.LongErr)
 	}
-	if !r.WrongIsAuth || !strings.Contains(r.WrongErr, "su did not accept the password") || strings.Contains(r.WrongErr, "wrong-") {
+	if !r.WrongIsAuth || !strings.Contains(r.WrongErr, tool+" did not accept the password") || strings.Contains(r.WrongErr, "wrong-") {
 		t.Errorf("wrong su password: %q (an authentication error: %v)", r.WrongErr, r.WrongIsAuth)
 	}
 	t.Logf("wrong password reported after %s", r.WrongTook)
@@ -230,13 +278,14 @@ func TestSuPassword(t *testing.T) {
 
 // scanForSecret looks for secret in every process's command line and
 // environment and in the files of the temporary directories, and reports
-// whether a su to user is running.
-func scanForSecret(secret, user string) (found []string, suRunning bool) {
+// whether a process whose command line starts with running is there.
+func scanForSecret(secret string, running []string) (found []string, seen bool) {
 	procs, _ := filepath.Glob("/proc/[0-9]*")
+	prefix := strings.Join(running, "\x00") + "\x00"
 	for _, p := range procs {
 		argv, _ := os.ReadFile(p + "/cmdline")
-		if strings.HasPrefix(string(argv), "su\x00") && strings.Contains(string(argv), "\x00"+user+"\x00") {
-			suRunning = true
+		if strings.HasPrefix(string(argv), prefix) {
+			seen = true
 		}
 		env, _ := os.ReadFile(p + "/environ")
 		if bytes.Contains(argv, []byte(secret)) || bytes.Contains(env, []byte(secret)) {
@@ -265,5 +314,5 @@ func scanForSecret(secret, user string) (found []string, suRunning bool) {
 			return nil
 		})
 	}
-	return found, suRunning
+	return found, seen
 }
