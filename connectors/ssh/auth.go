@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -95,9 +97,7 @@ func loadKey(path string, passphrase string) (ssh.Signer, error) {
 	}
 	defer tty.Close()
 	for attempt := 0; attempt < 3; attempt++ {
-		fmt.Fprintf(tty, "Enter passphrase for key '%s': ", path)
-		pw, err := term.ReadPassword(int(tty.Fd()))
-		fmt.Fprintln(tty)
+		pw, err := readSecret(tty, fmt.Sprintf("Enter passphrase for key '%s': ", path))
 		if err != nil {
 			return nil, fmt.Errorf("key %s: reading the passphrase: %w", path, err)
 		}
@@ -262,4 +262,45 @@ func (a *authConfig) plan() (*authPlan, error) {
 		p.tried = append(p.tried, "none (no key, agent or password available)")
 	}
 	return p, nil
+}
+
+// readSecret reads one line from the terminal without echo. Echo goes off
+// before the prompt is shown, as OpenSSH's readpassphrase does, so that
+// nothing typed in answer to the prompt is ever echoed.
+func readSecret(tty *os.File, prompt string) ([]byte, error) {
+	fd := int(tty.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return nil, err
+	}
+	quiet := *old
+	quiet.Lflag &^= unix.ECHO
+	quiet.Lflag |= unix.ICANON | unix.ISIG
+	quiet.Iflag |= unix.ICRNL
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &quiet); err != nil {
+		return nil, err
+	}
+	defer unix.IoctlSetTermios(fd, unix.TCSETS, old) //nolint:errcheck
+	if _, err := io.WriteString(tty, prompt); err != nil {
+		return nil, err
+	}
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		n, err := tty.Read(b)
+		if n == 1 {
+			if b[0] == '\n' {
+				break
+			}
+			line = append(line, b[0])
+		}
+		if err != nil {
+			if err == io.EOF && len(line) > 0 {
+				break
+			}
+			return nil, err
+		}
+	}
+	_, _ = io.WriteString(tty, "\n")
+	return bytes.TrimSuffix(line, []byte("\r")), nil
 }

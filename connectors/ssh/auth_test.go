@@ -13,6 +13,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
@@ -122,7 +123,7 @@ func startAgent(t *testing.T, keys ...string) string {
 	sock := filepath.Join(t.TempDir(), "agent.sock")
 	cmd := osexec.Command("ssh-agent", "-D", "-a", sock)
 	if err := cmd.Start(); err != nil {
-		t.Skipf("ssh-agent: %v", err)
+		testenv.Skip(t, "ssh-agent: %v", err)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -158,9 +159,11 @@ func testAgentAndForwarding(t *testing.T, f *sshfleet.Fleet) {
 	d[KeyLookForKeys] = false
 	d[KeyAllowAgent] = true
 	d[KeyForwardAgent] = true
-	// IdentityAgent given as an OpenSSH directive through ssh_options.
+	// SSH_AUTH_SOCK is an agent without keys: logging in works only
+	// through IdentityAgent, given as an OpenSSH directive in ssh_options,
+	// and the forwarded agent is that one too, as with OpenSSH.
+	t.Setenv("SSH_AUTH_SOCK", startAgent(t))
 	d[KeyOptions] = map[string]any{"IdentityAgent": sock}
-	t.Setenv("SSH_AUTH_SOCK", sock) // the forwarded agent
 	c := open(t, s.Name, d, nil)
 	connect(t, c)
 	for i := 0; i < 2; i++ { // every session forwards
@@ -169,6 +172,21 @@ func testAgentAndForwarding(t *testing.T, f *sshfleet.Fleet) {
 			t.Fatalf("remote ssh-add -l = %q, want %s", out, fingerprint)
 		}
 	}
+
+	// SSH_AUTH_SOCK alone (no IdentityAgent) is the agent when it holds the key.
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	delete(d, KeyOptions)
+	c = open(t, s.Name, d, nil)
+	connect(t, c)
+	if out := run(t, c, "ssh-add -l", connector.Options{}).Stdout(); !strings.Contains(out, fingerprint) {
+		t.Fatalf("SSH_AUTH_SOCK agent: remote ssh-add -l = %q", out)
+	}
+	// IdentityAgent none: no agent at all, even with SSH_AUTH_SOCK set.
+	d[KeyOptions] = map[string]any{"IdentityAgent": "none"}
+	if err := open(t, s.Name, d, nil).Connect(context.Background()); !errors.Is(err, connector.ErrAuth) {
+		t.Fatalf("IdentityAgent none: %v", err)
+	}
+	delete(d, KeyOptions)
 
 	// Without forwarding the remote sees no agent.
 	d[KeyForwardAgent] = false

@@ -500,11 +500,22 @@ func (c *Conn) forwardAgent() bool {
 	return s != nil && s.ForwardAgent
 }
 
+// forwardSocket is the agent forwarded to the host: ForwardAgent's socket
+// when it names one, else the agent used to log in (IdentityAgent, else
+// SSH_AUTH_SOCK), as OpenSSH does, which points SSH_AUTH_SOCK at
+// IdentityAgent before it forwards.
 func (c *Conn) forwardSocket() string {
-	if s := c.settings; s != nil && s.ForwardAgentSocket != "" {
-		return expandHome(s.ForwardAgentSocket)
+	s := c.settings
+	if s == nil {
+		return os.Getenv("SSH_AUTH_SOCK")
 	}
-	return os.Getenv("SSH_AUTH_SOCK")
+	if s.ForwardAgentSocket != "" {
+		if strings.HasPrefix(s.ForwardAgentSocket, "$") {
+			return os.Getenv(strings.TrimPrefix(s.ForwardAgentSocket, "$"))
+		}
+		return expandTokens(s.ForwardAgentSocket, s)
+	}
+	return agentSocket(s)
 }
 
 // pidLine takes the first line of stdout (the remote shell's PID, which is

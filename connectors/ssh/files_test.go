@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
@@ -155,8 +157,8 @@ func testUploadCutLeavesOldFile(t *testing.T, f *sshfleet.Fleet) {
 
 func testRsync(t *testing.T, f *sshfleet.Fleet) {
 	s := f.Servers[0]
-	if _, err := os.Stat("/usr/bin/rsync"); err != nil {
-		t.Skip("no local rsync")
+	if _, err := osexec.LookPath("rsync"); err != nil {
+		testenv.Skip(t, "no local rsync: %v", err)
 	}
 	src := t.TempDir()
 	if err := os.WriteFile(filepath.Join(src, "a.txt"), []byte("rsynced\n"), 0o644); err != nil {

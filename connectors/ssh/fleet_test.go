@@ -17,6 +17,8 @@ func TestFleet(t *testing.T) {
 		f    func(*testing.T, *sshfleet.Fleet)
 	}{
 		{"EncryptedKey", testEncryptedKey},
+		{"PassphrasePromptOnTerminal", testPassphrasePromptOnTerminal},
+		{"AskOnTerminal", testAskOnTerminal},
 		{"PasswordAuthNeverLeaks", testPasswordAuthNeverLeaks},
 		{"AgentAndForwarding", testAgentAndForwarding},
 		{"Conformance", testConformance},

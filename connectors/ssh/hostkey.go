@@ -273,9 +273,10 @@ func termPrompt(q string) (bool, error) {
 		return false, errors.New("StrictHostKeyChecking is ask but there is no terminal to ask on")
 	}
 	defer tty.Close()
+	in := bufio.NewReader(tty)
 	for {
 		fmt.Fprint(tty, q)
-		line, err := bufio.NewReader(tty).ReadString('\n')
+		line, err := in.ReadString('\n')
 		if err != nil {
 			return false, err
 		}
