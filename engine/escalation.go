@@ -347,7 +347,8 @@ func wantsPassword(opts connector.Options, res connector.Result, err error) stri
 	}
 	msg := res.Stderr()
 	switch {
-	case opts.Doas && opts.DoasPassword == "" && strings.Contains(msg, "doas: Authorization required"):
+	case opts.Doas && opts.DoasPassword == "" &&
+		(strings.Contains(msg, "doas: Authentication required") || strings.Contains(msg, "doas: Authorization required")):
 		return "doas"
 	case !opts.Doas && opts.SuUser != "" && opts.SuPassword == "" &&
 		(strings.Contains(msg, "su: Authentication failure") || strings.Contains(msg, "must be run from a terminal")):
