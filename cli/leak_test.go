@@ -138,6 +138,33 @@ func TestSecretsNeverLeakFleet(t *testing.T) {
 		noSecret(t, r, pw)
 	})
 
+	// Passwords given as arguments of a deploy's operations are used and
+	// never shown.
+	t.Run("deploy_args", func(t *testing.T) {
+		inv := hostInv(t, f, srv, fmt.Sprintf("\"ssh_user\": %q, \"ssh_key\": %q", sshfleet.SecureUser, f.KeyFile))
+		dir := t.TempDir()
+		src := filepath.Join(dir, "payload")
+		os.WriteFile(src, []byte("x\n"), 0o600)
+		dest := fmt.Sprintf("/root/goinfra-leak-%d", time.Now().UnixNano())
+		deployFile := filepath.Join(dir, "deploy.star")
+		os.WriteFile(deployFile, []byte(fmt.Sprintf(`
+files.put(name="put", src=%q, dest=%q, _sudo=True, _sudo_password=%q)
+files.file(name="file", path=%q, mode="600", _sudo=True, _sudo_password=%q)
+`, src, dest, pw, dest, pw)), 0o600)
+		for _, mode := range [][]string{{"-vvv"}, {"--json", "-vvv"}, {"--dry", "-vvv"}} {
+			r := runBounded(t, nil, "", append(append([]string{inv, "-y"}, mode...), deployFile)...)
+			if r.code != 0 {
+				t.Fatalf("%v: exit %d\n%s\n%s", mode, r.code, r.stdout, r.stderr)
+			}
+			noSecret(t, r, pw)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if out, err := srv.Exec(ctx, "stat -c %U:%a "+dest+" && rm -f "+dest); err != nil || out != "root:600\n" {
+			t.Errorf("the deploy's result: %q %v", out, err)
+		}
+	})
+
 	// While su runs a command with the password typed at its prompt, the
 	// password is nowhere on the target; at -vvv and --json it is nowhere
 	// in goinfra's output.
