@@ -1,4 +1,138 @@
 // Package server registers the server.* operations and facts:
 // server.shell, server.script, server.user, server.group and
-// server.service.
+// server.service, and the facts server.Users, server.Groups,
+// server.LinuxDistribution, server.Date, server.InitSystem and
+// server.ServiceStatus (server.Os, server.Which, ... are in package facts).
+//
+// The operations take pyinfra's argument names and defaults. user, group
+// and service read facts and plan only the steps needed, so a second run
+// changes nothing; shell and script run every time, as in pyinfra.
 package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/operations"
+)
+
+func init() {
+	operations.Register(shellOp)
+	operations.Register(scriptOp)
+	operations.Register(userOp)
+	operations.Register(groupOp)
+	operations.Register(serviceOp)
+}
+
+var shellOp = operations.Op{
+	Name:        "server.shell",
+	Description: "run shell commands (every time)",
+	Args: []operations.Arg{
+		{Name: "commands", Type: connector.StringList, Required: true, Description: "a command line or a list of them, run by the shell in order"},
+	},
+	Plan: func(_ context.Context, _ operations.Host, args connector.Data) (*operations.Plan, error) {
+		p := &operations.Plan{}
+		for _, c := range args.Strings("commands") {
+			p.Steps = append(p.Steps, &operations.Command{Cmd: command.Shell(c)})
+		}
+		return p, nil
+	},
+}
+
+var scriptOp = operations.Op{
+	Name:        "server.script",
+	Description: "upload a local script, run it and remove it (every time)",
+	Args: []operations.Arg{
+		{Name: "src", Type: connector.String, Required: true, Description: "local script, relative to the deploy file"},
+		{Name: "args", Type: connector.StringList, Description: "arguments to the script"},
+	},
+	Plan: planScript,
+}
+
+// TempDir is where server.script puts a script while it runs.
+const TempDir = "/tmp"
+
+func planScript(_ context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
+	src := operations.LocalPath(h, args.String("src"))
+	// Fail while planning, not halfway through a run.
+	st, err := os.Stat(src)
+	if err != nil {
+		return nil, fmt.Errorf("src: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("src: %s is not a regular file", src)
+	}
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, err
+	}
+	// A fresh name per plan: concurrent runs never share a file.
+	dest := TempDir + "/goinfra-script-" + hex.EncodeToString(rnd[:])
+	run := command.Args(append([]string{dest}, args.Strings("args")...)...)
+	return &operations.Plan{Steps: []operations.Step{
+		&operations.Upload{Src: src, Dest: dest, Open: func() (io.ReadCloser, error) { return os.Open(src) }},
+		&operations.Command{Cmd: command.Args("chmod", "700", dest)},
+		// The script's exit status is the step's; the file goes either way.
+		&operations.Command{Cmd: command.New(run, ";", "rc=$?", ";", "rm", "-f", command.Quoted(dest), ";", "exit", "$rc")},
+	}}, nil
+}
+
+// optBool reads an argument that may be a bool or None.
+func optBool(args connector.Data, name string) (*bool, error) {
+	switch v := args[name].(type) {
+	case nil:
+		return nil, nil
+	case bool:
+		return &v, nil
+	default:
+		return nil, fmt.Errorf("%s: expected bool or None, given %s", name, connector.TypeName(v))
+	}
+}
+
+// optString reads an argument that may be a string or None ("" is unset).
+func optString(args connector.Data, name string) (string, error) {
+	switch v := args[name].(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	default:
+		return "", fmt.Errorf("%s: expected string or None, given %s", name, connector.TypeName(v))
+	}
+}
+
+// optInt reads an argument that may be an int, a string of digits or None.
+func optInt(args connector.Data, name string) (*int, error) {
+	v := args[name]
+	if v == nil {
+		return nil, nil
+	}
+	if s, ok := v.(string); ok {
+		v = connector.ParseValue(s)
+	}
+	n, ok := connector.Convert(connector.Int, v)
+	if !ok || n.(int) < 0 {
+		return nil, fmt.Errorf("%s: expected a number, given %v", name, args[name])
+	}
+	i := n.(int)
+	return &i, nil
+}
+
+// optStrings reads a list of strings, a single string or None.
+func optStrings(args connector.Data, name string) ([]string, error) {
+	v := args[name]
+	if v == nil {
+		return nil, nil
+	}
+	l, ok := connector.Convert(connector.StringList, v)
+	if !ok {
+		return nil, fmt.Errorf("%s: expected a list of strings, given %s", name, connector.TypeName(v))
+	}
+	return l.([]string), nil
+}

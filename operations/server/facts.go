@@ -1,0 +1,403 @@
+package server
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/facts"
+)
+
+// UserInfo is one user of the server.Users fact, with pyinfra's keys.
+type UserInfo struct {
+	Home    *string `json:"home"`
+	Comment *string `json:"comment"`
+	Shell   *string `json:"shell"`
+	// Group is the primary group's name (its number when /etc/group has
+	// no entry for it).
+	Group string `json:"group"`
+	// Groups are the secondary groups, sorted.
+	Groups []string `json:"groups"`
+	UID    int      `json:"uid"`
+	GID    int      `json:"gid"`
+}
+
+// Distribution is the value of server.LinuxDistribution, as pyinfra's.
+type Distribution struct {
+	Name  *string `json:"name"`
+	Major *int    `json:"major"`
+	Minor *int    `json:"minor"`
+	// ReleaseMeta holds every key of os-release, plus CODENAME.
+	ReleaseMeta map[string]string `json:"release_meta"`
+}
+
+// ServiceStatus is the value of server.ServiceStatus. Nil fields are
+// unknown: a status script that does not answer, or a systemd unit that
+// cannot be enabled (static, generated).
+type ServiceStatus struct {
+	Running *bool `json:"running"`
+	Enabled *bool `json:"enabled"`
+}
+
+// The init systems server.InitSystem reports.
+const (
+	Systemd  = "systemd"
+	OpenRC   = "openrc"
+	SysVinit = "sysvinit"
+)
+
+// groupSeparator splits /etc/passwd from /etc/group in the output of
+// server.Users: no line of either file lacks a colon.
+const groupSeparator = "--- goinfra group ---"
+
+var serviceName = regexp.MustCompile(`^[A-Za-z0-9@_.:+-]+$`)
+
+func init() {
+	facts.Register(facts.Fact{
+		Name:        "server.Users",
+		Description: "the users of /etc/passwd: {name: {home, comment, shell, group, groups, uid, gid}}",
+		Command: func(facts.Args) (command.Command, error) {
+			return command.New("cat", "/etc/passwd", "&&", "echo", command.Quoted(groupSeparator), "&&", "cat", "/etc/group"), nil
+		},
+		Parse: func(out connector.Output, _ facts.Args) (any, error) {
+			return ParseUsers(out.StdoutLines())
+		},
+	})
+	facts.Register(facts.Fact{
+		Name:        "server.Groups",
+		Description: "the names of the groups of /etc/group",
+		Command:     fixed("cat", "/etc/group"),
+		Parse: func(out connector.Output, _ facts.Args) (any, error) {
+			groups := []string{}
+			for _, l := range out.StdoutLines() {
+				if name, _, ok := strings.Cut(l, ":"); ok && name != "" {
+					groups = append(groups, name)
+				}
+			}
+			return groups, nil
+		},
+	})
+	facts.Register(facts.Fact{
+		Name:        "server.LinuxDistribution",
+		Description: "the distribution from os-release: {name, major, minor, release_meta}",
+		Command: func(facts.Args) (command.Command, error) {
+			// /usr/lib/os-release is the fallback the os-release manual names.
+			return command.New("for", "f", "in", "/etc/os-release", "/usr/lib/os-release", ";", "do",
+				"if", "test", "-f", `"$f"`, ";", "then", "cat", `"$f"`, ";", "break", ";", "fi", ";", "done"), nil
+		},
+		Parse: func(out connector.Output, _ facts.Args) (any, error) {
+			return ParseOsRelease(out.StdoutLines()), nil
+		},
+	})
+	facts.Register(facts.Fact{
+		Name:        "server.Date",
+		Description: "the host's current time (UTC)",
+		Command:     fixed("date", "+%s"),
+		Parse: func(out connector.Output, _ facts.Args) (any, error) {
+			s := strings.TrimSpace(out.Stdout())
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("unexpected date output %q", s)
+			}
+			return time.Unix(n, 0).UTC(), nil
+		},
+	})
+	facts.Register(facts.Fact{
+		Name:        "server.InitSystem",
+		Description: "the init system services are managed with: systemd, openrc, sysvinit, or null",
+		Command: func(facts.Args) (command.Command, error) {
+			// systemd counts only when it runs (sd_booted's test): a
+			// container may have systemctl without systemd as PID 1.
+			return command.New(
+				"if", "command", "-v", "systemctl", ">/dev/null", "2>&1", "&&", "test", "-d", "/run/systemd/system", ";", "then", "echo", Systemd, ";",
+				"elif", "command", "-v", "rc-service", ">/dev/null", "2>&1", ";", "then", "echo", OpenRC, ";",
+				"elif", "command", "-v", "service", ">/dev/null", "2>&1", "||", "test", "-d", "/etc/init.d", ";", "then", "echo", SysVinit, ";",
+				"fi"), nil
+		},
+		Parse: func(out connector.Output, _ facts.Args) (any, error) {
+			s := strings.TrimSpace(out.Stdout())
+			if s == "" {
+				return nil, nil
+			}
+			return s, nil
+		},
+	})
+	facts.Register(facts.Fact{
+		Name:        "server.ServiceStatus",
+		Description: "init=systemd|openrc|sysvinit service=NAME [runlevel=default]: {running, enabled}; an error for an unknown service",
+		Args:        []string{"init", "service", "runlevel"},
+		Required:    []string{"init", "service"},
+		Command:     serviceStatusCommand,
+		Parse:       parseServiceStatus,
+	})
+}
+
+func fixed(argv ...string) func(facts.Args) (command.Command, error) {
+	c := command.Args(argv...)
+	return func(facts.Args) (command.Command, error) { return c, nil }
+}
+
+// ParseUsers reads /etc/passwd, groupSeparator, then /etc/group.
+func ParseUsers(lines []string) (map[string]*UserInfo, error) {
+	var passwd, group []string
+	seen := false
+	for _, l := range lines {
+		switch {
+		case l == groupSeparator:
+			seen = true
+		case strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#"):
+		case seen:
+			group = append(group, l)
+		default:
+			passwd = append(passwd, l)
+		}
+	}
+	byGID := map[int]string{}
+	secondary := map[string][]string{}
+	for _, l := range group {
+		f := strings.Split(l, ":")
+		if len(f) < 4 {
+			continue
+		}
+		if gid, err := strconv.Atoi(f[2]); err == nil {
+			if _, dup := byGID[gid]; !dup {
+				byGID[gid] = f[0]
+			}
+		}
+		for _, m := range strings.Split(f[3], ",") {
+			if m = strings.TrimSpace(m); m != "" {
+				secondary[m] = append(secondary[m], f[0])
+			}
+		}
+	}
+	users := map[string]*UserInfo{}
+	for _, l := range passwd {
+		f := strings.Split(l, ":")
+		if len(f) < 7 {
+			continue // NIS "+" lines and damaged entries
+		}
+		uid, err1 := strconv.Atoi(f[2])
+		gid, err2 := strconv.Atoi(f[3])
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("unexpected /etc/passwd line for %s", f[0])
+		}
+		u := &UserInfo{Home: opt(f[5]), Comment: opt(f[4]), Shell: opt(f[6]), UID: uid, GID: gid, Groups: []string{}}
+		u.Group = strconv.Itoa(gid)
+		if g, ok := byGID[gid]; ok {
+			u.Group = g
+		}
+		for _, g := range secondary[f[0]] {
+			if g != u.Group && !contains(u.Groups, g) {
+				u.Groups = append(u.Groups, g)
+			}
+		}
+		sort.Strings(u.Groups)
+		users[f[0]] = u
+	}
+	return users, nil
+}
+
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func contains(l []string, s string) bool {
+	for _, e := range l {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// prettyNames are pyinfra's names for os-release IDs.
+var prettyNames = map[string]string{
+	"alpine":   "Alpine",
+	"centos":   "CentOS",
+	"fedora":   "Fedora",
+	"gentoo":   "Gentoo",
+	"opensuse": "openSUSE",
+	"rhel":     "RedHat",
+	"ubuntu":   "Ubuntu",
+	"debian":   "Debian",
+}
+
+var versionCodename = regexp.MustCompile(`\(([^)]+)\)`)
+
+// ParseOsRelease reads an os-release file as pyinfra's LinuxDistribution
+// does: the pretty name by ID, major and minor from VERSION_ID, and every
+// key in release_meta (with CODENAME added). No lines give nulls.
+func ParseOsRelease(lines []string) *Distribution {
+	d := &Distribution{ReleaseMeta: map[string]string{}}
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		d.ReleaseMeta[strings.ToUpper(k)] = unquoteShell(v)
+	}
+	if len(d.ReleaseMeta) == 0 {
+		return d
+	}
+	m := d.ReleaseMeta
+	if _, ok := m["CODENAME"]; !ok {
+		switch {
+		case m["VERSION_CODENAME"] != "":
+			m["CODENAME"] = m["VERSION_CODENAME"]
+		case m["UBUNTU_CODENAME"] != "":
+			m["CODENAME"] = m["UBUNTU_CODENAME"]
+		default:
+			if c := versionCodename.FindStringSubmatch(m["VERSION"]); c != nil {
+				m["CODENAME"] = c[1]
+			}
+		}
+	}
+	name := m["NAME"]
+	if p, ok := prettyNames[strings.ToLower(m["ID"])]; ok {
+		name = p
+	}
+	d.Name = opt(name)
+	parts := strings.Split(m["VERSION_ID"], ".")
+	// pyinfra gives null for a zero or missing number.
+	if n, err := strconv.Atoi(parts[0]); err == nil && n != 0 {
+		d.Major = &n
+	}
+	if len(parts) > 1 {
+		if n, err := strconv.Atoi(parts[1]); err == nil && n != 0 {
+			d.Minor = &n
+		}
+	}
+	return d
+}
+
+// unquoteShell undoes os-release's shell quoting of a value.
+func unquoteShell(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		q := v[0]
+		v = v[1 : len(v)-1]
+		if q == '"' {
+			var b strings.Builder
+			for i := 0; i < len(v); i++ {
+				if v[i] == '\\' && i+1 < len(v) && strings.IndexByte("\"\\$`", v[i+1]) >= 0 {
+					i++
+				}
+				b.WriteByte(v[i])
+			}
+			v = b.String()
+		}
+	}
+	return v
+}
+
+func serviceStatusCommand(a facts.Args) (command.Command, error) {
+	name := a["service"]
+	if !serviceName.MatchString(name) {
+		return command.Command{}, fmt.Errorf("service: %q is not a valid service name", name)
+	}
+	q := command.Quoted(name)
+	switch a["init"] {
+	case Systemd:
+		return command.New("systemctl", "show", "-p", "LoadState", "-p", "ActiveState", "-p", "UnitFileState", "--", q), nil
+	case OpenRC:
+		runlevel := a["runlevel"]
+		if runlevel == "" {
+			runlevel = "default"
+		}
+		// Exit 0: started. rc-update lists the runlevel's services as
+		// "  name | runlevel".
+		return command.New("if", "!", "rc-service", "-e", q, ";", "then", "echo", "missing", ";",
+			"elif", "rc-service", q, "status", ">/dev/null", "2>&1", ";", "then", "echo", "status=0", ";",
+			"else", "echo", "status=3", ";", "fi", ";",
+			"rc-update", "show", command.Quoted(runlevel), "2>/dev/null", "||", "true"), nil
+	case SysVinit:
+		script := command.Quoted("/etc/init.d/" + name)
+		// LSB status exit codes: 0 running, 1-3 not running, 4 unknown.
+		// Start links in the multi-user runlevels mean enabled.
+		return command.New("if", "test", "-x", script, ";", "then",
+			script, "status", ">/dev/null", "2>&1", "</dev/null", ";", "echo", `"status=$?"`, ";",
+			"else", "echo", "missing", ";", "fi", ";",
+			"ls", "-1", "/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d", "2>/dev/null", "||", "true"), nil
+	}
+	return command.Command{}, fmt.Errorf("init: %q is not one of systemd, openrc, sysvinit", a["init"])
+}
+
+// ErrNoService: the init system does not know the service.
+var ErrNoService = fmt.Errorf("no such service")
+
+func parseServiceStatus(out connector.Output, a facts.Args) (any, error) {
+	name := a["service"]
+	lines := out.StdoutLines()
+	st := &ServiceStatus{}
+	t, f := true, false
+	switch a["init"] {
+	case Systemd:
+		kv := map[string]string{}
+		for _, l := range lines {
+			if k, v, ok := strings.Cut(strings.TrimSpace(l), "="); ok {
+				kv[k] = v
+			}
+		}
+		if kv["LoadState"] == "not-found" {
+			return nil, fmt.Errorf("%w: systemd has no unit %s", ErrNoService, name)
+		}
+		switch kv["ActiveState"] {
+		case "active", "reloading", "activating":
+			st.Running = &t
+		case "":
+		default:
+			st.Running = &f
+		}
+		switch kv["UnitFileState"] {
+		case "enabled", "enabled-runtime", "linked", "linked-runtime", "alias":
+			st.Enabled = &t
+		case "disabled", "masked", "masked-runtime":
+			st.Enabled = &f
+		}
+		return st, nil
+	case OpenRC, SysVinit:
+		if len(lines) > 0 && strings.TrimSpace(lines[0]) == "missing" {
+			where := "/etc/init.d/" + name
+			if a["init"] == OpenRC {
+				where = "rc-service " + name
+			}
+			return nil, fmt.Errorf("%w: %s does not exist", ErrNoService, where)
+		}
+		enabled := false
+		for i, l := range lines {
+			l = strings.TrimSpace(l)
+			if i == 0 {
+				if code, ok := strings.CutPrefix(l, "status="); ok {
+					switch n, _ := strconv.Atoi(code); {
+					case n == 0:
+						st.Running = &t
+					case n >= 1 && n <= 3:
+						st.Running = &f
+					}
+				}
+				continue
+			}
+			if a["init"] == OpenRC {
+				if svc, _, ok := strings.Cut(l, "|"); ok && strings.TrimSpace(svc) == name {
+					enabled = true
+				}
+			} else if len(l) > 3 && l[0] == 'S' && isDigit(l[1]) && isDigit(l[2]) && l[3:] == name {
+				enabled = true
+			}
+		}
+		st.Enabled = &enabled
+		return st, nil
+	}
+	return nil, fmt.Errorf("init: %q is not one of systemd, openrc, sysvinit", a["init"])
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
