@@ -10,6 +10,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/ptyauth"
 )
 
 // ErrSudoPassword marks a host stopped because sudo needed a password
@@ -315,7 +316,8 @@ func (c *escConn) Get(ctx context.Context, src string, w io.Writer, opts connect
 // prompted reports whether opts give su or doas a password, which the
 // connector types at their terminal prompt.
 func prompted(opts connector.Options) bool {
-	return (opts.SuUser != "" && opts.SuPassword != "") || (opts.Doas && opts.DoasPassword != "")
+	pw, _ := ptyauth.Password(opts)
+	return pw != ""
 }
 
 // promptedBlocked returns the error that stopped escalation on the host,
