@@ -214,6 +214,14 @@ func (s *Server) SetLatency(d time.Duration) {
 	}
 }
 
+// SetIdleTimeout makes the proxy drop every connection that carries no
+// traffic for d, as a NAT or firewall forgets idle flows; 0 turns it off.
+func (s *Server) SetIdleTimeout(d time.Duration) {
+	if s.proxy != nil {
+		s.proxy.SetIdleTimeout(d)
+	}
+}
+
 // Exec runs a shell command as root on the server out-of-band (docker exec,
 // or directly on the host in Processes mode) and returns its combined output.
 func (s *Server) Exec(ctx context.Context, cmd string) (string, error) {

@@ -150,6 +150,27 @@ func exercise(t *testing.T, f *sshfleet.Fleet) {
 		c2 := dial(t, f, s, "root", keyAuth(t, f))
 		run(t, c2, "true", "")
 	})
+	t.Run("IdleTimeout", func(t *testing.T) {
+		s.SetIdleTimeout(500 * time.Millisecond)
+		defer s.SetIdleTimeout(0)
+		// Traffic (requests answered by sshd) keeps a connection open
+		// well past the idle timeout...
+		busy := dial(t, f, s, "root", keyAuth(t, f))
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
+			if _, _, err := busy.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+				t.Fatalf("a busy connection was dropped: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		// ...and one without traffic is dropped.
+		done := make(chan error, 1)
+		go func() { done <- busy.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("an idle connection is still open")
+		}
+	})
 	t.Run("StopAfterCut", func(t *testing.T) {
 		// A command whose connection was cut runs on, as on a real server,
 		// until Stop.

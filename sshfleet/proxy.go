@@ -17,6 +17,7 @@ type Proxy struct {
 	addr   string // fixed after the first listen, so Stop/Start keep the port
 
 	latency atomic.Int64 // nanoseconds, one direction
+	idle    atomic.Int64 // nanoseconds without traffic before a cut; 0: never
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -28,6 +29,7 @@ type Proxy struct {
 type proxyConn struct {
 	client, server net.Conn
 	once           sync.Once
+	last           atomic.Int64 // unix nanoseconds of the last traffic
 }
 
 func (c *proxyConn) close() {
@@ -90,6 +92,7 @@ func (p *Proxy) handle(client net.Conn) {
 		return
 	}
 	pc := &proxyConn{client: client, server: server}
+	pc.last.Store(time.Now().UnixNano())
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -101,9 +104,12 @@ func (p *Proxy) handle(client net.Conn) {
 
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); p.pipe(server, client) }()
-	go func() { defer wg.Done(); p.pipe(client, server) }()
+	go func() { defer wg.Done(); p.pipe(server, client, &pc.last) }()
+	go func() { defer wg.Done(); p.pipe(client, server, &pc.last) }()
+	stopIdle := make(chan struct{})
+	go p.watchIdle(pc, stopIdle)
 	wg.Wait()
+	close(stopIdle)
 	pc.close()
 	p.mu.Lock()
 	delete(p.conns, pc)
@@ -121,7 +127,7 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b
 // pipe copies src to dst. Each chunk read is stamped with the latency in
 // force when it arrived and written no earlier than that, in order, so a
 // delay adds to the round trip without limiting throughput.
-func (p *Proxy) pipe(dst, src net.Conn) {
+func (p *Proxy) pipe(dst, src net.Conn, last *atomic.Int64) {
 	// 512 chunks of 32 KiB in flight per direction: enough for well over
 	// 500 MiB/s at 25 ms one-way delay, so the proxy is never the window.
 	q := make(chan chunk, 512)
@@ -155,6 +161,7 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 		buf := chunkPool.Get().(*[]byte)
 		n, err := src.Read(*buf)
 		if n > 0 {
+			last.Store(time.Now().UnixNano())
 			q <- chunk{buf: buf, n: n, due: time.Now().Add(time.Duration(p.latency.Load()))}
 		} else {
 			chunkPool.Put(buf)
@@ -169,6 +176,35 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 	}
 	close(q)
 	<-done
+}
+
+// watchIdle cuts pc, as a NAT or firewall forgets an idle flow, once it
+// carried no traffic for the idle timeout.
+func (p *Proxy) watchIdle(pc *proxyConn, stop <-chan struct{}) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		idle := time.Duration(p.idle.Load())
+		if idle > 0 && time.Since(time.Unix(0, pc.last.Load())) > idle {
+			pc.reset()
+			return
+		}
+	}
+}
+
+// SetIdleTimeout makes the proxy cut (with a reset) every connection,
+// open or new, that carries no traffic in either direction for d, as a
+// NAT or stateful firewall drops idle flows; 0 turns it off.
+func (p *Proxy) SetIdleTimeout(d time.Duration) {
+	if d < 0 {
+		d = 0
+	}
+	p.idle.Store(int64(d))
 }
 
 // SetLatency sets the one-way delay added to every chunk from now on.
@@ -189,13 +225,18 @@ func (p *Proxy) CutConnections() {
 	}
 	p.mu.Unlock()
 	for _, c := range conns {
-		for _, nc := range []net.Conn{c.client, c.server} {
-			if tc, ok := nc.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0)
-			}
-		}
-		c.close()
+		c.reset()
 	}
+}
+
+// reset closes both sides with a reset.
+func (c *proxyConn) reset() {
+	for _, nc := range []net.Conn{c.client, c.server} {
+		if tc, ok := nc.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+	}
+	c.close()
 }
 
 // Conns returns the number of open connections through the proxy.
