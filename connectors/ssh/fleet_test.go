@@ -30,6 +30,8 @@ func TestFleet(t *testing.T) {
 		{"ServerStoppedMidRun", testServerStoppedMidRun},
 		{"ConnectRetries", testConnectRetries},
 		{"KeepaliveDetectsDeadPeer", testKeepaliveDetectsDeadPeer},
+		{"KeepaliveKeepsIdleConnection", testKeepaliveKeepsIdleConnection},
+		{"DroppedConnection", testDroppedConnection},
 		{"Forward", testForward},
 		{"RunBasics", testRunBasics},
 		{"TimeoutLeavesNoProcess", testTimeoutLeavesNoProcess},

@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
@@ -219,4 +222,90 @@ func testForward(t *testing.T, f *sshfleet.Fleet) {
 	if err != nil || !strings.HasPrefix(banner, "SSH-2.0-OpenSSH") {
 		t.Fatalf("banner through the forward: %q %v", banner, err)
 	}
+}
+
+// A long command on one host does not cost another host its idle
+// connection: keepalives (ServerAliveInterval) keep traffic on it, so a
+// NAT or firewall that forgets idle flows (the fleet proxy's idle
+// timeout) keeps it. Without them the same idle connection is dropped.
+func testKeepaliveKeepsIdleConnection(t *testing.T, f *sshfleet.Fleet) {
+	idleHost, busyHost := f.Servers[0], f.Servers[1]
+	withAlive := fleetData(t, f, idleHost)
+	withAlive[KeyOptions] = map[string]any{"ServerAliveInterval": 1}
+	kept := open(t, idleHost.Name, withAlive, nil)
+	connect(t, kept)
+	without := fleetData(t, f, idleHost)
+	without[KeyOptions] = map[string]any{"ServerAliveInterval": 3600}
+	dropped := open(t, idleHost.Name, without, nil)
+	connect(t, dropped)
+	client := func(c *Conn) (*ssh.Client, bool) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.client, c.alive()
+	}
+	keptClient, _ := client(kept)
+
+	idleHost.SetIdleTimeout(3 * time.Second)
+	defer idleHost.SetIdleTimeout(0)
+	busy := open(t, busyHost.Name, fleetData(t, f, busyHost), nil)
+	connect(t, busy)
+	run(t, busy, "sleep 7", connector.Options{})
+
+	if _, alive := client(dropped); alive {
+		t.Fatal("the connection without keepalives survived the idle timeout: the test proves nothing")
+	}
+	if cl, alive := client(kept); !alive || cl != keptClient {
+		t.Fatal("the idle connection with keepalives was dropped")
+	}
+	if got := run(t, kept, "echo kept", connector.Options{}).Stdout(); got != "kept" {
+		t.Fatalf("%q", got)
+	}
+	if cl, _ := client(kept); cl != keptClient {
+		t.Fatal("the command needed a new connection")
+	}
+}
+
+// A connection dropped while a command runs fails that command with a
+// clear error naming the host; the next command reconnects.
+func testDroppedConnection(t *testing.T, f *sshfleet.Fleet) {
+	s := f.Servers[0]
+	c := open(t, s.Name, fleetData(t, f, s), nil)
+	connect(t, c)
+	started := make(chan struct{})
+	var once sync.Once
+	opts := connector.Options{OnLine: func(l connector.Line) {
+		if l.Text == "started" {
+			once.Do(func() { close(started) })
+		}
+	}}
+	errc := make(chan error, 1)
+	// A unique sleep, to remove exactly this one from the shared server.
+	sleep := "sleep 60." + strconv.Itoa(100000+rand.IntN(800000))
+	go func() {
+		_, err := c.Run(context.Background(), command.Shell("echo started; "+sleep), opts)
+		errc <- err
+	}()
+	select {
+	case <-started:
+	case err := <-errc:
+		t.Fatalf("the command ended before the cut: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the command did not start")
+	}
+	s.CutConnections()
+	var err error
+	select {
+	case err = <-errc:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the command on a dropped connection did not end")
+	}
+	if !errors.Is(err, connector.ErrConnect) || !strings.Contains(err.Error(), s.Name) ||
+		!strings.Contains(err.Error(), "connection lost") {
+		t.Fatalf("dropped connection: %v", err)
+	}
+	if got := run(t, c, "echo reconnected", connector.Options{}).Stdout(); got != "reconnected" {
+		t.Fatalf("after the drop: %q", got)
+	}
+	// Leave no sleeper behind on the shared server.
+	onServer(t, s, "pkill -f '^"+strings.ReplaceAll(sleep, ".", "[.]")+"$' || true")
 }
