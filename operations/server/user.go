@@ -142,12 +142,14 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		}
 	}
 
-	if args.Bool("ensure_home") && !(existing == nil && args.Bool("create_home")) {
+	if args.Bool("ensure_home") {
 		wantGroup := group
 		if wantGroup == "" && existing != nil {
 			wantGroup = existing.Group
 		}
-		steps, err := homeSteps(ctx, h, name, home, wantGroup)
+		// useradd -m makes a missing home itself.
+		made := existing == nil && args.Bool("create_home")
+		steps, err := homeSteps(ctx, h, name, home, wantGroup, made)
 		if err != nil {
 			return nil, err
 		}
@@ -158,8 +160,8 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 
 // homeSteps makes home a directory owned by user (and group; with none,
 // the user's login group). A link to a directory is left alone, as pyinfra
-// does.
-func homeSteps(ctx context.Context, h operations.Host, user, home, group string) ([]operations.Step, error) {
+// does. made: a missing home is made by an earlier step.
+func homeSteps(ctx context.Context, h operations.Host, user, home, group string, made bool) ([]operations.Step, error) {
 	if !strings.HasPrefix(home, "/") {
 		return nil, fmt.Errorf("home: %q is not an absolute path", home)
 	}
@@ -173,6 +175,9 @@ func homeSteps(ctx context.Context, h operations.Host, user, home, group string)
 	}
 	switch d := v.(type) {
 	case nil:
+		if made {
+			return nil, nil
+		}
 		return []operations.Step{cmd("mkdir", "-p", home), cmd("chown", owner, home)}, nil
 	case *facts.FileInfo:
 		if d.User != user || (group != "" && d.Group != group) {
