@@ -1,0 +1,276 @@
+package apt_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connectors/ssh"
+	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/testenv"
+	"github.com/goinfra-dev/goinfra/operations"
+	_ "github.com/goinfra-dev/goinfra/operations/apt"
+	"github.com/goinfra-dev/goinfra/sshfleet"
+)
+
+// testHost is an operations.Host over a real connection; facts are
+// gathered fresh on every call, so each plan sees the host as it is.
+type testHost struct {
+	name string
+	conn connector.Conn
+	opts connector.Options
+}
+
+func (h *testHost) Name() string         { return h.name }
+func (h *testHost) Data() connector.Data { return connector.Data{} }
+func (h *testHost) Fact(ctx context.Context, name string, args facts.Args) (any, error) {
+	return facts.Get(ctx, h.conn, name, args, h.opts)
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// debianHost is a Debian container of the ssh test fleet, reached as the
+// passwordless-sudo user with _sudo. Only containers: the test replaces
+// the host's apt sources.
+func debianHost(t *testing.T) *testHost {
+	t.Helper()
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Containers})
+	if f.Mode != sshfleet.Containers {
+		testenv.Skip(t, "the apt tests need a Debian container (fleet runs %s)", f.Mode)
+	}
+	s := f.Servers[0]
+	cfg := filepath.Join(t.TempDir(), "ssh_config")
+	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := connector.Data{
+		ssh.KeyHostname:              s.Host,
+		ssh.KeyPort:                  s.Port,
+		ssh.KeyUser:                  sshfleet.DeployUser,
+		ssh.KeyKey:                   f.KeyFile,
+		ssh.KeyKnownHostsFile:        f.KnownHostsFile,
+		ssh.KeyStrictHostKeyChecking: "yes",
+		ssh.KeyConfigFile:            cfg,
+		ssh.KeyAllowAgent:            false,
+	}
+	conn, err := ssh.Driver{}.Open(&connector.Host{Name: s.Name, Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.Connect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	return &testHost{name: s.Name, conn: conn, opts: connector.Options{Unix: command.Unix{Sudo: true}}}
+}
+
+func plan(t *testing.T, h *testHost, name string, args map[string]any) *operations.Plan {
+	t.Helper()
+	op, ok := operations.Lookup(name)
+	if !ok {
+		t.Fatalf("%s is not registered", name)
+	}
+	checked, err := operations.CheckArgs(op, args)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	p, err := op.Plan(ctxT(t), h, checked)
+	if err != nil {
+		t.Fatalf("plan %s %v: %v", name, args, err)
+	}
+	return p
+}
+
+func apply(t *testing.T, h *testHost, p *operations.Plan) {
+	t.Helper()
+	for _, s := range p.Steps {
+		res, err := operations.Execute(ctxT(t), h.conn, s, h.opts)
+		if err != nil {
+			t.Fatalf("%s: %v: %s", s.Describe(), err, res.Output.Stderr())
+		}
+	}
+}
+
+// converge plans (a change), applies, and checks the second plan is empty.
+func converge(t *testing.T, h *testHost, name string, args map[string]any) string {
+	t.Helper()
+	p := plan(t, h, name, args)
+	if !p.Changed() {
+		t.Fatalf("%s %v: first plan changes nothing", name, args)
+	}
+	apply(t, h, p)
+	if again := plan(t, h, name, args); again.Changed() {
+		t.Fatalf("%s %v: second plan is not empty: %s", name, args, describe(again))
+	}
+	return describe(p)
+}
+
+func describe(p *operations.Plan) string {
+	var l []string
+	for _, s := range p.Steps {
+		l = append(l, s.Describe())
+	}
+	return strings.Join(l, "; ")
+}
+
+func run(t *testing.T, h *testHost, line string) string {
+	t.Helper()
+	res, err := h.conn.Run(ctxT(t), command.Shell(line), h.opts)
+	if err != nil {
+		t.Fatalf("%s: %v: %s", line, err, res.Output.Stderr())
+	}
+	return strings.TrimSpace(res.Output.Stdout())
+}
+
+// buildDeb makes a tiny architecture-independent package with dpkg-deb.
+// It ships /usr/share/NAME/version and, with recommends, recommends it.
+func buildDeb(t *testing.T, dir, name, version, recommends string) string {
+	t.Helper()
+	root := filepath.Join(dir, name+"-"+version)
+	files := map[string]string{
+		"usr/share/" + name + "/version": version + "\n",
+		"DEBIAN/control": fmt.Sprintf("Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: goinfra tests <tests@example.invalid>\n", name, version) +
+			map[bool]string{true: "Recommends: " + recommends + "\n", false: ""}[recommends != ""] +
+			"Description: goinfra apt test package\n a package the apt tests build\n",
+	}
+	for p, content := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deb := filepath.Join(dir, name+"_"+version+"_all.deb")
+	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", root, deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb: %v: %s", err, out)
+	}
+	return deb
+}
+
+// packagesStanza is a Packages index entry for deb, written by hand from
+// its control file.
+func packagesStanza(t *testing.T, deb string) string {
+	t.Helper()
+	control, err := exec.Command("dpkg-deb", "--field", deb).Output()
+	if err != nil {
+		t.Fatalf("dpkg-deb --field %s: %v", deb, err)
+	}
+	b, err := os.ReadFile(deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return strings.TrimRight(string(control), "\n") + fmt.Sprintf("\nFilename: ./%s\nSize: %d\nSHA256: %s\n\n",
+		filepath.Base(deb), len(b), hex.EncodeToString(sum[:]))
+}
+
+// TestLocalRepository: a package repository built here is the only apt
+// source of a Debian container (no network); apt.update and apt.packages
+// install, upgrade and remove its packages, each a change first and no
+// change the second time.
+func TestLocalRepository(t *testing.T) {
+	if _, err := exec.LookPath("dpkg-deb"); err != nil {
+		testenv.Skip(t, "dpkg-deb is missing (apt-get install dpkg)")
+	}
+	h := debianHost(t)
+	dir := t.TempDir()
+	debs := []string{
+		buildDeb(t, dir, "goinfra-hello", "1.0", ""),
+		buildDeb(t, dir, "goinfra-hello", "2.0", ""),
+		buildDeb(t, dir, "goinfra-extra", "1.0", ""),
+		buildDeb(t, dir, "goinfra-tool", "1.0", "goinfra-extra"),
+	}
+	var index strings.Builder
+	run(t, h, "mkdir -p /srv/repo && rm -f /srv/repo/*")
+	for _, deb := range debs {
+		index.WriteString(packagesStanza(t, deb))
+		f, err := os.Open(deb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = h.conn.Put(ctxT(t), f, "/srv/repo/"+filepath.Base(deb), h.opts)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.conn.Put(ctxT(t), bytes.NewReader([]byte(index.String())), "/srv/repo/Packages", h.opts); err != nil {
+		t.Fatal(err)
+	}
+	run(t, h, "echo 'deb [trusted=yes] file:/srv/repo ./' >/etc/apt/sources.list && rm -rf /etc/apt/sources.list.d/* /var/lib/apt/lists/* /var/lib/apt/periodic/update-success-stamp")
+
+	d := converge(t, h, "apt.update", map[string]any{"cache_time": 3600})
+	if !strings.HasPrefix(d, "export DEBIAN_FRONTEND=noninteractive && apt-get -y") || !strings.Contains(d, "apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold update; ") {
+		t.Errorf("update: %s", d)
+	}
+	if got := run(t, h, "apt-cache policy goinfra-hello | grep Candidate"); got != "Candidate: 2.0" {
+		t.Fatalf("the repository is not used: %q", got)
+	}
+
+	// A pinned version, then the latest, then removal.
+	d = converge(t, h, "apt.packages", map[string]any{"packages": "goinfra-hello=1.0"})
+	if !strings.HasSuffix(d, "install goinfra-hello=1.0") {
+		t.Errorf("install: %s", d)
+	}
+	if got := run(t, h, "cat /usr/share/goinfra-hello/version"); got != "1.0" {
+		t.Fatalf("installed version %q", got)
+	}
+	if p := plan(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-hello"}}); p.Changed() {
+		t.Fatalf("installed package without latest: %s", describe(p))
+	}
+	d = converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-hello"}, "latest": true})
+	if !strings.HasSuffix(d, "install goinfra-hello") {
+		t.Errorf("upgrade: %s", d)
+	}
+	if got := run(t, h, "cat /usr/share/goinfra-hello/version"); got != "2.0" {
+		t.Fatalf("upgraded version %q", got)
+	}
+	d = converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-hello"}, "present": false})
+	if !strings.HasSuffix(d, "remove goinfra-hello") {
+		t.Errorf("remove: %s", d)
+	}
+	if got := run(t, h, "dpkg-query -W -f '${Status}' goinfra-hello 2>/dev/null || true"); strings.HasSuffix(got, " installed") {
+		t.Fatalf("still installed: %q", got)
+	}
+
+	// no_recommends leaves the recommended package out; the extra
+	// arguments reach apt-get as words; update within cache_time is
+	// skipped.
+	d = converge(t, h, "apt.packages", map[string]any{"packages": "goinfra-tool", "no_recommends": true,
+		"extra_install_args": "--no-install-suggests", "update": true, "cache_time": 3600})
+	if !strings.HasSuffix(d, "install --no-install-recommends --no-install-suggests goinfra-tool") || strings.Contains(d, "update") {
+		t.Errorf("install with arguments: %s", d)
+	}
+	if got := run(t, h, "dpkg-query -W -f '${Package}=${Version} ' goinfra-tool goinfra-extra 2>/dev/null; true"); !strings.Contains(got, "goinfra-tool=1.0") || strings.Contains(got, "goinfra-extra=1.0") {
+		t.Fatalf("installed: %q", got)
+	}
+	// Recommends are installed by default.
+	converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-tool"}, "present": false})
+	converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-tool"}})
+	if got := run(t, h, "cat /usr/share/goinfra-extra/version"); got != "1.0" {
+		t.Fatalf("recommended package: %q", got)
+	}
+	// Several packages, some installed: only the missing ones.
+	converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-tool", "goinfra-extra"}, "present": false})
+	run(t, h, "apt-get install -y goinfra-extra >/dev/null")
+	d = converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-extra", "goinfra-hello=2.0"}, "no_recommends": true})
+	if !strings.HasSuffix(d, "install --no-install-recommends goinfra-hello=2.0") {
+		t.Errorf("partial install: %s", d)
+	}
+}
