@@ -139,4 +139,15 @@ func TestCertificates(t *testing.T) {
 	if got := run(t, c, "x", connector.Options{}).Stdout(); got != "ok" {
 		t.Fatalf("output %q", got)
 	}
+
+	// The certificate elsewhere, named by CertificateFile (with a token).
+	if err := os.Rename(keyFile+"-cert.pub", filepath.Join(dir, "alice-cert.pub")); err != nil {
+		t.Fatal(err)
+	}
+	if err := open(t, "cert", data(), nil).Connect(context.Background()); err == nil {
+		t.Fatal("connected without the certificate")
+	}
+	d := data()
+	d[KeyOptions] = map[string]any{"CertificateFile": filepath.Join(dir, "%r-cert.pub")}
+	connect(t, open(t, "cert", d, nil))
 }
