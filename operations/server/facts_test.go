@@ -1,0 +1,128 @@
+package server_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/operations/server"
+)
+
+func TestParseOsRelease(t *testing.T) {
+	cases := []struct {
+		name, in, want string
+	}{
+		// pyinfra's own test case for Ubuntu 20.04.
+		{"ubuntu", "NAME=\"Ubuntu\"\nVERSION=\"20.04 LTS (Focal Fossa)\"\nVERSION_ID=\"20.04\"\n",
+			`{"name":"Ubuntu","major":20,"minor":4,"release_meta":{"CODENAME":"Focal Fossa","NAME":"Ubuntu","VERSION":"20.04 LTS (Focal Fossa)","VERSION_ID":"20.04"}}`},
+		{"debian", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n",
+			`{"name":"Debian","major":12,"minor":null,"release_meta":{"CODENAME":"bookworm","ID":"debian","NAME":"Debian GNU/Linux","PRETTY_NAME":"Debian GNU/Linux 12 (bookworm)","VERSION_CODENAME":"bookworm","VERSION_ID":"12"}}`},
+		{"unknown id", "# comment\nNAME='Some \"OS\"'\nID=someos\nVERSION_ID=3.1.4\n",
+			`{"name":"Some \"OS\"","major":3,"minor":1,"release_meta":{"ID":"someos","NAME":"Some \"OS\"","VERSION_ID":"3.1.4"}}`},
+		{"escapes", "NAME=\"A \\\"quoted\\\" \\$name\"\n", `{"name":"A \"quoted\" $name","major":null,"minor":null,"release_meta":{"NAME":"A \"quoted\" $name"}}`},
+		{"none", "", `{"name":null,"major":null,"minor":null,"release_meta":{}}`},
+	}
+	for _, c := range cases {
+		b, err := json.Marshal(server.ParseOsRelease(strings.Split(c.in, "\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.name, b, c.want)
+		}
+	}
+}
+
+func TestParseUsers(t *testing.T) {
+	lines := []string{
+		"root:x:0:0:root:/root:/bin/bash",
+		"app:x:1001:1001::/srv/app:",
+		"orphan:x:1002:4242:Orphan,,,:/home/orphan:/bin/sh",
+		"+nis",
+		"--- goinfra group ---",
+		"root:x:0:",
+		"app:x:1001:app",
+		"adm:x:4:app,orphan",
+		"docker:x:999:app",
+	}
+	users, err := server.ParseUsers(lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(users)
+	want := `{"app":{"home":"/srv/app","comment":null,"shell":null,"group":"app","groups":["adm","docker"],"uid":1001,"gid":1001},` +
+		`"orphan":{"home":"/home/orphan","comment":"Orphan,,,","shell":"/bin/sh","group":"4242","groups":["adm"],"uid":1002,"gid":4242},` +
+		`"root":{"home":"/root","comment":"root","shell":"/bin/bash","group":"root","groups":[],"uid":0,"gid":0}}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	if _, err := server.ParseUsers([]string{"bad:x:notanumber:0::/:/bin/sh"}); err == nil {
+		t.Error("a damaged uid: no error")
+	}
+}
+
+// parse runs a registered fact's parser on stdout.
+func parse(t *testing.T, name string, args facts.Args, stdout string) (any, error) {
+	t.Helper()
+	f, ok := facts.Lookup(name)
+	if !ok {
+		t.Fatalf("%s is not registered", name)
+	}
+	if _, err := facts.Check(name, args); err != nil {
+		t.Fatal(err)
+	}
+	var out connector.Output
+	for _, l := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+		out.Lines = append(out.Lines, connector.Line{Stream: connector.Stdout, Text: l})
+	}
+	return f.Parse(out, args)
+}
+
+func TestServiceStatusParse(t *testing.T) {
+	yes, no := true, false
+	cases := []struct {
+		init, out string
+		want      server.ServiceStatus
+		err       bool
+	}{
+		{"systemd", "LoadState=loaded\nActiveState=active\nUnitFileState=enabled", server.ServiceStatus{Running: &yes, Enabled: &yes}, false},
+		{"systemd", "LoadState=loaded\nActiveState=failed\nUnitFileState=disabled", server.ServiceStatus{Running: &no, Enabled: &no}, false},
+		// A static unit cannot be enabled: unknown, so enabled= leaves it.
+		{"systemd", "LoadState=loaded\nActiveState=inactive\nUnitFileState=static", server.ServiceStatus{Running: &no}, false},
+		{"systemd", "LoadState=not-found\nActiveState=inactive\nUnitFileState=", server.ServiceStatus{}, true},
+		{"sysvinit", "status=0\n/etc/rc2.d:\nK01other\nS01svc\n", server.ServiceStatus{Running: &yes, Enabled: &yes}, false},
+		{"sysvinit", "status=3\n/etc/rc2.d:\nK01svc\nS02svc-other\n", server.ServiceStatus{Running: &no, Enabled: &no}, false},
+		// Exit 4 and above: the script does not know.
+		{"sysvinit", "status=4", server.ServiceStatus{Enabled: &no}, false},
+		{"sysvinit", "missing", server.ServiceStatus{}, true},
+		{"openrc", "status=0\n  svc | default\n  sshd | default", server.ServiceStatus{Running: &yes, Enabled: &yes}, false},
+		{"openrc", "status=3\n  svcd | default", server.ServiceStatus{Running: &no, Enabled: &no}, false},
+	}
+	for _, c := range cases {
+		v, err := parse(t, "server.ServiceStatus", facts.Args{"init": c.init, "service": "svc"}, c.out)
+		if c.err {
+			if err == nil {
+				t.Errorf("%s %q: no error", c.init, c.out)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s %q: %v", c.init, c.out, err)
+			continue
+		}
+		if got := v.(*server.ServiceStatus); !reflect.DeepEqual(*got, c.want) {
+			t.Errorf("%s %q: got %s, want %s", c.init, c.out, show(got), show(&c.want))
+		}
+	}
+	if _, err := facts.Check("server.ServiceStatus", facts.Args{"init": "upstart", "service": "x"}); err == nil {
+		t.Error("init=upstart: no error")
+	}
+}
+
+func show(s *server.ServiceStatus) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
