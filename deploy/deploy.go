@@ -345,6 +345,9 @@ func checkArgName(op *operations.Op, name string) error {
 			return nil
 		}
 	}
+	if op.ExtraArgs {
+		return nil // e.g. files.template's variables
+	}
 	names := make([]string, 0, len(op.Args))
 	for _, a := range op.Args {
 		if a.Name == name {

@@ -724,6 +724,14 @@ type planHost struct {
 func (p *planHost) LocalDir() string { return p.dir }
 
 func (p *planHost) Name() string { return p.h.Name }
+
+// Groups implements operations.Grouper.
+func (p *planHost) Groups() []string {
+	if p.h.Host == nil {
+		return nil
+	}
+	return p.h.Groups
+}
 func (p *planHost) Data() connector.Data {
 	if p.h.Host == nil {
 		return connector.Data{}

@@ -62,12 +62,12 @@ func TestDeployLocal(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "app.conf")
 	writeFile(t, conf, "a = 1\nport = 80\n", 0o644)
 	writeFile(t, filepath.Join(dir, "files", "motd"), "hello\n", 0o644)
-	writeFile(t, filepath.Join(dir, "templates", "site.j2"), "listen {{ host.data.port }};\nname {{ host.name }};\n", 0o644)
+	writeFile(t, filepath.Join(dir, "templates", "site.j2"), "listen {{ host.data.port }};\nname {{ host.name }};\nworkers {{ workers }};\ngroups {{ host.groups|join(',') }};\n", 0o644)
 	writeFile(t, filepath.Join(dir, "deploy.star"), `
 d = "`+target+`"
 files.directory(path=d + "/www", mode=750, group="nogroup")
 files.put(src="files/motd", dest=d + "/etc/motd", mode=600)
-files.template(src="templates/site.j2", dest=d + "/etc/site.conf")
+files.template(src="templates/site.j2", dest=d + "/etc/site.conf", workers=4)
 files.line(path="`+conf+`", line="^port", replace="port = " + str(host.data.port))
 files.link(path=d + "/current", target="www")
 files.file(path=d + "/www/index.html", user="nobody")
@@ -97,7 +97,7 @@ files.file(path=d + "/www/index.html", user="nobody")
 	deploy()
 	checks := map[string]string{
 		target + "/etc/motd":      "hello\n",
-		target + "/etc/site.conf": "listen 8080;\nname @local;\n",
+		target + "/etc/site.conf": "listen 8080;\nname @local;\nworkers 4;\ngroups @local;\n",
 		conf:                      "a = 1\nport = 8080\n",
 	}
 	for p, want := range checks {
