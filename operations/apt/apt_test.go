@@ -46,7 +46,7 @@ func ctxT(t *testing.T) context.Context {
 // debianHost is a Debian container of the ssh test fleet, reached as the
 // passwordless-sudo user with _sudo. Only containers: the test replaces
 // the host's apt sources.
-func debianHost(t *testing.T) *testHost {
+func debianHost(t *testing.T) (*testHost, *sshfleet.Fleet) {
 	t.Helper()
 	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Containers})
 	if f.Mode != sshfleet.Containers {
@@ -75,7 +75,7 @@ func debianHost(t *testing.T) *testHost {
 	if err := conn.Connect(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	return &testHost{name: s.Name, conn: conn, opts: connector.Options{Unix: command.Unix{Sudo: true}}}
+	return &testHost{name: s.Name, conn: conn, opts: connector.Options{Unix: command.Unix{Sudo: true}}}, f
 }
 
 func plan(t *testing.T, h *testHost, name string, args map[string]any) *operations.Plan {
@@ -185,35 +185,8 @@ func packagesStanza(t *testing.T, deb string) string {
 // install, upgrade and remove its packages, each a change first and no
 // change the second time.
 func TestLocalRepository(t *testing.T) {
-	if _, err := exec.LookPath("dpkg-deb"); err != nil {
-		testenv.Skip(t, "dpkg-deb is missing (apt-get install dpkg)")
-	}
-	h := debianHost(t)
-	dir := t.TempDir()
-	debs := []string{
-		buildDeb(t, dir, "goinfra-hello", "1.0", ""),
-		buildDeb(t, dir, "goinfra-hello", "2.0", ""),
-		buildDeb(t, dir, "goinfra-extra", "1.0", ""),
-		buildDeb(t, dir, "goinfra-tool", "1.0", "goinfra-extra"),
-	}
-	var index strings.Builder
-	run(t, h, "mkdir -p /srv/repo && rm -f /srv/repo/*")
-	for _, deb := range debs {
-		index.WriteString(packagesStanza(t, deb))
-		f, err := os.Open(deb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = h.conn.Put(ctxT(t), f, "/srv/repo/"+filepath.Base(deb), h.opts)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := h.conn.Put(ctxT(t), bytes.NewReader([]byte(index.String())), "/srv/repo/Packages", h.opts); err != nil {
-		t.Fatal(err)
-	}
-	run(t, h, "echo 'deb [trusted=yes] file:/srv/repo ./' >/etc/apt/sources.list && rm -rf /etc/apt/sources.list.d/* /var/lib/apt/lists/* /var/lib/apt/periodic/update-success-stamp")
+	h, _ := debianHost(t)
+	localRepository(t, h)
 
 	d := converge(t, h, "apt.update", map[string]any{"cache_time": 3600})
 	if !strings.HasPrefix(d, "export DEBIAN_FRONTEND=noninteractive && apt-get -y") || !strings.Contains(d, "apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold update; ") {
@@ -273,4 +246,39 @@ func TestLocalRepository(t *testing.T) {
 	if !strings.HasSuffix(d, "install --no-install-recommends goinfra-hello=2.0") {
 		t.Errorf("partial install: %s", d)
 	}
+}
+
+// localRepository builds packages here, uploads them with a Packages
+// index written by hand to /srv/repo on h, and makes it h's only apt
+// source (no update done yet).
+func localRepository(t *testing.T, h *testHost) {
+	t.Helper()
+	if _, err := exec.LookPath("dpkg-deb"); err != nil {
+		testenv.Skip(t, "dpkg-deb is missing (apt-get install dpkg)")
+	}
+	dir := t.TempDir()
+	debs := []string{
+		buildDeb(t, dir, "goinfra-hello", "1.0", ""),
+		buildDeb(t, dir, "goinfra-hello", "2.0", ""),
+		buildDeb(t, dir, "goinfra-extra", "1.0", ""),
+		buildDeb(t, dir, "goinfra-tool", "1.0", "goinfra-extra"),
+	}
+	var index strings.Builder
+	run(t, h, "mkdir -p /srv/repo && rm -f /srv/repo/*")
+	for _, deb := range debs {
+		index.WriteString(packagesStanza(t, deb))
+		f, err := os.Open(deb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = h.conn.Put(ctxT(t), f, "/srv/repo/"+filepath.Base(deb), h.opts)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.conn.Put(ctxT(t), bytes.NewReader([]byte(index.String())), "/srv/repo/Packages", h.opts); err != nil {
+		t.Fatal(err)
+	}
+	run(t, h, "echo 'deb [trusted=yes] file:/srv/repo ./' >/etc/apt/sources.list && rm -rf /etc/apt/sources.list.d/* /var/lib/apt/lists/* /var/lib/apt/periodic/update-success-stamp")
 }
