@@ -303,20 +303,26 @@ const sudoLog = "/var/log/goinfra-sudopw-test.log"
 // syslog), so that failed password attempts can be counted.
 func logSudo(t *testing.T, f *sshfleet.Fleet) {
 	t.Helper()
-	ctx := context.Background()
 	for _, s := range f.Servers {
-		if _, err := s.Exec(ctx, "echo 'Defaults logfile="+sudoLog+"' > /etc/sudoers.d/zz-goinfra-sudopw-test && chmod 440 /etc/sudoers.d/zz-goinfra-sudopw-test"); err != nil {
+		if _, err := serverExec(s, "echo 'Defaults logfile="+sudoLog+"' > /etc/sudoers.d/zz-goinfra-sudopw-test && chmod 440 /etc/sudoers.d/zz-goinfra-sudopw-test"); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { s.Exec(ctx, "rm -f /etc/sudoers.d/zz-goinfra-sudopw-test "+sudoLog) })
+		t.Cleanup(func() { serverExec(s, "rm -f /etc/sudoers.d/zz-goinfra-sudopw-test "+sudoLog) })
 	}
+}
+
+// serverExec runs cmd as root on srv, out of band, within a minute.
+func serverExec(srv *sshfleet.Server, cmd string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return srv.Exec(ctx, cmd)
 }
 
 // failedSudoAttempts adds up the failed password attempts sudo logged for
 // the secure user on srv.
 func failedSudoAttempts(t *testing.T, srv *sshfleet.Server) int {
 	t.Helper()
-	out, err := srv.Exec(context.Background(),
+	out, err := serverExec(srv,
 		`grep -ho '`+sshfleet.SecureUser+` : [0-9]* incorrect password attempt' `+sudoLog+` 2>/dev/null | awk '{n+=$3} END {print n+0}'`)
 	if err != nil {
 		t.Fatal(err)
@@ -334,22 +340,23 @@ func failedSudoAttempts(t *testing.T, srv *sshfleet.Server) int {
 // it made. running is a grep pattern for the escalated process (`ps -eo
 // args`), which the watch must see at least once.
 func watchForPassword(t *testing.T, srv *sshfleet.Server, pw, running string, stop <-chan struct{}) (found []string, rounds int) {
-	ctx := context.Background()
 	// The pattern file lives in root's home (not a temporary directory);
-	// the command lines here carry only its base64 form.
+	// the command lines here carry only its base64 form. It runs in a
+	// goroutine of its own: errors, never t.Fatal.
 	enc := base64.StdEncoding.EncodeToString([]byte(pw))
-	if _, err := srv.Exec(ctx, "umask 077; echo "+enc+" | base64 -d > /root/.goinfra-pw-pattern"); err != nil {
-		t.Fatal(err)
+	pattern := fmt.Sprintf("/root/.goinfra-pw-pattern-%d", time.Now().UnixNano())
+	if _, err := serverExec(srv, "umask 077; echo "+enc+" | base64 -d > "+pattern); err != nil {
+		t.Errorf("watch: %v", err)
+		<-stop
+		return nil, 0
 	}
-	defer srv.Exec(ctx, "rm -f /root/.goinfra-pw-pattern")
-	scan := `grep -alF -f /root/.goinfra-pw-pattern /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null; ` +
-		`grep -rlF -f /root/.goinfra-pw-pattern /tmp /var/tmp /dev/shm /home 2>/dev/null; ` +
+	defer serverExec(srv, "rm -f "+pattern)
+	scan := `grep -alF -f ` + pattern + ` /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null; ` +
+		`grep -rlF -f ` + pattern + ` /tmp /var/tmp /dev/shm /home 2>/dev/null; ` +
 		`ps -eo args | grep -c '` + running + `' ; true`
 	sawRunning := false
 	for {
-		sctx, cancel := context.WithTimeout(ctx, time.Minute)
-		out, err := srv.Exec(sctx, scan)
-		cancel()
+		out, err := serverExec(srv, scan)
 		if err != nil {
 			t.Errorf("scan: %v", err)
 			return found, rounds
