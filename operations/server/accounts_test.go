@@ -75,6 +75,28 @@ func accounts(t *testing.T, h *testHost) {
 		t.Errorf("home ownership: %s", d)
 	}
 
+	// SSH keys: text and a local .pub file (relative to the deploy
+	// directory), appended to what is there; delete_keys keeps only ours.
+	keyA := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGoinfraTestKeyA+/= a@test"
+	keyB := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGoinfraTestKeyB+/= b@test"
+	if err := os.WriteFile(filepath.Join(h.dir, "b.pub"), []byte(keyB+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	auth := "/srv/" + usr + "/.ssh/authorized_keys"
+	converge(t, h, "server.user", map[string]any{"user": usr, "public_keys": []any{keyA, "b.pub"}})
+	if got := run(t, h, "stat -c '%U %G %a' /srv/"+usr+"/.ssh "+auth+" && cat "+auth); got != usr+" "+grp+" 700\n"+usr+" "+grp+" 600\n"+keyA+"\n"+keyB {
+		t.Fatalf("authorized_keys: %q", got)
+	}
+	run(t, h, "printf 'other-key' >>"+auth)
+	noChange(t, h, "server.user", map[string]any{"user": usr, "public_keys": keyB})
+	p = converge(t, h, "server.user", map[string]any{"user": usr, "public_keys": keyB, "delete_keys": true})
+	if strings.Contains(describe(p), "AAAA") {
+		t.Errorf("a key on a command line: %s", describe(p))
+	}
+	if got := run(t, h, "cat "+auth); got != keyB {
+		t.Fatalf("authorized_keys with delete_keys: %q", got)
+	}
+
 	// Removal; then a user whose name is an existing group gets it as
 	// primary group, and create_home copies the skeleton.
 	converge(t, h, "server.user", map[string]any{"user": usr, "present": false})

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -36,6 +38,8 @@ var userOp = operations.Op{
 		{Name: "uid", Type: connector.Any, Description: "user id of a new user"},
 		{Name: "comment", Type: connector.Any, Description: "the GECOS comment"},
 		{Name: "unique", Type: connector.Bool, Default: true, Description: "refuse a duplicate uid (false: useradd -o)"},
+		{Name: "public_keys", Type: connector.Any, Description: "SSH public keys for HOME/.ssh/authorized_keys: key text, or local .pub files relative to the deploy file"},
+		{Name: "delete_keys", Type: connector.Bool, Default: false, Description: "with public_keys: remove every other key"},
 	},
 	Plan: planUser,
 }
@@ -155,7 +159,127 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		}
 		plan.Steps = append(plan.Steps, steps...)
 	}
+	if args["public_keys"] != nil {
+		keys, err := publicKeys(h, args["public_keys"])
+		if err != nil {
+			return nil, err
+		}
+		wantGroup := group
+		if wantGroup == "" && existing != nil {
+			wantGroup = existing.Group
+		}
+		steps, err := keySteps(ctx, h, name, wantGroup, home, keys, args.Bool("delete_keys"))
+		if err != nil {
+			return nil, err
+		}
+		plan.Steps = append(plan.Steps, steps...)
+	}
 	return plan, nil
+}
+
+// publicKeys reads the public_keys argument: each entry is a local file
+// when one exists under that name, else the key itself.
+func publicKeys(h operations.Host, v any) ([]string, error) {
+	l, ok := connector.Convert(connector.StringList, v)
+	if !ok {
+		return nil, fmt.Errorf("public_keys: expected a string or a list of strings, given %s", connector.TypeName(v))
+	}
+	var keys []string
+	for _, k := range l.([]string) {
+		if p := operations.LocalPath(h, k); !strings.ContainsAny(k, " \n") {
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return nil, fmt.Errorf("public_keys: %w", err)
+				}
+				k = string(b)
+			}
+		}
+		for _, line := range strings.Split(k, "\n") {
+			if line = strings.TrimSpace(line); line != "" && !contains(keys, line) {
+				keys = append(keys, line)
+			}
+		}
+	}
+	return keys, nil
+}
+
+// keySteps makes HOME/.ssh (700) and its authorized_keys (600), owned by
+// the user, hold keys: appended when missing, or exactly these with
+// deleteOthers.
+func keySteps(ctx context.Context, h operations.Host, user, group, home string, keys []string, deleteOthers bool) ([]operations.Step, error) {
+	owner := user + ":" + group
+	dir := strings.TrimSuffix(home, "/") + "/.ssh"
+	file := dir + "/authorized_keys"
+	var steps []operations.Step
+	dv, err := h.Fact(ctx, "files.Directory", facts.Args{"path": dir})
+	if err != nil {
+		return nil, err
+	}
+	switch d := dv.(type) {
+	case nil:
+		steps = append(steps, cmd("mkdir", "-p", dir), cmd("chown", owner, dir), cmd("chmod", "700", dir))
+	case *facts.FileInfo:
+		if d.User != user || (group != "" && d.Group != group) {
+			steps = append(steps, cmd("chown", owner, dir))
+		}
+		if d.Mode != 700 {
+			steps = append(steps, cmd("chmod", "700", dir))
+		}
+	default:
+		return nil, fmt.Errorf("%s exists and is not a directory", dir)
+	}
+	cv, err := h.Fact(ctx, "files.FileContents", facts.Args{"path": file})
+	if err != nil {
+		return nil, err
+	}
+	content, exists := cv.(string)
+	var add string
+	if deleteOthers {
+		if want := strings.Join(keys, "\n") + "\n"; content != want {
+			// Written whole through stdin: keys never go on a command line.
+			steps = append(steps, stdinCmd(want, "cat", ">", command.Quoted(file)))
+		}
+	} else {
+		have := map[string]bool{}
+		for _, l := range strings.Split(content, "\n") {
+			have[strings.TrimSpace(l)] = true
+		}
+		for _, k := range keys {
+			if !have[k] {
+				add += k + "\n"
+			}
+		}
+		if add != "" {
+			if content != "" && !strings.HasSuffix(content, "\n") {
+				add = "\n" + add
+			}
+			steps = append(steps, stdinCmd(add, "cat", ">>", command.Quoted(file)))
+		}
+	}
+	var info *facts.FileInfo
+	if exists {
+		fv, err := h.Fact(ctx, "files.File", facts.Args{"path": file})
+		if err != nil {
+			return nil, err
+		}
+		info, _ = fv.(*facts.FileInfo)
+	}
+	if info == nil || info.User != user || (group != "" && info.Group != group) {
+		steps = append(steps, cmd("chown", owner, file))
+	}
+	if info == nil || info.Mode != 600 {
+		steps = append(steps, cmd("chmod", "600", file))
+	}
+	return steps, nil
+}
+
+// stdinCmd runs a command fed with data on its standard input.
+func stdinCmd(data string, parts ...any) *operations.Command {
+	return &operations.Command{
+		Cmd:   command.New(parts...),
+		Stdin: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(data)), nil },
+	}
 }
 
 // homeSteps makes home a directory owned by user (and group; with none,
