@@ -41,14 +41,14 @@ var (
 	_ operations.LocalDirer = (*testHost)(nil)
 )
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // localHost is @local as root (the tests add users and groups).
-func localHost(t *testing.T) *testHost {
+func localHost(t testing.TB) *testHost {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		testenv.Skip(t, "the server tests add users: run them as root")
@@ -102,7 +102,7 @@ func plan(t *testing.T, h *testHost, name string, args map[string]any) *operatio
 	return p
 }
 
-func tryPlan(t *testing.T, h *testHost, name string, args map[string]any) (*operations.Plan, error) {
+func tryPlan(t testing.TB, h *testHost, name string, args map[string]any) (*operations.Plan, error) {
 	t.Helper()
 	op, ok := operations.Lookup(name)
 	if !ok {
