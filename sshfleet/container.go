@@ -64,6 +64,8 @@ func (c *ctrServer) exec(ctx context.Context, cmd string) (string, error) {
 	return string(out), err
 }
 
+func (c *ctrServer) sshdDir() string { return "/etc/ssh" }
+
 // stopSSHD kills every process of the container but PID 1 (the init script,
 // which survives and reaps): sshd, its sessions and their commands.
 func (c *ctrServer) stopSSHD() error {

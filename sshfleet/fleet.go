@@ -33,6 +33,7 @@ package sshfleet
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -155,6 +156,8 @@ type backend interface {
 	stopSSHD() error
 	startSSHD() error
 	exec(ctx context.Context, cmd string) (string, error)
+	// sshdDir holds sshd_config and the host keys (ssh_host_<type>_key).
+	sshdDir() string
 }
 
 // Addr returns Host:Port.
@@ -220,6 +223,38 @@ func (s *Server) SetIdleTimeout(d time.Duration) {
 	if s.proxy != nil {
 		s.proxy.SetIdleTimeout(d)
 	}
+}
+
+// SSHDDir returns the directory, on the server, of its sshd_config and host
+// keys (ssh_host_ed25519_key, ssh_host_ecdsa_key, ssh_host_rsa_key).
+func (s *Server) SSHDDir() string { return s.backend.sshdDir() }
+
+// Configure writes files (base name -> content, mode 0644) into SSHDDir,
+// appends config to the server's sshd_config and restarts sshd (open
+// connections drop, as with Stop and Start). It is for tests that need
+// more of sshd (certificates, other limits); the change lasts as long as
+// the server, so use a fleet of the test's own.
+func (s *Server) Configure(files map[string][]byte, config string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := s.SSHDDir()
+	var script strings.Builder
+	for name, data := range files {
+		if name == "" || strings.ContainsAny(name, "/'") {
+			return fmt.Errorf("sshfleet: configure %s: bad file name %q", s.Name, name)
+		}
+		fmt.Fprintf(&script, "printf %%s '%s' | base64 -d >'%s/%s' && chmod 644 '%s/%s' && ",
+			base64.StdEncoding.EncodeToString(data), dir, name, dir, name)
+	}
+	fmt.Fprintf(&script, "printf %%s '%s' | base64 -d >>'%s/sshd_config'",
+		base64.StdEncoding.EncodeToString([]byte("\n"+config+"\n")), dir)
+	if _, err := s.Exec(ctx, script.String()); err != nil {
+		return fmt.Errorf("sshfleet: configure: %w", err)
+	}
+	if err := s.Stop(); err != nil {
+		return err
+	}
+	return s.Start()
 }
 
 // Exec runs a shell command as root on the server out-of-band (docker exec,

@@ -365,6 +365,8 @@ func descendants(pid int) []int {
 	return out
 }
 
+func (p *procServer) sshdDir() string { return p.dir }
+
 func (p *procServer) exec(ctx context.Context, cmd string) (string, error) {
 	out, err := exec.CommandContext(ctx, "/bin/sh", "-c", cmd).CombinedOutput()
 	return string(out), err
