@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -84,6 +85,9 @@ type hostKeys struct {
 	warn    func(string)
 	prompt  func(question string) (bool, error)
 	lastErr error
+	// ca holds the "file:line" of @cert-authority lines: knownhosts
+	// reports them among a host's keys, but they record no host key.
+	ca map[string]bool
 }
 
 func newHostKeys(s *Settings, knownHostsFile string, mode strictMode, warn func(string)) *hostKeys {
@@ -120,7 +124,42 @@ func (hk *hostKeys) db() (ssh.HostKeyCallback, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading known_hosts %s: %w", strings.Join(files, ", "), err)
 	}
+	hk.ca = map[string]bool{}
+	for _, f := range files {
+		for _, n := range caLines(f) {
+			hk.ca[fmt.Sprintf("%s:%d", f, n)] = true
+		}
+	}
 	return cb, nil
+}
+
+// caLines returns the numbers of the @cert-authority lines of a
+// known_hosts file, counted as knownhosts counts them.
+func caLines(file string) []int {
+	fh, err := os.Open(file)
+	if err != nil {
+		return nil
+	}
+	defer fh.Close()
+	var out []int
+	sc := bufio.NewScanner(fh)
+	for n := 1; sc.Scan(); n++ {
+		if f := strings.Fields(sc.Text()); len(f) > 0 && f[0] == "@cert-authority" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// plainKeys drops @cert-authority entries from a knownhosts KeyError's keys.
+func (hk *hostKeys) plainKeys(want []knownhosts.KnownKey) []knownhosts.KnownKey {
+	var out []knownhosts.KnownKey
+	for _, k := range want {
+		if !hk.ca[fmt.Sprintf("%s:%d", k.Filename, k.Line)] {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // knownAddr returns the host-port string knownhosts expects for addr.
@@ -151,6 +190,34 @@ func (hk *hostKeys) Algorithms() []string {
 	if !errors.As(cb(hk.lookupAddr(), fakeAddr(hk.lookupAddr()), probeKey{}), &ke) || len(ke.Want) == 0 {
 		return nil
 	}
+	plain := hk.plainKeys(ke.Want)
+	if len(plain) < len(ke.Want) {
+		// An authority is recorded for the host: certificates first, of
+		// any key type (a CA signs keys of every type), as OpenSSH orders
+		// them; then the plain keys recorded, else any plain key (a host
+		// without a certificate is then an unknown host).
+		algos := []string{
+			ssh.CertAlgoED25519v01, ssh.CertAlgoECDSA256v01, ssh.CertAlgoECDSA384v01, ssh.CertAlgoECDSA521v01,
+			ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01,
+		}
+		rest := []string{ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521,
+			ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256}
+		if len(plain) > 0 {
+			rest = hk.algorithmsFor(plain)
+		}
+		for _, a := range rest {
+			if !slices.Contains(algos, a) {
+				algos = append(algos, a)
+			}
+		}
+		return algos
+	}
+	return hk.algorithmsFor(ke.Want)
+}
+
+// algorithmsFor returns the host key algorithms of the recorded keys,
+// then the certificate algorithms of the same key types.
+func (hk *hostKeys) algorithmsFor(want []knownhosts.KnownKey) []string {
 	seen := map[string]bool{}
 	var algos []string
 	add := func(a ...string) {
@@ -162,7 +229,7 @@ func (hk *hostKeys) Algorithms() []string {
 		}
 	}
 	var certs []string
-	for _, k := range ke.Want {
+	for _, k := range want {
 		switch t := k.Key.Type(); t {
 		case ssh.KeyAlgoRSA:
 			add(ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
@@ -218,12 +285,29 @@ func (hk *hostKeys) check(key ssh.PublicKey) error {
 	if errors.As(err, &revoked) {
 		return &HostKeyError{Addr: hk.addr, Revoked: true, Files: hk.files}
 	}
+	if cert, ok := key.(*ssh.Certificate); ok {
+		// Signed by a revoked authority: refused, as by OpenSSH.
+		if errors.As(cb(hk.lookupAddr(), fakeAddr(hk.lookupAddr()), cert.SignatureKey), &revoked) {
+			return &HostKeyError{Addr: hk.addr, Revoked: true, Files: hk.files}
+		}
+		// A certificate no recorded authority vouches for: its plain key
+		// is checked as such, as OpenSSH does ("Retry with plain key").
+		hk.warn(fmt.Sprintf("the host certificate of %s is not trusted (%v); checking its plain key", hk.addr, err))
+		key = cert.Key
+		if err = cb(hk.lookupAddr(), fakeAddr(hk.lookupAddr()), key); err == nil {
+			return nil
+		}
+		if errors.As(err, &revoked) {
+			return &HostKeyError{Addr: hk.addr, Revoked: true, Files: hk.files}
+		}
+	}
 	var ke *knownhosts.KeyError
 	if !errors.As(err, &ke) {
 		return err
 	}
 	fp := ssh.FingerprintSHA256(key)
-	if len(ke.Want) > 0 {
+	if want := hk.plainKeys(ke.Want); len(want) > 0 {
+		ke = &knownhosts.KeyError{Want: want}
 		where := ke.Want[0].Filename + ":" + fmt.Sprint(ke.Want[0].Line)
 		if hk.mode == strictNo {
 			hk.warn(fmt.Sprintf("host key of %s changed (now %s %s, recorded in %s); connecting anyway because StrictHostKeyChecking is no",
