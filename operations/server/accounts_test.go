@@ -75,6 +75,17 @@ func accounts(t *testing.T, h *testHost) {
 		t.Errorf("home ownership: %s", d)
 	}
 
+	// An encrypted password goes through chpasswd's input; the plan
+	// compares digests, never shows the hash.
+	hash := "$6$goinfrasalt$Zl8m8pCqYQ0bU3xG2pYlq1Jc7Qm1bA9b8mHq0Vd7tS0jXwq1Yh9yKq3e9p0u2m7rY2lqz0Zk6s3aQ1bC4dE5f."
+	p = converge(t, h, "server.user", map[string]any{"user": usr, "password": hash})
+	if d := describe(p); d != "chpasswd -e" {
+		t.Errorf("password: %s", d)
+	}
+	if got := run(t, h, "getent shadow "+usr+" | cut -d: -f2"); got != hash {
+		t.Fatalf("shadow: %q", got)
+	}
+
 	// SSH keys: text and a local .pub file (relative to the deploy
 	// directory), appended to what is there; delete_keys keeps only ours.
 	keyA := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGoinfraTestKeyA+/= a@test"

@@ -69,6 +69,30 @@ func init() {
 		},
 	})
 	facts.Register(facts.Fact{
+		Name:        "server.PasswordDigest",
+		Description: "user=NAME: the SHA-256 (hex) of the user's password field in /etc/shadow, never the field itself; null for no such user",
+		Args:        []string{"user"},
+		Required:    []string{"user"},
+		Command: func(a facts.Args) (command.Command, error) {
+			u := a["user"]
+			if !accountName.MatchString(u) {
+				return command.Command{}, fmt.Errorf("user: %q is not a valid user name", u)
+			}
+			// The field goes straight into sha256sum: it never reaches
+			// goinfra's output. A missing user prints nothing.
+			return command.New("awk", "-F:", "-v", command.Quoted("u="+u), command.Quoted(`$1 == u { print $2; found = 1 } END { exit !found }`), "/etc/shadow",
+				">/dev/null", "&&", "awk", "-F:", "-v", command.Quoted("u="+u), command.Quoted(`$1 == u { print $2 }`), "/etc/shadow", "|", "sha256sum"), nil
+		},
+		Parse: func(out connector.Output, _ facts.Args) (any, error) {
+			f := strings.Fields(out.Stdout())
+			if len(f) == 0 {
+				return nil, nil
+			}
+			return f[0], nil
+		},
+		SuccessExitCodes: []int{0, 1},
+	})
+	facts.Register(facts.Fact{
 		Name:        "server.Groups",
 		Description: "the names of the groups of /etc/group",
 		Command:     fixed("cat", "/etc/group"),

@@ -1,8 +1,9 @@
 // Package server registers the server.* operations and facts:
 // server.shell, server.script, server.user, server.group and
 // server.service, and the facts server.Users, server.Groups,
-// server.LinuxDistribution, server.Date, server.InitSystem and
-// server.ServiceStatus (server.Os, server.Which, ... are in package facts).
+// server.PasswordDigest, server.LinuxDistribution, server.Date,
+// server.InitSystem and server.ServiceStatus (server.Os, server.Which, ...
+// are in package facts).
 //
 // The operations take pyinfra's argument names and defaults. user, group
 // and service read facts and plan only the steps needed, so a second run

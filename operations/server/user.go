@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -38,6 +40,7 @@ var userOp = operations.Op{
 		{Name: "uid", Type: connector.Any, Description: "user id of a new user"},
 		{Name: "comment", Type: connector.Any, Description: "the GECOS comment"},
 		{Name: "unique", Type: connector.Bool, Default: true, Description: "refuse a duplicate uid (false: useradd -o)"},
+		{Name: "password", Type: connector.Any, Description: "the encrypted password (a crypt(3) hash such as $y$...), set through chpasswd -e's input, never a command line"},
 		{Name: "public_keys", Type: connector.Any, Description: "SSH public keys for HOME/.ssh/authorized_keys: key text, or local .pub files relative to the deploy file"},
 		{Name: "delete_keys", Type: connector.Bool, Default: false, Description: "with public_keys: remove every other key"},
 	},
@@ -55,7 +58,8 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	comment, err4 := optString(args, "comment")
 	groups, err5 := optStrings(args, "groups")
 	uid, err6 := optInt(args, "uid")
-	for _, err := range []error{err1, err2, err3, err4, err5, err6} {
+	password, err7 := optString(args, "password")
+	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7} {
 		if err != nil {
 			return nil, err
 		}
@@ -146,6 +150,23 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		}
 	}
 
+	if password != "" {
+		if strings.ContainsAny(password, ":\n") {
+			return nil, fmt.Errorf("password: an encrypted password has no colon or newline")
+		}
+		change := existing == nil
+		if !change {
+			dv, err := h.Fact(ctx, "server.PasswordDigest", facts.Args{"user": name})
+			if err != nil {
+				return nil, err
+			}
+			sum := sha256.Sum256([]byte(password + "\n"))
+			change = dv != hex.EncodeToString(sum[:])
+		}
+		if change {
+			plan.Steps = append(plan.Steps, stdinCmd(name+":"+password+"\n", "chpasswd", "-e"))
+		}
+	}
 	if args.Bool("ensure_home") {
 		wantGroup := group
 		if wantGroup == "" && existing != nil {
