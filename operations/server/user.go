@@ -24,6 +24,9 @@ import (
 // name can start with "-" and pass for an option of useradd & co.
 var accountName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*\$?$`)
 
+// groupRef: a group name or number (useradd -g/-G take both).
+var groupRef = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_.-]*\$?|[0-9]+)$`)
+
 var userOp = operations.Op{
 	Name:        "server.user",
 	Description: "add, remove or update a user (useradd, usermod, userdel)",
@@ -65,7 +68,7 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		}
 	}
 	for _, g := range append([]string{group}, groups...) {
-		if g != "" && !accountName.MatchString(g) {
+		if g != "" && !groupRef.MatchString(g) {
 			return nil, fmt.Errorf("group: %q is not a valid group name", g)
 		}
 	}
