@@ -100,3 +100,44 @@ func TestPlanErrors(t *testing.T) {
 		t.Errorf("absent package: %v %v", p, err)
 	}
 }
+
+// With update planned the candidates are not known yet: latest asks apt
+// to install every installed, unpinned package (apt-get keeps what is
+// current). Without, only outdated ones are.
+func TestLatestAfterUpdate(t *testing.T) {
+	op, _ := operations.Lookup("apt.packages")
+	installed := map[string][]string{"curl": {"1"}, "jq": {"1"}}
+	args, _ := operations.CheckArgs(op, map[string]any{"packages": []any{"curl", "jq", "tree"}, "latest": true, "update": true})
+	p, err := op.Plan(context.Background(), exampleHost{"apt.DebPackages": installed}, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range p.Steps {
+		d := s.Describe()
+		got = append(got, d[strings.LastIndex(d, "-o Dpkg::Options::=--force-confold ")+len("-o Dpkg::Options::=--force-confold "):])
+	}
+	if strings.Join(got, "; ") != "update; install tree; install curl jq" {
+		t.Errorf("with update: %q", got)
+	}
+	one := "1"
+	two := "2"
+	args, _ = operations.CheckArgs(op, map[string]any{"packages": []any{"curl", "jq"}, "latest": true})
+	p, err = op.Plan(context.Background(), exampleHost{"apt.DebPackages": installed, "apt.CandidateVersions": map[string]*apt.Candidate{
+		"curl": {Installed: &one, Candidate: &two}, "jq": {Installed: &one, Candidate: &one},
+	}}, args)
+	if err != nil || len(p.Steps) != 1 || !strings.HasSuffix(p.Steps[0].Describe(), "install curl") {
+		t.Errorf("without update: %v %v", describeAll(p), err)
+	}
+}
+
+func describeAll(p *operations.Plan) []string {
+	if p == nil {
+		return nil
+	}
+	var l []string
+	for _, s := range p.Steps {
+		l = append(l, s.Describe())
+	}
+	return l
+}
