@@ -30,15 +30,20 @@ var errAuthTimeout = errors.New("password not accepted in time")
 // a terminal only: the command gets a pseudo-terminal of its own without
 // echo and without output processing (its output arrives byte for byte,
 // standard error merged into standard output), ptyauth types the password
-// once at the prompt, and opts.Stdin follows only once the command runs.
+// once at the prompt, and opts.Stdin follows, byte for byte, only once the
+// command runs.
 func (c *Conn) runPrompted(ctx context.Context, cmd command.Command, opts connector.Options, cfg runCfg, pw, tool string) (connector.Result, string, error) {
 	res := connector.Result{ExitCode: -1}
 	masked := opts.Unix.Wrap(cmd).String()
 	if opts.OnCommand != nil {
 		opts.OnCommand(masked)
 	}
+	input, err := ptyauth.ReadInput(opts.Stdin)
+	if err != nil {
+		return res, "", fmt.Errorf("%s: _stdin: %w", c.name(), err)
+	}
 	marker := ptyauth.NewMarker()
-	argv := []string{Shell, "-c", ptyauth.Wrap(opts.Unix, cmd, marker).Raw()}
+	argv := []string{Shell, "-c", ptyauth.Wrap(opts.Unix, cmd, marker, len(input)).Raw()}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -83,7 +88,7 @@ func (c *Conn) runPrompted(ctx context.Context, cmd command.Command, opts connec
 		defer limit.Stop()
 		select {
 		case <-ans.Authenticated():
-			ptyauth.FeedInput(master, opts.Stdin)
+			ptyauth.FeedInput(master, input)
 		case <-limit.C:
 			cancel(errAuthTimeout)
 		case <-ioDone:

@@ -16,7 +16,8 @@
 // _su_password or _doas_password the command runs on a pseudo-terminal of
 // its own where the password is typed at the prompt (internal/ptyauth); its
 // standard error then arrives merged into standard output, and its input
-// passes through the terminal (text, ended by ^D).
+// (read into memory first, at most ptyauth.MaxInput) passes through the
+// terminal in raw mode.
 //
 // Importing the package registers the kind:
 //

@@ -72,8 +72,10 @@ func suPasswordHelper() int {
 	defer cancel()
 	var r suReport
 	su := with(pw)
-	su.Stdin = strings.NewReader("payload\n")
-	res, err := c.Run(ctx, command.Shell("id -un; cat"), su)
+	// Input crosses the terminal byte for byte: a line longer than a
+	// terminal's line buffer, control characters, no final newline.
+	su.Stdin = strings.NewReader("payload" + strings.Repeat("x", 10000) + "\x00\x03\x04\r")
+	res, err := c.Run(ctx, command.Shell("id -un; head -c 7; echo; wc -c"), su)
 	r.RunOut = res.Combined()
 	if err != nil {
 		r.RunErr = err.Error()
@@ -241,7 +243,7 @@ func testPrompted(t *testing.T, tool, login, target, pw string, argv []string) {
 	if len(leaks) > 0 {
 		t.Errorf("the password was found in %q", leaks)
 	}
-	if r.RunErr != "" || r.RunOut != target+"\npayload" {
+	if r.RunErr != "" || r.RunOut != target+"\npayload\n10004" {
 		t.Errorf("%s with password: output %q, error %q (want %s, then the stdin payload)", tool, r.RunOut, r.RunErr, target)
 	}
 	if r.LongErr != "" || r.LongOut != "done" {

@@ -3,6 +3,7 @@ package ssh
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -22,7 +23,7 @@ var AuthTimeout = 60 * time.Second
 // on a terminal: the session gets a pseudo-terminal without echo and
 // without output processing (the command's output arrives byte for byte,
 // standard error merged into standard output), ptyauth answers the prompt
-// once, and opts.Stdin follows only once the command runs. With raw set,
+// once, and opts.Stdin follows, byte for byte, only once the command runs. With raw set,
 // the command's output goes there instead of the result (downloads).
 func (c *Conn) runPrompted(ctx context.Context, cmd command.Command, opts connector.Options, pw, tool string, raw io.Writer) (connector.Result, error) {
 	res := connector.Result{ExitCode: -1}
@@ -33,8 +34,12 @@ func (c *Conn) runPrompted(ctx context.Context, cmd command.Command, opts connec
 	if opts.OnCommand != nil {
 		opts.OnCommand(shown)
 	}
+	input, err := ptyauth.ReadInput(opts.Stdin)
+	if err != nil {
+		return res, fmt.Errorf("%s: _stdin: %w", c.name(), err)
+	}
 	marker := ptyauth.NewMarker()
-	run := ptyauth.Wrap(opts.Unix, cmd, marker)
+	run := ptyauth.Wrap(opts.Unix, cmd, marker, len(input))
 
 	sess, client, err := c.newSession(ctx)
 	if err != nil {
@@ -78,7 +83,7 @@ wait:
 		case <-authed:
 			authed = nil
 			authLimit.Stop()
-			go ptyauth.FeedInput(in, opts.Stdin)
+			go ptyauth.FeedInput(in, input)
 		case werr = <-waitErr:
 			break wait
 		case <-authLimit.C:

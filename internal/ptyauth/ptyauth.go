@@ -47,14 +47,37 @@ func NewMarker() string {
 	return "goinfra-escalated-" + hex.EncodeToString(b)
 }
 
-// Wrap renders cmd for u like u.Wrap, except that the escalated shell
-// first prints marker and its process id on a line of their own (PID), and
-// that doas asks for its
-// password (no -n). Env, chdir and the shell wrap the command inside the
+// MaxInput bounds the standard input of a command run this way: it is read
+// into memory first, because the command is told its length.
+const MaxInput = 64 << 20
+
+// ReadInput reads a command's whole standard input (nil: none).
+func ReadInput(stdin io.Reader) ([]byte, error) {
+	if stdin == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(stdin, MaxInput+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxInput {
+		return nil, fmt.Errorf("standard input over %d MiB: too large for a command whose password is typed on a terminal", MaxInput>>20)
+	}
+	return b, nil
+}
+
+// Wrap renders cmd for u like u.Wrap, except that doas asks for its
+// password (no -n), and that the escalated shell first puts the terminal in
+// raw mode (input then passes byte for byte), prints marker and its
+// process id on a line of their own (see PID), and gives the command
+// exactly inputLen bytes of the terminal's input through a pipe, then
+// end-of-file. Env, chdir and the shell wrap the command inside the
 // escalation, as in command.Unix.Wrap.
-func Wrap(u command.Unix, cmd command.Command, marker string) command.Command {
+func Wrap(u command.Unix, cmd command.Command, marker string, inputLen int) command.Command {
 	inner := command.Unix{Env: u.Env, Chdir: u.Chdir, ShellExecutable: u.ShellExecutable}.Wrap(cmd)
-	announced := command.New(command.Shell("echo "+marker+" $$;"), inner)
+	// Braces on lines of their own: inner may end in a comment.
+	announced := command.New(command.Shell(fmt.Sprintf("stty raw -echo -iexten 2>/dev/null; echo %s $$; head -c %d | {\n", marker, inputLen)),
+		inner, command.Shell("\n}"))
 	esc := u
 	esc.Env, esc.Chdir, esc.ShellExecutable = nil, "", command.DefaultShell
 	doas, doasUser := esc.Doas, esc.DoasUser
@@ -217,33 +240,12 @@ func isPrompt(line string) bool {
 	return strings.HasSuffix(strings.TrimRight(line, " \t"), ":")
 }
 
-// FeedInput copies stdin to the terminal input once the command runs,
-// then ends it with end-of-file (^D; twice after an unfinished line). A nil
-// stdin gives the command an empty input, as without a terminal.
-func FeedInput(in io.Writer, stdin io.Reader) error {
-	last := byte('\n')
-	if stdin != nil {
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := stdin.Read(buf)
-			if n > 0 {
-				if _, werr := in.Write(buf[:n]); werr != nil {
-					return werr
-				}
-				last = buf[n-1]
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return err
-			}
-		}
+// FeedInput writes the command's input to the terminal, once the
+// command runs (the terminal is raw by then: Wrap).
+func FeedInput(in io.Writer, input []byte) error {
+	if len(input) == 0 {
+		return nil
 	}
-	eof := []byte{4}
-	if last != '\n' {
-		eof = []byte{4, 4}
-	}
-	_, err := in.Write(eof)
+	_, err := in.Write(input)
 	return err
 }

@@ -3,6 +3,8 @@ package ptyauth
 import (
 	"bytes"
 	"io"
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -29,18 +31,34 @@ func TestPassword(t *testing.T) {
 	}
 }
 
-func TestWrap(t *testing.T) {
-	for _, c := range []struct {
-		u    command.Unix
-		want string
-	}{
-		{command.Unix{SuUser: "app"}, `su app -c 'sh -c '"'"'echo M $$; sh -c '"'"'"'"'"'"'"'"'id -un'"'"'"'"'"'"'"'"''"'"''`},
-		{command.Unix{Doas: true, DoasUser: "app"}, `doas -u app sh -c 'echo M $$; sh -c '"'"'id -un'"'"''`},
-		{command.Unix{SuUser: "app", ShellExecutable: command.NoShell}, `su app -c 'sh -c '"'"'echo M $$; id -un'"'"''`},
-	} {
-		if got := Wrap(c.u, command.Shell("id -un"), "M").Raw(); got != c.want {
-			t.Errorf("%+v:\n got %s\nwant %s", c.u, got, c.want)
+// The wrapped command runs: the marker line first, then the command with
+// exactly the announced input.
+func TestWrapRuns(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	// Without su or doas (the test's user is no one's to switch to), the
+	// same wrapping around the command.
+	u := command.Unix{Env: map[string]string{"A": "a b"}, Chdir: "/"}
+	for _, shell := range []string{"", command.NoShell} {
+		u.ShellExecutable = shell
+		w := Wrap(u, command.Shell("echo $A; pwd; cat # a comment"), "M", 3)
+		if !strings.Contains(w.Raw(), "head -c 3") {
+			t.Errorf("%s", w.Raw())
 		}
+		cmd := exec.Command(sh, "-c", w.Raw())
+		cmd.Stdin = strings.NewReader("xyzIGNORED")
+		out, err := cmd.Output()
+		if err != nil || !regexp.MustCompile(`^M [0-9]+\na b\n/\nxyz$`).Match(out) {
+			t.Errorf("shell %q: %q %v", shell, out, err)
+		}
+	}
+	if w := Wrap(command.Unix{Doas: true, DoasUser: "app"}, command.Shell("id"), "M", 0).Raw(); !strings.HasPrefix(w, "doas -u app sh -c ") {
+		t.Errorf("doas: %s", w)
+	}
+	if w := Wrap(command.Unix{SuUser: "app", UseSuLogin: true}, command.Shell("id"), "M", 0).Raw(); !strings.HasPrefix(w, "su -l app -c ") {
+		t.Errorf("su: %s", w)
 	}
 }
 
@@ -99,16 +117,18 @@ func TestAnswererRefused(t *testing.T) {
 	}
 }
 
-func TestFeedInput(t *testing.T) {
-	for in, want := range map[string]string{"": "\x04", "a\nb\n": "a\nb\n\x04", "a": "a\x04\x04"} {
-		var b bytes.Buffer
-		var r io.Reader
-		if in != "" {
-			r = strings.NewReader(in)
-		}
-		err := FeedInput(&b, r)
-		if err != nil || b.String() != want {
-			t.Errorf("%q: got %q %v, want %q", in, b.String(), err, want)
-		}
+func TestReadInput(t *testing.T) {
+	if b, err := ReadInput(nil); b != nil || err != nil {
+		t.Errorf("nil: %q %v", b, err)
+	}
+	if b, err := ReadInput(strings.NewReader("a\x00b")); string(b) != "a\x00b" || err != nil {
+		t.Errorf("%q %v", b, err)
+	}
+	if _, err := ReadInput(io.LimitReader(zeros{}, MaxInput+1)); err == nil {
+		t.Error("input over MaxInput accepted")
 	}
 }
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
