@@ -85,7 +85,7 @@ server.user(name="User", user=%q, group=%q, shell="/bin/sh")
 	}
 
 	pidFile, childFile, after := filepath.Join(dir, "pid"), filepath.Join(dir, "child"), filepath.Join(dir, "after")
-	deploy = fmt.Sprintf(`server.shell(name="Long running command", commands=["echo $$ > %s; sleep 600 & echo $! > %s; wait"], _timeout=2)
+	deploy = fmt.Sprintf(`server.shell(name="Long running command", commands=["echo $$ > %s; sleep 600 & echo $! > %s; wait"], _timeout=5)
 server.shell(name="After", commands=["touch %s"])
 `, pidFile, childFile, after)
 	if err := os.WriteFile(filepath.Join(dir, "deploy.star"), []byte(deploy), 0o644); err != nil {
