@@ -241,6 +241,20 @@ func exercise(t *testing.T, f *sshfleet.Fleet) {
 			t.Errorf("after Start: %q", out)
 		}
 	})
+	// Last: it changes the server for the rest of the fleet's life.
+	t.Run("Configure", func(t *testing.T) {
+		if err := s.Configure(map[string][]byte{"goinfra_banner": []byte("configured-banner\n")},
+			"Banner "+s.SSHDDir()+"/goinfra_banner"); err != nil {
+			t.Fatal(err)
+		}
+		out := openssh(t, f, "-p", strconv.Itoa(s.Port), "root@"+s.Host, "echo in")
+		if !strings.Contains(out, "configured-banner") || !strings.HasSuffix(out, "in") {
+			t.Errorf("after Configure: %q", out)
+		}
+		if err := s.Configure(map[string][]byte{"../x": nil}, ""); err == nil {
+			t.Error("a file name with a slash was accepted")
+		}
+	})
 }
 
 func waitFor(t *testing.T, cond func() bool) {
