@@ -180,4 +180,15 @@ func testRsync(t *testing.T, f *sshfleet.Fleet) {
 	if got := onServer(t, s, "cat /root/rsync-dst/a.txt"); got != "rsynced" {
 		t.Fatalf("rsynced file: %q", got)
 	}
+
+	// The same settings as the connection: the fleet's ssh config takes
+	// rsync through both bastions to the hidden server.
+	h := f.Hidden
+	c = open(t, h.Name, connector.Data{KeyConfigFile: f.SSHConfigFile, KeyAllowAgent: false}, nil)
+	if err := c.Rsync(context.Background(), src+"/", "/tmp/rsync-hidden/", connector.Options{}, "-a"); err != nil {
+		t.Fatal(err)
+	}
+	if got := onServer(t, h, "cat /tmp/rsync-hidden/a.txt"); got != "rsynced" {
+		t.Fatalf("rsynced through the jump chain: %q", got)
+	}
 }
