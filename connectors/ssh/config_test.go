@@ -204,3 +204,41 @@ func TestDriver(t *testing.T) {
 		t.Fatal("Put before Connect must fail")
 	}
 }
+
+// Every SPEC §3 data key is declared, with its default, and the secrets
+// are marked secret (so they are masked wherever data is shown).
+func TestDataKeysAndDefaults(t *testing.T) {
+	keys := map[string]connector.DataKey{}
+	for _, k := range (Driver{}).DataKeys() {
+		keys[k.Name] = k
+	}
+	for name, def := range map[string]any{
+		KeyHostname: nil, KeyPort: nil, KeyUser: nil, KeyPassword: nil, KeyKey: nil, KeyKeyPassword: nil,
+		KeyAllowAgent: true, KeyLookForKeys: true, KeyForwardAgent: nil, KeyConfigFile: "~/.ssh/config",
+		KeyKnownHostsFile: nil, KeyStrictHostKeyChecking: nil, KeyConnectRetries: 0,
+		KeyConnectRetryMinDelay: 100 * time.Millisecond, KeyConnectRetryMaxDelay: 500 * time.Millisecond,
+		KeyFileTransferProtocol: "sftp", KeyConnectTimeout: nil, KeyOptions: nil,
+	} {
+		k, ok := keys[name]
+		if !ok {
+			t.Errorf("data key %s is not declared", name)
+			continue
+		}
+		if k.Default != def {
+			t.Errorf("%s: default %v, want %v", name, k.Default, def)
+		}
+		if secret := name == KeyPassword || name == KeyKeyPassword; k.Secret != secret {
+			t.Errorf("%s: secret %v", name, k.Secret)
+		}
+	}
+	// Defaults that the ssh config may override apply in code, after it.
+	c := open(t, "h", connector.Data{KeyConfigFile: writeConfig(t, map[string]string{"config": ""})}, nil)
+	needSSH(t)
+	s, err := c.resolveTarget(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.strict(s) != strictAcceptNew || c.connectTimeout(s) != 10*time.Second || c.forwardAgent() || c.useSCP() {
+		t.Fatalf("built-in defaults: strict %v, timeout %v, forward %v, scp %v", c.strict(s), c.connectTimeout(s), c.forwardAgent(), c.useSCP())
+	}
+}

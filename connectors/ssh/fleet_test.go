@@ -28,6 +28,7 @@ func TestFleet(t *testing.T) {
 		{"HostKeys", testHostKeys},
 		{"KnownHostsFromConfig", testKnownHostsFromConfig},
 		{"DefaultKeys", testDefaultKeys},
+		{"ConfigFileConnection", testConfigFileConnection},
 		{"IdentitiesOnly", testIdentitiesOnly},
 		{"NoRetryOnAuthFailure", testNoRetryOnAuthFailure},
 		{"ProxyJumpTwoHops", testProxyJumpTwoHops},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -153,5 +154,41 @@ func testNoRetryOnAuthFailure(t *testing.T, f *sshfleet.Fleet) {
 	}
 	if n := strings.Count(logs.String(), "retrying"); n != 2 {
 		t.Fatalf("%d retries logged, want 2:\n%s", n, logs.String())
+	}
+}
+
+// A real connection configured by an ssh config file only: a Match block
+// (evaluated with the user given in host data), a token in IdentityFile,
+// an Include for the known hosts, and ProxyJump none (in ssh_options)
+// overriding a ProxyJump the file sets.
+func testConfigFileConnection(t *testing.T, f *sshfleet.Fleet) {
+	s := f.Servers[0]
+	dir := t.TempDir()
+	copyKey(t, f, filepath.Join(dir, "keys"), "root_key")
+	cfg := writeConfig(t, map[string]string{
+		"config": "Host fleet-alias\n  HostName " + s.Host + "\n  ProxyJump goinfra-nosuch.invalid:1\n" +
+			"Match originalhost fleet-alias user root\n  Port " + strconv.Itoa(s.Port) + "\n  IdentityFile " + dir + "/keys/%r_key\n" +
+			"Include $DIR/included\n",
+		"included": "Host *\n  UserKnownHostsFile " + f.KnownHostsFile + "\n  GlobalKnownHostsFile /dev/null\n" +
+			"  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n  ConnectTimeout 5\n",
+	})
+	d := connector.Data{KeyConfigFile: cfg, KeyUser: "root", KeyAllowAgent: false, KeyLookForKeys: false,
+		KeyOptions: map[string]any{"ProxyJump": "none"}}
+	c := open(t, "fleet-alias", d, nil)
+	connect(t, c)
+	if got := run(t, c, "whoami", connector.Options{}).Stdout(); got != "root" {
+		t.Fatalf("whoami %q", got)
+	}
+	// Another user: the Match block no longer applies (port 22, no key).
+	d[KeyUser] = sshfleet.DeployUser
+	if err := open(t, "fleet-alias", d, nil).Connect(context.Background()); err == nil {
+		t.Fatal("connected without the Match block's port and key")
+	}
+	// Without ProxyJump none the file's jump host is used, and fails.
+	d[KeyUser] = "root"
+	delete(d, KeyOptions)
+	err := open(t, "fleet-alias", d, nil).Connect(context.Background())
+	if !errors.Is(err, connector.ErrConnect) || !strings.Contains(err.Error(), "goinfra-nosuch.invalid") {
+		t.Fatalf("through the file's ProxyJump: %v", err)
 	}
 }
