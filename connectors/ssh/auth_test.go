@@ -66,6 +66,21 @@ func testEncryptedKey(t *testing.T, f *sshfleet.Fleet) {
 	if !errors.Is(err, connector.ErrAuth) || strings.Contains(err.Error(), passphrase) {
 		t.Fatalf("wrong passphrase: %v", err)
 	}
+
+	// The encrypted key named by IdentityFile (the config's, not
+	// ssh_key): ssh_key_password decrypts it too; without it the auth
+	// error says the key was encrypted rather than failing silently.
+	d = fleetData(t, f, s)
+	delete(d, KeyKey)
+	d[KeyLookForKeys] = false
+	d[KeyOptions] = map[string]any{"IdentityFile": key}
+	d[KeyKeyPassword] = passphrase
+	connect(t, open(t, s.Name, d, logs))
+	delete(d, KeyKeyPassword)
+	err = open(t, s.Name, d, logs).Connect(context.Background())
+	if !errors.Is(err, connector.ErrAuth) || !strings.Contains(err.Error(), "is encrypted") || !strings.Contains(err.Error(), key) {
+		t.Fatalf("IdentityFile without passphrase: %v", err)
+	}
 	if strings.Contains(logs.String(), passphrase) {
 		t.Fatal("passphrase in the log")
 	}
