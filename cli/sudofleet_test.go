@@ -252,6 +252,10 @@ files.get(name="get", src="%[2]s/own-%[3]s", dest=%[5]q + "/got-" + host.name, _
 			if got, err := os.ReadFile(filepath.Join(dir, "got-"+h)); err != nil || string(got) != "a\x00b\r\n\x04\x03c" {
 				t.Errorf("%s: get gave %q %v", h, got, err)
 			}
+			// Staged copies are removed.
+			if out, err := serverExec(s, "ls -d /tmp/.goinfra-* "+home+"/.put-* 2>/dev/null; true"); err != nil || out != "" {
+				t.Errorf("%s: left behind: %q %v", h, out, err)
+			}
 		}
 	})
 

@@ -196,6 +196,7 @@ func testPrompted(t *testing.T, tool, login, target, pw string, argv []string) {
 		t.Fatal(err)
 	}
 
+	stagesBefore := stageDirs()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
@@ -273,8 +274,10 @@ func testPrompted(t *testing.T, tool, login, target, pw string, argv []string) {
 			t.Errorf("the password shows in the helper's output: %q", s)
 		}
 	}
-	if stages, _ := filepath.Glob(filepath.Join(os.TempDir(), ".goinfra-stage-*")); len(stages) > 0 {
-		t.Logf("staging directories left (possibly of other tests): %q", stages)
+	// The helper's staging directories (its TMPDIR is the default) are
+	// gone.
+	if stages := newStages(stagesBefore); len(stages) > 0 {
+		t.Errorf("staging directories left: %q", stages)
 	}
 }
 
@@ -317,4 +320,24 @@ func scanForSecret(secret string, running []string) (found []string, seen bool) 
 		})
 	}
 	return found, seen
+}
+
+func stageDirs() map[string]bool {
+	m, _ := filepath.Glob(filepath.Join(os.TempDir(), ".goinfra-stage-*"))
+	set := map[string]bool{}
+	for _, d := range m {
+		set[d] = true
+	}
+	return set
+}
+
+// newStages lists the staging directories that appeared since before.
+func newStages(before map[string]bool) []string {
+	var fresh []string
+	for d := range stageDirs() {
+		if !before[d] {
+			fresh = append(fresh, d)
+		}
+	}
+	return fresh
 }
