@@ -27,7 +27,7 @@ import (
 // fleetInv writes an inventory of n hosts h01..hNN spread over the fleet's
 // servers, logging in as user with the fleet key; extra is added to every
 // host's data (Starlark dict entries).
-func fleetInv(t *testing.T, f *sshfleet.Fleet, n int, user, extra string) string {
+func fleetInv(t testing.TB, f *sshfleet.Fleet, n int, user, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "ssh_config")
@@ -493,7 +493,7 @@ const runLimit = 3 * time.Minute
 // runBounded runs the goinfra binary like goinfra does, but in a session
 // of its own (no controlling terminal, so it can never prompt on the
 // terminal of whoever runs the tests) and killed after runLimit.
-func runBounded(t *testing.T, env []string, stdin string, args ...string) result {
+func runBounded(t testing.TB, env []string, stdin string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runLimit)
 	defer cancel()
