@@ -19,6 +19,7 @@ func TestFleet(t *testing.T) {
 		{"EncryptedKey", testEncryptedKey},
 		{"PassphrasePromptOnTerminal", testPassphrasePromptOnTerminal},
 		{"AskOnTerminal", testAskOnTerminal},
+		{"KnownHostsAcrossProcesses", testKnownHostsAcrossProcesses},
 		{"PasswordAuthNeverLeaks", testPasswordAuthNeverLeaks},
 		{"AgentAndForwarding", testAgentAndForwarding},
 		{"Conformance", testConformance},

@@ -94,9 +94,13 @@ func testHostKeys(t *testing.T, f *sshfleet.Fleet) {
 		d[KeyConnectRetries] = 5
 		for _, mode := range []string{"yes", "accept-new"} {
 			d[KeyStrictHostKeyChecking] = mode
-			err := open(t, s.Name, d, nil).Connect(context.Background())
+			logs := &logBuf{}
+			err := open(t, s.Name, d, logs).Connect(context.Background())
 			if !errors.Is(err, connector.ErrHostKey) || !strings.Contains(err.Error(), "ssh-keygen -R '"+knownName(s)+"'") {
 				t.Fatalf("%s: changed key: %v", mode, err)
+			}
+			if strings.Contains(logs.String(), "retrying") {
+				t.Fatalf("%s: a changed host key was retried:\n%s", mode, logs.String())
 			}
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -223,4 +224,47 @@ func testAskOnTerminal(t *testing.T, f *sshfleet.Fleet) {
 			t.Fatalf("known_hosts after yes: %v %q", err, b)
 		}
 	})
+}
+
+// accept-new from several goinfra processes at once (each with two
+// connections): one known_hosts line, no loss, no duplicate (flock).
+func testKnownHostsAcrossProcesses(t *testing.T, f *sshfleet.Fleet) {
+	s := f.Servers[0]
+	d := fleetData(t, f, s)
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	d[KeyKnownHostsFile] = kh
+	d[KeyStrictHostKeyChecking] = "accept-new"
+	raw, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	outs := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			cmd := osexec.CommandContext(ctx, os.Args[0], "-test.run=^TestTerminalChild$", "-test.v")
+			cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no terminal
+			outs[i], errs[i] = cmd.CombinedOutput()
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || !strings.Contains(string(outs[i]), "CHILD-CONNECTED") {
+			t.Fatalf("process %d: %v\n%s", i, errs[i], outs[i])
+		}
+	}
+	b, err := os.ReadFile(kh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], knownName(s)+" ") {
+		t.Fatalf("%d processes wrote:\n%s", n, b)
+	}
 }
