@@ -57,6 +57,22 @@ func TestCertificatesFleet(t *testing.T) {
 	}
 	files["goinfra_user_ca.pub"] = caPub
 	config += "TrustedUserCAKeys " + s.SSHDDir() + "/goinfra_user_ca.pub\n"
+	// RSA and ECDSA user keys, authorized for DeployUser only (the
+	// fleet's own key is ed25519).
+	userKeys := map[string]string{}
+	var authorized []byte
+	for _, kt := range []string{"rsa", "ecdsa"} {
+		k := filepath.Join(dir, "id_"+kt)
+		keygen(t, "-q", "-t", kt, "-N", "", "-f", k)
+		pub, err := os.ReadFile(k + ".pub")
+		if err != nil {
+			t.Fatal(err)
+		}
+		authorized = append(authorized, pub...)
+		userKeys[kt] = k
+	}
+	files["goinfra_deploy_keys"] = authorized
+	config += "Match User " + sshfleet.DeployUser + "\n  AuthorizedKeysFile " + s.SSHDDir() + "/goinfra_deploy_keys\n"
 	if err := s.Configure(files, config); err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +100,17 @@ func TestCertificatesFleet(t *testing.T) {
 	connect(t, c)
 	if got := run(t, c, "whoami", connector.Options{}).Stdout(); got != "root" {
 		t.Fatalf("whoami %q", got)
+	}
+	for kt, k := range userKeys {
+		d := data()
+		d[KeyKey] = k
+		d[KeyUser] = sshfleet.DeployUser
+		d[KeyKnownHostsFile] = f.KnownHostsFile
+		c := open(t, s.Name, d, nil)
+		connect(t, c)
+		if got := run(t, c, "whoami", connector.Options{}).Stdout(); got != sshfleet.DeployUser {
+			t.Fatalf("%s key: whoami %q", kt, got)
+		}
 	}
 	// OpenSSH agrees on both.
 	out, err := osexec.Command("ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
