@@ -1,0 +1,294 @@
+package bench
+
+// The issue 9 suite: goinfra (the binary, as a user runs it) against
+// OpenSSH on a fleet of real sshd processes, alternating sides within each
+// iteration so both see the same machine load. Each benchmark reports the
+// median wall time of each side (goinfra-ms, openssh-ms) and their ratio
+// (ratio = goinfra / openssh).
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/goinfra-dev/goinfra/sshfleet"
+)
+
+const fleetSize = 20
+
+// benchFleet starts fleetSize sshd processes on loopback.
+func benchFleet(b *testing.B) *sshfleet.Fleet {
+	b.Helper()
+	return sshfleet.Start(b, sshfleet.Options{Servers: fleetSize, Mode: sshfleet.Processes})
+}
+
+// inventory writes a Starlark inventory of n hosts spread over the fleet's
+// servers (host i is server i mod len(Servers)) and returns its path and
+// the host names.
+func inventory(b *testing.B, f *sshfleet.Fleet, n int) (string, []string) {
+	b.Helper()
+	dir := b.TempDir()
+	empty := filepath.Join(dir, "ssh_config")
+	writeFile(b, empty, "")
+	var sb strings.Builder
+	names := make([]string, n)
+	sb.WriteString("fleet = [\n")
+	for i := range n {
+		s := f.Servers[i%len(f.Servers)]
+		names[i] = s.Name
+		name := s.Name
+		if n > len(f.Servers) {
+			name = fmt.Sprintf("h%d", i)
+		}
+		fmt.Fprintf(&sb, "    (%q, {\"ssh_hostname\": %q, \"ssh_port\": %d, \"ssh_user\": \"root\", \"ssh_key\": %q, "+
+			"\"ssh_known_hosts_file\": %q, \"ssh_strict_host_key_checking\": \"yes\", \"ssh_config_file\": %q, "+
+			"\"ssh_allow_agent\": False}),\n", name, s.Host, s.Port, f.KeyFile, f.KnownHostsFile, empty)
+	}
+	sb.WriteString("]\n")
+	p := filepath.Join(dir, "inventory.star")
+	writeFile(b, p, sb.String())
+	return p, names
+}
+
+func writeFile(b *testing.B, p, content string) {
+	b.Helper()
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// run runs a command, failing the benchmark with its output on error.
+func run(b *testing.B, cmd *exec.Cmd) *os.ProcessState {
+	b.Helper()
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
+	}
+	return cmd.ProcessState
+}
+
+// pair measures goinfra and openssh once per iteration, in turns
+// (alternating which goes first), and reports both medians and the ratio.
+// prep, if not nil, runs untimed before each side.
+func pair(b *testing.B, prep func(), goinfra, openssh func()) {
+	b.Helper()
+	var g, o []time.Duration
+	measure := func(f func(), into *[]time.Duration) {
+		if prep != nil {
+			prep()
+		}
+		s := time.Now()
+		f()
+		*into = append(*into, time.Since(s))
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if i%2 == 0 {
+			measure(goinfra, &g)
+			measure(openssh, &o)
+		} else {
+			measure(openssh, &o)
+			measure(goinfra, &g)
+		}
+	}
+	b.StopTimer()
+	gm, om := median(g), median(o)
+	b.ReportMetric(ms(gm), "goinfra-ms")
+	b.ReportMetric(ms(om), "openssh-ms")
+	b.ReportMetric(float64(gm)/float64(om), "ratio")
+	b.Logf("goinfra %v, openssh %v (all runs: %v / %v)", gm, om, g, o)
+}
+
+func median(d []time.Duration) time.Duration {
+	d = slices.Clone(d)
+	slices.Sort(d)
+	return d[len(d)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// xargs runs `xargs -P len(names) args… {}`-style fan-out over names.
+func xargs(b *testing.B, names []string, args ...string) {
+	cmd := exec.Command("xargs", append([]string{"-P", strconv.Itoa(len(names)), "-I{}"}, args...)...)
+	cmd.Stdin = strings.NewReader(strings.Join(names, "\n") + "\n")
+	run(b, cmd)
+}
+
+// BenchmarkAN: connect + `true` on 20 hosts vs `xargs -P 20 ssh host true`.
+func BenchmarkAN(b *testing.B) {
+	bin := goinfraBinary(b)
+	f := benchFleet(b)
+	inv, names := inventory(b, f, fleetSize)
+	pair(b, nil, func() {
+		run(b, exec.Command(bin, inv, "exec", "--", "true"))
+	}, func() {
+		xargs(b, names, "ssh", "-F", f.SSHConfigFile, "{}", "true")
+	})
+}
+
+// BenchmarkBN: a deploy of 20 server.shell operations on 20 hosts vs one
+// ControlMaster per host running the 20 commands one after the other; on
+// loopback and with 25 ms added each way by the fleet's proxies.
+func BenchmarkBN(b *testing.B) {
+	bin := goinfraBinary(b)
+	f := benchFleet(b)
+	inv, names := inventory(b, f, fleetSize)
+	dir := b.TempDir()
+	var src strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&src, "server.shell(name=\"op%d\", commands=[\"echo %d > /dev/null\"])\n", i, i)
+	}
+	deploy := filepath.Join(dir, "deploy.star")
+	writeFile(b, deploy, src.String())
+	for _, lat := range []time.Duration{0, 25 * time.Millisecond} {
+		b.Run("latency="+lat.String(), func(b *testing.B) {
+			for _, s := range f.Servers {
+				s.SetLatency(lat)
+			}
+			defer func() {
+				for _, s := range f.Servers {
+					s.SetLatency(0)
+				}
+			}()
+			pair(b, nil, func() {
+				cmd := exec.Command(bin, inv, deploy, "-y")
+				cmd.Dir = dir
+				run(b, cmd)
+			}, func() {
+				var wg sync.WaitGroup
+				for i, name := range names {
+					wg.Go(func() { controlMaster(b, f, filepath.Join(dir, "cm"+strconv.Itoa(i)), name) })
+				}
+				wg.Wait()
+			})
+		})
+	}
+}
+
+// controlMaster opens a master connection to name, runs the 20 commands
+// through it one after the other and closes it.
+func controlMaster(b *testing.B, f *sshfleet.Fleet, sock, name string) {
+	base := []string{"-F", f.SSHConfigFile, "-o", "ControlPath=" + sock}
+	run(b, exec.Command("ssh", append(base, "-o", "ControlMaster=yes", "-fN", name)...))
+	defer exec.Command("ssh", append(base, "-O", "exit", name)...).Run()
+	for i := range 20 {
+		run(b, exec.Command("ssh", append(base, name, fmt.Sprintf("echo %d > /dev/null", i))...))
+	}
+}
+
+// randomFile writes size random bytes to a new file under dir.
+func randomFile(b *testing.B, dir string, size int64) string {
+	b.Helper()
+	p := filepath.Join(dir, "src-"+strconv.FormatInt(size, 10))
+	fh, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fh.Close()
+	if _, err := io.CopyN(fh, rand.Reader, size); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// BenchmarkC1: one 256 MiB upload (goinfra files.put) vs `ssh host 'cat > f'`,
+// on loopback and at +25 ms each way. The destination is removed before
+// each side, so files.put always transfers.
+func BenchmarkC1(b *testing.B) {
+	bin := goinfraBinary(b)
+	f := sshfleet.Start(b, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes})
+	inv, names := inventory(b, f, 1)
+	s := f.Servers[0]
+	src := randomFile(b, b.TempDir(), 256<<20)
+	dest := "/tmp/goinfra-bench-c1"
+	b.Cleanup(func() { os.Remove(dest) })
+	for _, lat := range []time.Duration{0, 25 * time.Millisecond} {
+		b.Run("latency="+lat.String(), func(b *testing.B) {
+			s.SetLatency(lat)
+			defer s.SetLatency(0)
+			b.SetBytes(256 << 20)
+			pair(b, func() { os.Remove(dest) }, func() {
+				run(b, exec.Command(bin, inv, "files.put", "src="+src, "dest="+dest))
+			}, func() {
+				cmd := exec.Command("ssh", "-F", f.SSHConfigFile, names[0], "cat > "+dest)
+				in, err := os.Open(src)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer in.Close()
+				cmd.Stdin = in
+				run(b, cmd)
+			})
+		})
+	}
+}
+
+// BenchmarkCN: 10 MiB to each of 20 hosts (goinfra files.put) vs
+// `xargs -P 20 scp`. Each host writes its own destination (the servers share
+// this machine's /tmp).
+func BenchmarkCN(b *testing.B) {
+	bin := goinfraBinary(b)
+	f := benchFleet(b)
+	inv, names := inventory(b, f, fleetSize)
+	src := randomFile(b, b.TempDir(), 10<<20)
+	dest := func(name string) string { return "/tmp/goinfra-bench-cn-" + name }
+	clean := func() {
+		for _, n := range names {
+			os.Remove(dest(n))
+		}
+	}
+	b.Cleanup(clean)
+	b.SetBytes(10 << 20 * fleetSize)
+	pair(b, clean, func() {
+		// host.name in the destination: --data cannot differ per host, so
+		// the per-host path comes from a one-line deploy file.
+		run(b, exec.Command(bin, inv, deployFile(b, src), "-y"))
+	}, func() {
+		xargs(b, names, "scp", "-q", "-F", f.SSHConfigFile, src, "{}:"+dest("{}"))
+	})
+}
+
+var deployOnce sync.Map
+
+// deployFile writes (once per src) a deploy uploading src to a per-host path.
+func deployFile(b *testing.B, src string) string {
+	if p, ok := deployOnce.Load(src); ok {
+		return p.(string)
+	}
+	p := filepath.Join(filepath.Dir(src), "cn.star")
+	writeFile(b, p, fmt.Sprintf("files.put(src=%q, dest=\"/tmp/goinfra-bench-cn-\" + host.name)\n", src))
+	deployOnce.Store(src, p)
+	return p
+}
+
+// BenchmarkMemory: peak RSS (wait4 rusage maxrss) of the goinfra binary
+// holding n connections at once (`exec -- sleep 2` with --parallel n, so
+// every host is connected during the sleep). 1,000 hosts are 1,000 names
+// over the 20 servers, each its own connection.
+func BenchmarkMemory(b *testing.B) {
+	bin := goinfraBinary(b)
+	f := benchFleet(b)
+	for _, n := range []int{20, 1000} {
+		b.Run("hosts="+strconv.Itoa(n), func(b *testing.B) {
+			inv, _ := inventory(b, f, n)
+			var peak []int64
+			for range b.N {
+				st := run(b, exec.Command(bin, "--parallel", strconv.Itoa(n), inv, "exec", "--", "sleep 2"))
+				peak = append(peak, st.SysUsage().(*syscall.Rusage).Maxrss) // KiB on Linux
+			}
+			slices.Sort(peak)
+			b.ReportMetric(float64(peak[len(peak)/2])/1024, "peak-rss-MiB")
+		})
+	}
+}
