@@ -388,28 +388,31 @@ func (s *suite) testStreaming(t *testing.T) {
 	// The command prints "first", then waits for a marker that the OnLine
 	// callback creates through a second Conn: only a connector that streams
 	// lines while the command runs lets it print "second".
-	line := fmt.Sprintf(`echo first; echo first-err >&2; i=0; while [ ! -e %s ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; if [ -e %[1]s ]; then echo second; else echo never-streamed; fi`, command.Quote(marker))
+	line := fmt.Sprintf(`echo first; echo first-err >&2; i=0; while [ ! -e %s ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; if [ -e %[1]s ]; then echo second; else echo never-streamed; fi`, command.Quote(marker))
 	c2 := s.conn(t)
 	done := make(chan error, 1)
 	var seen []connector.Line
+	putStarted := false
 	res, err := c.Run(ctx(t), command.Shell(line), connector.Options{OnLine: func(l connector.Line) {
 		seen = append(seen, l)
-		if l.Text == "first" {
+		if l.Text == "first" && !putStarted {
+			putStarted = true
 			go func() {
 				done <- c2.Put(ctx(t), strings.NewReader(""), marker, connector.Options{})
 			}()
 		}
 	}})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
+	// The Put must end before the test does (and its Conns close), also
+	// when the command gave up waiting for it.
+	if putStarted {
+		if err := <-done; err != nil {
 			t.Errorf("creating the marker: %v", err)
 		}
-	default:
+	} else {
 		t.Error("OnLine never saw the line \"first\"")
+	}
+	if err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 	if res.Stdout() != "first\nsecond" {
 		t.Errorf("stdout %q: OnLine was not called while the command ran", res.Stdout())

@@ -51,6 +51,8 @@ type Conn struct {
 	started   bool // we started a stopped container
 	unpaused  bool // we unpaused a paused container
 	finished  bool
+	closing   bool           // Close began: no new operations
+	inflight  sync.WaitGroup // operations admitted by begin
 }
 
 var _ connector.Finisher = (*Conn)(nil)
@@ -385,6 +387,10 @@ func (c *Conn) removeContainer(ctx context.Context) error {
 // Close implements connector.Conn. Without a prior Finish it finishes as
 // after a successful run (pyinfra commits on disconnect).
 func (c *Conn) Close() error {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	c.inflight.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	err := c.Finish(ctx, nil)

@@ -30,13 +30,21 @@ const killScript = `i=0; while [ $i -lt 10 ]; do i=$((i+1)); p=; ` +
 	`for d in /proc/[0-9]*; do if grep -q "$1" "$d/environ" 2>/dev/null; then p="$p ${d#/proc/}"; fi; done; ` +
 	`[ -z "$p" ] && exit 0; kill -STOP $p 2>/dev/null; kill -KILL $p 2>/dev/null; done; exit 0`
 
-func (c *Conn) client() (*Conn, error) {
+// begin admits one Run, Put or Get: it fails unless the connection is
+// up, and Close waits for what it admitted, so an operation that outlives
+// its caller (a goroutine) never finds the client gone. Call the returned
+// end when the operation is over.
+func (c *Conn) begin() (end func(), err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closing {
+		return nil, c.errorf(connector.ErrNotConnected, "docker connection used after Close")
+	}
 	if c.cli == nil || c.id == "" {
 		return nil, c.errorf(connector.ErrNotConnected, "docker connection used before Connect")
 	}
-	return c, nil
+	c.inflight.Add(1)
+	return c.inflight.Done, nil
 }
 
 // execUser is the exec's user: the switch the options ask for (su inside
@@ -100,9 +108,11 @@ func token() string {
 // Run implements connector.Conn.
 func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
 	res := connector.Result{ExitCode: -1}
-	if _, err := c.client(); err != nil {
+	end, err := c.begin()
+	if err != nil {
 		return res, err
 	}
+	defer end()
 	if err := opts.Unix.Validate(); err != nil {
 		return res, c.errorf(connector.ErrCommand, "%w", err)
 	}

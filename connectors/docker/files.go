@@ -84,9 +84,11 @@ func size(r io.Reader) (int64, bool) {
 // it is read, to a temp file next to dst, which one exec then gives to the
 // right owner and renames over dst. An existing dst keeps its mode.
 func (c *Conn) Put(ctx context.Context, r io.Reader, dst string, opts connector.Options) error {
-	if _, err := c.client(); err != nil {
+	end, err := c.begin()
+	if err != nil {
 		return err
 	}
+	defer end()
 	dst = c.resolve(dst, opts)
 	dir, base := path.Split(dst)
 	if base == "" {
@@ -235,9 +237,11 @@ func (c *Conn) cleanup(tmp, dir string, parts bool) {
 // Get implements connector.Conn: the file comes as a tar stream, read
 // straight into w (symbolic links are followed).
 func (c *Conn) Get(ctx context.Context, src string, w io.Writer, opts connector.Options) error {
-	if _, err := c.client(); err != nil {
+	end, err := c.begin()
+	if err != nil {
 		return err
 	}
+	defer end()
 	src = c.resolve(src, opts)
 	for hops := 0; ; hops++ {
 		res, err := c.cli.CopyFromContainer(ctx, c.id, client.CopyFromContainerOptions{SourcePath: src})
