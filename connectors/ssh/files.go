@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -24,6 +25,99 @@ import (
 // sftpRequests is the number of SFTP requests in flight per file, so a
 // transfer is bound by the cipher rather than the round trip.
 const sftpRequests = 64
+
+// Large uploads are striped over several SFTP sessions: one SSH channel
+// carries at most the server's window (2 MiB with OpenSSH) per round trip,
+// so on a distant host one channel, however many requests it has in
+// flight, is bound by latency rather than bandwidth.
+const (
+	stripeMin   = 32 << 20 // smaller files are done before extra sessions pay off
+	stripeCount = 4
+)
+
+// sizedReaderAt returns r as a ReaderAt with its size when r is a regular
+// file not yet read from (a file the caller opened), else ok is false.
+func sizedReaderAt(r io.Reader) (ra io.ReaderAt, size int64, ok bool) {
+	f, isFile := r.(*os.File)
+	if !isFile {
+		return nil, 0, false
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, 0, false
+	}
+	if pos, err := f.Seek(0, io.SeekCurrent); err != nil || pos != 0 {
+		return nil, 0, false
+	}
+	return f, fi.Size(), true
+}
+
+// writeSFTP writes r into f (the open temporary file tmp), striped over
+// extra SFTP sessions when r is a large local file. A session that cannot
+// be started (the server's MaxSessions) only means fewer stripes.
+func (c *Conn) writeSFTP(ctx context.Context, f *sftp.File, tmp string, r io.Reader) error {
+	ra, size, ok := sizedReaderAt(r)
+	if !ok || size < stripeMin {
+		_, err := f.ReadFromWithConcurrency(r, sftpRequests)
+		return err
+	}
+	client, err := c.clientFor(ctx)
+	if err != nil {
+		return err
+	}
+	files := []*sftp.File{f}
+	var extra []*sftp.Client
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range stripeCount - 1 {
+		wg.Go(func() {
+			sc, err := sftp.NewClient(client, sftp.UseConcurrentWrites(true), sftp.MaxConcurrentRequestsPerFile(sftpRequests))
+			if err != nil {
+				return
+			}
+			ef, err := sc.OpenFile(tmp, os.O_WRONLY)
+			mu.Lock()
+			defer mu.Unlock()
+			extra = append(extra, sc)
+			if err == nil {
+				files = append(files, ef)
+			}
+		})
+	}
+	wg.Wait()
+	defer func() {
+		for _, sc := range extra {
+			sc.Close()
+		}
+	}()
+	stop := context.AfterFunc(ctx, func() {
+		for _, sc := range extra {
+			sc.Close()
+		}
+	})
+	defer stop()
+	part := (size + int64(len(files)) - 1) / int64(len(files))
+	errs := make([]error, len(files))
+	for i, sf := range files {
+		off := int64(i) * part
+		n := min(part, size-off)
+		wg.Go(func() {
+			if _, err := sf.Seek(off, io.SeekStart); err != nil {
+				errs[i] = err
+				return
+			}
+			if _, err := sf.ReadFromWithConcurrency(io.NewSectionReader(ra, off, n), sftpRequests); err != nil {
+				errs[i] = err
+				return
+			}
+			if i > 0 {
+				errs[i] = sf.Close()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
 
 func randomSuffix() string {
 	b := make([]byte, 12)
@@ -153,7 +247,7 @@ func (c *Conn) putSFTP(ctx context.Context, r io.Reader, dst string) (err error)
 		}
 	}()
 	stop := context.AfterFunc(ctx, func() { f.Close() })
-	_, err = f.ReadFromWithConcurrency(r, sftpRequests)
+	err = c.writeSFTP(ctx, f, tmp, r)
 	stop()
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()

@@ -1,0 +1,52 @@
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/sshfleet"
+)
+
+// TestPutStriped: a file above stripeMin goes over several SFTP sessions
+// and arrives whole, replacing what was there, with the old file's mode.
+func TestPutStriped(t *testing.T) {
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes})
+	s := f.Servers[0]
+	// A size that does not divide evenly into the stripes.
+	data := make([]byte, stripeMin+3*(1<<20)+7)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "dst")
+	if err := os.WriteFile(dst, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := open(t, s.Name, connector.Data{KeyConfigFile: f.SSHConfigFile, KeyAllowAgent: false}, nil)
+	connect(t, c)
+	defer c.Close()
+	if err := connector.PutFile(context.Background(), c, src, dst, connector.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("%s: %d bytes arrived, want the %d bytes sent", dst, len(got), len(data))
+	}
+	if st, err := os.Stat(dst); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: mode %v (%v), want 0600 kept", dst, st.Mode(), err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), ".dst.goinfra-*")); len(left) > 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
