@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -67,6 +68,10 @@ func writeFile(b *testing.B, p, content string) {
 	}
 }
 
+// cpuNanos sums the CPU time (user+system) of the commands run has run:
+// the client side's CPU cost, the part of the wall time a client can cut.
+var cpuNanos atomic.Int64
+
 // run runs a command, failing the benchmark with its output on error.
 func run(b *testing.B, cmd *exec.Cmd) *os.ProcessState {
 	b.Helper()
@@ -75,6 +80,8 @@ func run(b *testing.B, cmd *exec.Cmd) *os.ProcessState {
 	if err != nil {
 		b.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
 	}
+	// wait4's rusage includes the process's reaped children (xargs's ssh).
+	cpuNanos.Add(int64(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()))
 	return cmd.ProcessState
 }
 
@@ -83,23 +90,25 @@ func run(b *testing.B, cmd *exec.Cmd) *os.ProcessState {
 // prep, if not nil, runs untimed before each side.
 func pair(b *testing.B, prep func(), goinfra, openssh func()) {
 	b.Helper()
-	var g, o []time.Duration
-	measure := func(f func(), into *[]time.Duration) {
+	var g, o, gc, oc []time.Duration
+	measure := func(f func(), into, cpu *[]time.Duration) {
 		if prep != nil {
 			prep()
 		}
+		c := cpuNanos.Load()
 		s := time.Now()
 		f()
 		*into = append(*into, time.Since(s))
+		*cpu = append(*cpu, time.Duration(cpuNanos.Load()-c))
 	}
 	b.ResetTimer()
 	for i := range b.N {
 		if i%2 == 0 {
-			measure(goinfra, &g)
-			measure(openssh, &o)
+			measure(goinfra, &g, &gc)
+			measure(openssh, &o, &oc)
 		} else {
-			measure(openssh, &o)
-			measure(goinfra, &g)
+			measure(openssh, &o, &oc)
+			measure(goinfra, &g, &gc)
 		}
 	}
 	b.StopTimer()
@@ -107,6 +116,8 @@ func pair(b *testing.B, prep func(), goinfra, openssh func()) {
 	b.ReportMetric(ms(gm), "goinfra-ms")
 	b.ReportMetric(ms(om), "openssh-ms")
 	b.ReportMetric(float64(gm)/float64(om), "ratio")
+	b.ReportMetric(ms(median(gc)), "goinfra-cpu-ms")
+	b.ReportMetric(ms(median(oc)), "openssh-cpu-ms")
 	b.Logf("goinfra %v, openssh %v (all runs: %v / %v)", gm, om, g, o)
 }
 
