@@ -30,8 +30,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// goinfraBinary builds cmd/goinfra once per benchmark run.
+// goinfraBinary builds cmd/goinfra once per benchmark run, unless
+// GOINFRA_BENCH_BINARY names a binary to measure instead (an earlier build,
+// for before/after figures in one run).
 func goinfraBinary(b *testing.B) string {
+	if p := os.Getenv("GOINFRA_BENCH_BINARY"); p != "" {
+		return p
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "goinfra-bench")
 		if err != nil {
