@@ -68,6 +68,23 @@ func writeFile(b *testing.B, p, content string) {
 	}
 }
 
+// goinfraCmd runs the goinfra binary, under `perf record -g` when
+// GOINFRA_BENCH_PERF names a directory for the profiles (the binary has no
+// pprof flag; perf reads its Go symbols):
+//
+//	GOINFRA_BENCH_PERF=/tmp/prof go test ./bench -run '^$' -bench BN -benchtime 1x
+//	perf report -i /tmp/prof/goinfra-1.data
+func goinfraCmd(bin string, args ...string) *exec.Cmd {
+	dir := os.Getenv("GOINFRA_BENCH_PERF")
+	if dir == "" {
+		return exec.Command(bin, args...)
+	}
+	out := filepath.Join(dir, fmt.Sprintf("goinfra-%d.data", perfRuns.Add(1)))
+	return exec.Command("perf", append([]string{"record", "-q", "-g", "-F", "499", "-o", out, "--", bin}, args...)...)
+}
+
+var perfRuns atomic.Int64
+
 // cpuNanos sums the CPU time (user+system) of the commands run has run:
 // the client side's CPU cost, the part of the wall time a client can cut.
 var cpuNanos atomic.Int64
@@ -142,7 +159,7 @@ func BenchmarkAN(b *testing.B) {
 	f := benchFleet(b)
 	inv, names := inventory(b, f, fleetSize)
 	pair(b, nil, func() {
-		run(b, exec.Command(bin, inv, "exec", "--", "true"))
+		run(b, goinfraCmd(bin, inv, "exec", "--", "true"))
 	}, func() {
 		xargs(b, names, "ssh", "-F", f.SSHConfigFile, "{}", "true")
 	})
@@ -173,7 +190,7 @@ func BenchmarkBN(b *testing.B) {
 				}
 			}()
 			pair(b, nil, func() {
-				cmd := exec.Command(bin, inv, deploy, "-y")
+				cmd := goinfraCmd(bin, inv, deploy, "-y")
 				cmd.Dir = dir
 				run(b, cmd)
 			}, func() {
@@ -230,7 +247,7 @@ func BenchmarkC1(b *testing.B) {
 			defer s.SetLatency(0)
 			b.SetBytes(256 << 20)
 			pair(b, func() { os.Remove(dest) }, func() {
-				run(b, exec.Command(bin, inv, "files.put", "src="+src, "dest="+dest))
+				run(b, goinfraCmd(bin, inv, "files.put", "src="+src, "dest="+dest))
 			}, func() {
 				cmd := exec.Command("ssh", "-F", f.SSHConfigFile, names[0], "cat > "+dest)
 				in, err := os.Open(src)
@@ -264,7 +281,7 @@ func BenchmarkCN(b *testing.B) {
 	pair(b, clean, func() {
 		// host.name in the destination: --data cannot differ per host, so
 		// the per-host path comes from a one-line deploy file.
-		run(b, exec.Command(bin, inv, deployFile(b, src), "-y"))
+		run(b, goinfraCmd(bin, inv, deployFile(b, src), "-y"))
 	}, func() {
 		xargs(b, names, "scp", "-q", "-F", f.SSHConfigFile, src, "{}:"+dest("{}"))
 	})
@@ -295,7 +312,7 @@ func BenchmarkMemory(b *testing.B) {
 			inv, _ := inventory(b, f, n)
 			var peak []int64
 			for range b.N {
-				st := run(b, exec.Command(bin, "--parallel", strconv.Itoa(n), inv, "exec", "--", "sleep 2"))
+				st := run(b, goinfraCmd(bin, "--parallel", strconv.Itoa(n), inv, "exec", "--", "sleep 2"))
 				peak = append(peak, st.SysUsage().(*syscall.Rusage).Maxrss) // KiB on Linux
 			}
 			slices.Sort(peak)
