@@ -35,7 +35,8 @@ func benchFleet(b *testing.B) *sshfleet.Fleet {
 
 // inventory writes a Starlark inventory of n hosts spread over the fleet's
 // servers (host i is server i mod len(Servers)) and returns its path and
-// the host names.
+// the host names. The connect timeout is generous: 1,000 handshakes at once
+// on a 2-CPU machine take longer than the default 10 s.
 func inventory(b *testing.B, f *sshfleet.Fleet, n int) (string, []string) {
 	b.Helper()
 	dir := b.TempDir()
@@ -53,7 +54,7 @@ func inventory(b *testing.B, f *sshfleet.Fleet, n int) (string, []string) {
 		}
 		fmt.Fprintf(&sb, "    (%q, {\"ssh_hostname\": %q, \"ssh_port\": %d, \"ssh_user\": \"root\", \"ssh_key\": %q, "+
 			"\"ssh_known_hosts_file\": %q, \"ssh_strict_host_key_checking\": \"yes\", \"ssh_config_file\": %q, "+
-			"\"ssh_allow_agent\": False}),\n", name, s.Host, s.Port, f.KeyFile, f.KnownHostsFile, empty)
+			"\"ssh_allow_agent\": False, \"ssh_connect_timeout\": 300}),\n", name, s.Host, s.Port, f.KeyFile, f.KnownHostsFile, empty)
 	}
 	sb.WriteString("]\n")
 	p := filepath.Join(dir, "inventory.star")
