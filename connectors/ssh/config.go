@@ -205,19 +205,25 @@ func resolve(ctx context.Context, l lookup, configFile string, options []string)
 	args = append(args, l.host)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Stdin = nil
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		where := "the ssh config files"
-		if configFile != "" {
-			where = configFile
+	out, err := sharedG(ctx, l, configFile, options, func() ([]byte, error) {
+		cmd := exec.CommandContext(ctx, bin, args...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.Stdin = nil
+		if err := cmd.Run(); err != nil {
+			msg := strings.TrimSpace(stderr.String())
+			where := "the ssh config files"
+			if configFile != "" {
+				where = configFile
+			}
+			return nil, fmt.Errorf("resolving %s with %s (ssh -G): %s: %w", l.host, where, msg, err)
 		}
-		return nil, fmt.Errorf("resolving %s with %s (ssh -G): %s: %w", l.host, where, msg, err)
+		return stdout.Bytes(), nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	s, err := parseG(stdout.Bytes(), l.host)
+	s, err := parseG(out, l.host)
 	if err != nil {
 		return nil, err
 	}

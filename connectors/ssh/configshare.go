@@ -1,0 +1,340 @@
+package ssh
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Running `ssh -G` for every host of a large inventory costs a process (and
+// OpenSSL's start-up) per host, about half of goinfra's own CPU when it
+// connects to 20 hosts. Hosts that the config files cannot tell apart share
+// runs instead: two hosts that match exactly the same Host patterns, with
+// the same user, port, -o options and file contents, and with no Match,
+// CanonicalizeHostname or token-bearing Include anywhere, get the same
+// settings except for what is derived from the host name itself. The first
+// two hosts of such a group are resolved by ssh; their outputs are compared
+// line by line, and only if they differ in nothing but the host-derived
+// lines ("host", "hostname", and those in the same shape) do the others get
+// the second-hand result, with their own name put in. Anything the check
+// cannot prove the same falls back to a run of its own.
+
+// configScan is what the config files say about sharing.
+type configScan struct {
+	shareable bool
+	patterns  []string // every Host pattern, lower-cased, without '!'
+	digest    string   // of every file read, so edits start new groups
+}
+
+// scanConfig reads the files ssh would read (configFile, or the user's and
+// the system's files) with their Includes.
+func scanConfig(configFile string, options []string) configScan {
+	for _, o := range options {
+		k, _, _ := strings.Cut(o, "=")
+		if strings.EqualFold(strings.TrimSpace(k), "CanonicalizeHostname") {
+			return configScan{}
+		}
+	}
+	sc := configScan{shareable: true}
+	h := sha256.New()
+	var read func(path, rel string, depth int, mustExist bool)
+	read = func(path, rel string, depth int, mustExist bool) {
+		if !sc.shareable {
+			return
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			if mustExist || !os.IsNotExist(err) {
+				sc.shareable = false
+			}
+			return
+		}
+		h.Write([]byte(path))
+		h.Write([]byte{0})
+		h.Write(data)
+		h.Write([]byte{0})
+		lines := bufio.NewScanner(bytes.NewReader(data))
+		lines.Buffer(make([]byte, 64*1024), 1024*1024)
+		for lines.Scan() {
+			kw, args := configLine(lines.Text())
+			switch kw {
+			case "":
+			case "match", "canonicalizehostname":
+				sc.shareable = false
+				return
+			case "host":
+				for _, p := range args {
+					sc.patterns = append(sc.patterns, strings.ToLower(strings.TrimPrefix(p, "!")))
+				}
+			case "include":
+				if depth >= 16 {
+					sc.shareable = false
+					return
+				}
+				for _, a := range args {
+					if strings.ContainsAny(a, "%$") {
+						sc.shareable = false
+						return
+					}
+					a = expandHome(a)
+					if !filepath.IsAbs(a) {
+						a = filepath.Join(rel, a)
+					}
+					matches, err := filepath.Glob(a)
+					if err != nil {
+						sc.shareable = false
+						return
+					}
+					for _, m := range matches {
+						read(m, rel, depth+1, false)
+					}
+				}
+			}
+		}
+		if lines.Err() != nil {
+			sc.shareable = false
+		}
+	}
+	userDir := filepath.Join(homeDir(), ".ssh")
+	if configFile != "" {
+		read(configFile, userDir, 0, true)
+	} else {
+		read(filepath.Join(userDir, "config"), userDir, 0, false)
+		read("/etc/ssh/ssh_config", "/etc/ssh", 0, false)
+	}
+	sc.digest = hex.EncodeToString(h.Sum(nil))
+	return sc
+}
+
+// configLine splits an ssh_config line into its lower-cased keyword and its
+// arguments (quotes removed); comments and blank lines give "".
+func configLine(line string) (string, []string) {
+	line = strings.TrimSpace(line)
+	if line == "" || line[0] == '#' {
+		return "", nil
+	}
+	i := strings.IndexAny(line, " \t=")
+	if i < 0 {
+		return strings.ToLower(line), nil
+	}
+	kw := strings.ToLower(line[:i])
+	rest := strings.TrimLeft(line[i:], " \t")
+	rest = strings.TrimLeft(strings.TrimPrefix(rest, "="), " \t")
+	var args []string
+	for rest != "" {
+		var a string
+		if rest[0] == '"' {
+			j := strings.IndexByte(rest[1:], '"')
+			if j < 0 {
+				a, rest = rest[1:], ""
+			} else {
+				a, rest = rest[1:1+j], rest[2+j:]
+			}
+		} else {
+			j := strings.IndexAny(rest, " \t")
+			if j < 0 {
+				a, rest = rest, ""
+			} else {
+				a, rest = rest[:j], rest[j:]
+			}
+		}
+		if a != "" && a[0] == '#' {
+			break
+		}
+		args = append(args, a)
+		rest = strings.TrimLeft(rest, " \t")
+	}
+	return kw, args
+}
+
+// matchPattern is OpenSSH's host pattern match: '*' any run, '?' one byte.
+func matchPattern(s, p string) bool {
+	for len(p) > 0 {
+		switch p[0] {
+		case '*':
+			for len(p) > 0 && p[0] == '*' {
+				p = p[1:]
+			}
+			if p == "" {
+				return true
+			}
+			for i := 0; i <= len(s); i++ {
+				if matchPattern(s[i:], p) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if s == "" {
+				return false
+			}
+		default:
+			if s == "" || s[0] != p[0] {
+				return false
+			}
+		}
+		s, p = s[1:], p[1:]
+	}
+	return s == ""
+}
+
+// shareGroup is the state of one group of indistinguishable hosts.
+type shareGroup struct {
+	mu        sync.Mutex
+	runs      int           // representatives started (at most 2)
+	first     string        // the first representative's host
+	out       [2][]byte     // their outputs
+	hosts     [2]string     // their hosts
+	ok        [2]bool       // whether each run succeeded
+	firstDone chan struct{} // closed when the first representative is in
+	done      chan struct{} // closed when both are in
+	tmpl      [][2]string   // the shared output: per line, text and whether it is host-derived ("" or "h")
+	valid     bool
+}
+
+var shareGroups struct {
+	sync.Mutex
+	m map[string]*shareGroup
+}
+
+// sharedG returns `ssh -G` output for l.host, from a run of its own or from
+// its group's representatives; run does one real `ssh -G`.
+func sharedG(ctx context.Context, l lookup, configFile string, options []string, run func() ([]byte, error)) ([]byte, error) {
+	sc := scanConfig(configFile, options)
+	if !sc.shareable {
+		return run()
+	}
+	host := strings.ToLower(l.host)
+	var key strings.Builder
+	key.WriteString(sc.digest)
+	for _, s := range []string{configFile, strings.Join(options, "\x00"), l.user, strconv.Itoa(l.port)} {
+		key.WriteByte(0)
+		key.WriteString(s)
+	}
+	key.WriteByte(0)
+	for _, p := range sc.patterns {
+		if matchPattern(host, p) {
+			key.WriteByte('1')
+		} else {
+			key.WriteByte('0')
+		}
+	}
+	shareGroups.Lock()
+	if shareGroups.m == nil || len(shareGroups.m) > 1024 {
+		shareGroups.m = map[string]*shareGroup{}
+	}
+	g := shareGroups.m[key.String()]
+	if g == nil {
+		g = &shareGroup{firstDone: make(chan struct{}), done: make(chan struct{})}
+		shareGroups.m[key.String()] = g
+	}
+	shareGroups.Unlock()
+
+	g.mu.Lock()
+	switch {
+	case g.runs == 0 || (g.runs == 1 && strings.ToLower(g.first) != host):
+		i := g.runs
+		g.runs++
+		if i == 0 {
+			g.first = l.host
+		}
+		g.mu.Unlock()
+		out, err := run()
+		g.mu.Lock()
+		g.out[i], g.hosts[i], g.ok[i] = out, l.host, err == nil
+		if i == 0 {
+			close(g.firstDone)
+		} else {
+			g.derive()
+			close(g.done)
+		}
+		g.mu.Unlock()
+		return out, err
+	case g.first == l.host:
+		// The same host again: the first run's answer is its answer.
+		g.mu.Unlock()
+		select {
+		case <-g.firstDone:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if !g.ok[0] {
+			return run()
+		}
+		return g.out[0], nil
+	case g.runs == 1:
+		// Only the case differs from the first: not a second opinion.
+		g.mu.Unlock()
+		return run()
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if g.hosts[1] == l.host && g.ok[1] {
+		return g.out[1], nil
+	}
+	if !g.valid {
+		return run()
+	}
+	var b strings.Builder
+	for _, t := range g.tmpl {
+		if t[1] == "h" {
+			b.WriteString(strings.ReplaceAll(t[0], "\x00", l.host))
+		} else {
+			b.WriteString(strings.ReplaceAll(t[0], "\x00", host))
+		}
+		b.WriteByte('\n')
+	}
+	return []byte(b.String()), nil
+}
+
+// derive builds the group's template from its two representatives: lines
+// equal in both are kept; a line that differs must be the first output's
+// line with its host name (as given, or lower-cased) put where the second
+// output has the second host name.
+func (g *shareGroup) derive() {
+	if !g.ok[0] || !g.ok[1] {
+		return
+	}
+	a := strings.Split(strings.TrimRight(string(g.out[0]), "\n"), "\n")
+	b := strings.Split(strings.TrimRight(string(g.out[1]), "\n"), "\n")
+	if len(a) != len(b) {
+		return
+	}
+	h0, h1 := g.hosts[0], g.hosts[1]
+	for _, h := range []string{h0, h1} {
+		if strings.ContainsRune(h, 0) {
+			return
+		}
+	}
+	tmpl := make([][2]string, len(a))
+	for i := range a {
+		if a[i] == b[i] {
+			if strings.ContainsRune(a[i], 0) {
+				return
+			}
+			tmpl[i] = [2]string{a[i], ""}
+			continue
+		}
+		switch {
+		case strings.Contains(a[i], h0) && strings.ReplaceAll(a[i], h0, h1) == b[i]:
+			tmpl[i] = [2]string{strings.ReplaceAll(a[i], h0, "\x00"), "h"}
+		case strings.Contains(a[i], strings.ToLower(h0)) &&
+			strings.ReplaceAll(a[i], strings.ToLower(h0), strings.ToLower(h1)) == b[i]:
+			tmpl[i] = [2]string{strings.ReplaceAll(a[i], strings.ToLower(h0), "\x00"), "l"}
+		default:
+			return
+		}
+	}
+	g.tmpl, g.valid = tmpl, true
+}
