@@ -188,39 +188,49 @@ func matchPattern(s, p string) bool {
 // shareGroup is the state of one group of indistinguishable hosts.
 type shareGroup struct {
 	mu        sync.Mutex
-	runs      int           // representatives started (at most 2)
-	first     string        // the first representative's host
-	out       [2][]byte     // their outputs
-	hosts     [2]string     // their hosts
-	ok        [2]bool       // whether each run succeeded
-	firstDone chan struct{} // closed when the first representative is in
+	reps      [2]lookup // the representatives, in order
+	runs      int       // representatives started (at most 2)
+	finished  int       // and finished
+	out       [2][]byte // their outputs
+	ok        [2]bool   // whether each run succeeded
+	firstDone chan struct{}
 	done      chan struct{} // closed when both are in
-	tmpl      [][2]string   // the shared output: per line, text and whether it is host-derived ("" or "h")
+	tmpl      []tmplLine
 	valid     bool
+	// Whether the representatives differ in host (not only in case) and in
+	// port: a template says nothing about a variable they share.
+	hostVaries, portVaries bool
+	// Whether a representative's name has upper-case letters: only then do
+	// its lines tell the name as given from the name lower-cased.
+	caseKnown bool
 }
+
+// tmplLine is one line of a group's output; sub says what is put for NUL:
+// "" nothing, "h" the host as given, "l" the host lower-cased, "p" the port.
+type tmplLine struct{ text, sub string }
 
 var shareGroups struct {
 	sync.Mutex
 	m map[string]*shareGroup
 }
 
-// sharedG returns `ssh -G` output for l.host, from a run of its own or from
-// its group's representatives; run does one real `ssh -G`.
+// sharedG returns `ssh -G` output for l, from a run of its own or from its
+// group's representatives; run does one real `ssh -G`. An explicit port
+// (-p) is not part of the group: it only sets the "port" line.
 func sharedG(ctx context.Context, l lookup, configFile string, options []string, run func() ([]byte, error)) ([]byte, error) {
 	sc := scanConfig(configFile, options)
-	if !sc.shareable {
+	if !sc.shareable || strings.ContainsRune(l.host, 0) {
 		return run()
 	}
-	host := strings.ToLower(l.host)
 	var key strings.Builder
 	key.WriteString(sc.digest)
-	for _, s := range []string{configFile, strings.Join(options, "\x00"), l.user, strconv.Itoa(l.port)} {
+	for _, s := range []string{configFile, strings.Join(options, "\x00"), l.user, strconv.FormatBool(l.port != 0)} {
 		key.WriteByte(0)
 		key.WriteString(s)
 	}
 	key.WriteByte(0)
 	for _, p := range sc.patterns {
-		if matchPattern(host, p) {
+		if matchPattern(strings.ToLower(l.host), p) {
 			key.WriteByte('1')
 		} else {
 			key.WriteByte('0')
@@ -237,61 +247,67 @@ func sharedG(ctx context.Context, l lookup, configFile string, options []string,
 	}
 	shareGroups.Unlock()
 
+	wait := func(ch chan struct{}) error {
+		select {
+		case <-ch:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	g.mu.Lock()
 	switch {
-	case g.runs == 0 || (g.runs == 1 && strings.ToLower(g.first) != host):
+	case g.runs == 0 || (g.runs == 1 && l != g.reps[0]):
 		i := g.runs
 		g.runs++
-		if i == 0 {
-			g.first = l.host
-		}
+		g.reps[i] = l
 		g.mu.Unlock()
 		out, err := run()
 		g.mu.Lock()
-		g.out[i], g.hosts[i], g.ok[i] = out, l.host, err == nil
+		g.out[i], g.ok[i] = out, err == nil
+		g.finished++
 		if i == 0 {
 			close(g.firstDone)
-		} else {
+		}
+		if g.finished == 2 {
 			g.derive()
 			close(g.done)
 		}
 		g.mu.Unlock()
 		return out, err
-	case g.first == l.host:
-		// The same host again: the first run's answer is its answer.
+	case l == g.reps[0]:
 		g.mu.Unlock()
-		select {
-		case <-g.firstDone:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := wait(g.firstDone); err != nil {
+			return nil, err
 		}
 		if !g.ok[0] {
 			return run()
 		}
 		return g.out[0], nil
-	case g.runs == 1:
-		// Only the case differs from the first: not a second opinion.
-		g.mu.Unlock()
-		return run()
 	}
 	g.mu.Unlock()
-	select {
-	case <-g.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := wait(g.done); err != nil {
+		return nil, err
 	}
-	if g.hosts[1] == l.host && g.ok[1] {
+	if l == g.reps[1] && g.ok[1] {
 		return g.out[1], nil
 	}
-	if !g.valid {
+	r := g.reps[0]
+	if !g.valid || (l.host != r.host && !g.hostVaries) || (l.port != r.port && !g.portVaries) ||
+		(l.host != strings.ToLower(l.host) && !g.caseKnown) {
 		return run()
 	}
 	var b strings.Builder
 	for _, t := range g.tmpl {
-		if t[1] == "h" {
-			b.WriteString(strings.ReplaceAll(t[0], "\x00", l.host))
-		} else {
-			b.WriteString(strings.ReplaceAll(t[0], "\x00", host))
+		switch t.sub {
+		case "h":
+			b.WriteString(strings.ReplaceAll(t.text, "\x00", l.host))
+		case "l":
+			b.WriteString(strings.ReplaceAll(t.text, "\x00", strings.ToLower(l.host)))
+		case "p":
+			b.WriteString(strings.ReplaceAll(t.text, "\x00", strconv.Itoa(l.port)))
+		default:
+			b.WriteString(t.text)
 		}
 		b.WriteByte('\n')
 	}
@@ -300,8 +316,8 @@ func sharedG(ctx context.Context, l lookup, configFile string, options []string,
 
 // derive builds the group's template from its two representatives: lines
 // equal in both are kept; a line that differs must be the first output's
-// line with its host name (as given, or lower-cased) put where the second
-// output has the second host name.
+// line with its host name (as given, or lower-cased) or its explicit port
+// put where the second output has the second one.
 func (g *shareGroup) derive() {
 	if !g.ok[0] || !g.ok[1] {
 		return
@@ -311,28 +327,39 @@ func (g *shareGroup) derive() {
 	if len(a) != len(b) {
 		return
 	}
-	h0, h1 := g.hosts[0], g.hosts[1]
-	for _, h := range []string{h0, h1} {
-		if strings.ContainsRune(h, 0) {
+	r0, r1 := g.reps[0], g.reps[1]
+	g.hostVaries = !strings.EqualFold(r0.host, r1.host)
+	g.portVaries = r0.port != r1.port
+	g.caseKnown = r0.host != strings.ToLower(r0.host) || r1.host != strings.ToLower(r1.host)
+	subs := func(i int) []tmplLine {
+		var c []tmplLine
+		if g.hostVaries {
+			c = append(c, tmplLine{r0.host + "\x00" + r1.host, "h"},
+				tmplLine{strings.ToLower(r0.host) + "\x00" + strings.ToLower(r1.host), "l"})
+		}
+		if g.portVaries && strings.HasPrefix(a[i], "port ") {
+			c = append(c, tmplLine{strconv.Itoa(r0.port) + "\x00" + strconv.Itoa(r1.port), "p"})
+		}
+		return c
+	}
+	tmpl := make([]tmplLine, len(a))
+	for i := range a {
+		if strings.ContainsRune(a[i], 0) {
 			return
 		}
-	}
-	tmpl := make([][2]string, len(a))
-	for i := range a {
 		if a[i] == b[i] {
-			if strings.ContainsRune(a[i], 0) {
-				return
-			}
-			tmpl[i] = [2]string{a[i], ""}
+			tmpl[i] = tmplLine{text: a[i]}
 			continue
 		}
-		switch {
-		case strings.Contains(a[i], h0) && strings.ReplaceAll(a[i], h0, h1) == b[i]:
-			tmpl[i] = [2]string{strings.ReplaceAll(a[i], h0, "\x00"), "h"}
-		case strings.Contains(a[i], strings.ToLower(h0)) &&
-			strings.ReplaceAll(a[i], strings.ToLower(h0), strings.ToLower(h1)) == b[i]:
-			tmpl[i] = [2]string{strings.ReplaceAll(a[i], strings.ToLower(h0), "\x00"), "l"}
-		default:
+		found := false
+		for _, s := range subs(i) {
+			from, to, _ := strings.Cut(s.text, "\x00")
+			if strings.Contains(a[i], from) && strings.ReplaceAll(a[i], from, to) == b[i] {
+				tmpl[i], found = tmplLine{strings.ReplaceAll(a[i], from, "\x00"), s.sub}, true
+				break
+			}
+		}
+		if !found {
 			return
 		}
 	}

@@ -101,16 +101,23 @@ Host *
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := writeConfig(t, map[string]string{"config": c.config})
-			hosts := []string{"web1", "web2", "web3", "Web4", "db1", "db2", "db3", "DB4",
-				"10.0.0.1", "10.0.0.2", "a", "ab", "web1", "web1", "db1"}
+			var hosts []lookup
+			for i, h := range []string{"web1", "web2", "web3", "Web4", "db1", "db2", "db3", "DB4",
+				"10.0.0.1", "10.0.0.2", "a", "ab", "web1", "web1", "db1"} {
+				hosts = append(hosts, lookup{host: h})
+				if i%5 == 4 {
+					hosts[i].port = 2200
+				}
+			}
+			// One address, many ports: how a fleet on loopback looks.
+			for p := range 6 {
+				hosts = append(hosts, lookup{host: "127.0.0.1", port: 2201 + p%4})
+			}
 			var runs atomic.Int64
 			var wg sync.WaitGroup
-			for i, h := range hosts {
+			for _, l := range hosts {
 				wg.Go(func() {
-					l := lookup{host: h}
-					if i%5 == 4 {
-						l.port = 2200
-					}
+					h := l.host
 					args := []string{"-G", "-F", cfg}
 					if l.port != 0 {
 						args = append(args, "-p", strconv.Itoa(l.port))
@@ -136,7 +143,7 @@ Host *
 			wg.Wait()
 			n := runs.Load()
 			t.Logf("%d hosts, %d ssh -G runs", len(hosts), n)
-			if c.share && n >= int64(len(hosts)-3) {
+			if c.share && n > int64(len(hosts)-2) {
 				t.Errorf("%d runs for %d hosts: nothing shared", n, len(hosts))
 			}
 			if !c.share && n != int64(len(hosts)) {
