@@ -27,7 +27,7 @@ func BenchmarkProfileAN(b *testing.B) {
 		for _, s := range f.Servers {
 			wg.Go(func() {
 				c, err := d.(connector.Opener).Open(&connector.Host{Name: s.Name, Data: connector.Data{
-					ssh.KeyHostname: s.Host, ssh.KeyPort: s.Port, ssh.KeyUser: "root", ssh.KeyKey: f.KeyFile,
+					ssh.KeyHostname: s.Host, ssh.KeyPort: s.Port, ssh.KeyUser: benchUser, ssh.KeyKey: f.KeyFile,
 					ssh.KeyKnownHostsFile: f.KnownHostsFile, ssh.KeyStrictHostKeyChecking: "yes",
 					ssh.KeyAllowAgent: false, ssh.KeyConfigFile: "/dev/null",
 				}})
