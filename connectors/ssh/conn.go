@@ -50,6 +50,14 @@ type Conn struct {
 	sudoNoPass map[string]bool
 	// orphans are temporary files a lost connection kept us from removing.
 	orphans []string
+	// From a connection's second session on, the next session channel is
+	// opened while the current one is used (spare), so a command costs one
+	// round trip (exec, then its output) instead of two (open, then exec).
+	// A one-command run never holds an idle channel.
+	spare       *ssh.Session
+	spareClient *ssh.Client
+	sparing     bool
+	sessions    int
 }
 
 var (
@@ -418,6 +426,11 @@ func (p *pipeConn) SetReadDeadline(time.Time) error  { return nil }
 func (p *pipeConn) SetWriteDeadline(time.Time) error { return nil }
 
 func (c *Conn) teardownLocked() {
+	if c.spare != nil {
+		c.spare.Close()
+		c.spare, c.spareClient = nil, nil
+	}
+	c.sessions = 0
 	if c.sftp != nil {
 		c.sftp.Close()
 		c.sftp = nil
@@ -468,9 +481,24 @@ func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error
 	if err != nil {
 		return nil, nil, err
 	}
-	sess, err := client.NewSession()
-	if err != nil {
-		return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "opening a session: %w (the connection was lost; the next command reconnects)", err)
+	var sess *ssh.Session
+	c.mu.Lock()
+	if c.spare != nil && c.spareClient == client {
+		sess, c.spare, c.spareClient = c.spare, nil, nil
+	}
+	c.sessions++
+	prefetch := c.sessions >= 2 && c.spare == nil && !c.sparing && c.client == client
+	if prefetch {
+		c.sparing = true
+	}
+	c.mu.Unlock()
+	if prefetch {
+		go c.openSpare(client)
+	}
+	if sess == nil {
+		if sess, err = client.NewSession(); err != nil {
+			return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "opening a session: %w (the connection was lost; the next command reconnects)", err)
+		}
 	}
 	if c.forwardAgent() {
 		c.mu.Lock()
@@ -490,6 +518,22 @@ func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error
 		}
 	}
 	return sess, client, nil
+}
+
+// openSpare opens the session channel the next command will use.
+func (c *Conn) openSpare(client *ssh.Client) {
+	sess, err := client.NewSession()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sparing = false
+	if err != nil {
+		return
+	}
+	if c.client != client || c.spare != nil {
+		sess.Close()
+		return
+	}
+	c.spare, c.spareClient = sess, client
 }
 
 func (c *Conn) forwardAgent() bool {
