@@ -85,6 +85,7 @@ func (a *app) runDeploy(ctx context.Context, c *cobra.Command, inv *inventory.In
 	if d.Config.FailPercent != nil && cfg.FailPercent == nil {
 		cfg.FailPercent = d.Config.FailPercent
 	}
+	d.NoWait = a.flags.noWait
 	showDiff, _ := c.Flags().GetBool("diff")
 	run := engine.New(inv, cfg)
 

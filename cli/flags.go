@@ -30,6 +30,7 @@ type flags struct {
 	data        []string
 	parallel    int
 	serial      bool
+	noWait      bool
 
 	sudo            bool
 	sudoUser        string
@@ -63,6 +64,7 @@ func (a *app) addFlags(c *cobra.Command) {
 	fs.StringArrayVar(&f.data, "data", nil, "override host data: key=value (repeatable; true/false, integers and JSON are typed)")
 	fs.IntVar(&f.parallel, "parallel", 0, fmt.Sprintf("hosts worked on at once (default %d)", engine.DefaultParallel))
 	fs.BoolVar(&f.serial, "serial", false, "work on one host at a time")
+	fs.BoolVar(&f.noWait, "no-wait", false, "deploys: hosts do not wait for each other between operations")
 
 	fs.BoolVar(&f.sudo, "sudo", false, "run commands with sudo")
 	fs.StringVar(&f.sudoUser, "sudo-user", "", "user sudo switches to")

@@ -89,6 +89,10 @@ type Config struct {
 // command line), ready to plan on hosts.
 type Deploy struct {
 	Config Config
+	// NoWait lets each host go on to its next operation without waiting
+	// for the other hosts (pyinfra's --no-wait). Operations with _serial,
+	// _parallel or _run_once still wait for every host to reach them.
+	NoWait bool
 
 	files    []string
 	programs map[string]*starlark.Program // by absolute path, loads included

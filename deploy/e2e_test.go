@@ -718,3 +718,56 @@ files.put(name="restore", src="want", dest=%q)
 		}
 	}
 }
+
+// TestNoWait: with --no-wait a host goes on to its next operation while
+// another is still in an earlier one. The slow host's first operation
+// waits for the file the fast host's second operation writes, which it
+// can only see when the fast host did not wait; a failed host still drops
+// out, and a _run_once operation still runs once, after every host.
+func TestNoWait(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "inventory.star", `hosts = ["@twin/slow", "@twin/fast", ("@twin/bad", {"fail": True})]`+"\n")
+	write(t, dir, "deploy.star", fmt.Sprintf(`
+name = host.name.replace("@twin/", "")
+wait = "for i in $(seq 100); do [ -e %[1]s/fast-second ] && exit 0; sleep 0.05; done; exit 1"
+server.shell(name="first", commands=["exit 3" if host.data.fail else (wait if name == "slow" else "true")])
+server.shell(name="second", commands=["touch %[1]s/" + name + "-second"])
+server.shell(name="once", commands=["ls %[1]s > %[1]s/once-" + name], _run_once=True)
+`, dir))
+	r := goinfra(t, dir, "inventory.star", "deploy.star", "--json", "--no-wait")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 (the bad host fails)\n%s", r.code, r.stderr)
+	}
+	got := map[string]string{}
+	for _, rec := range records(t, r.stdout) {
+		got[rec.Host+" "+rec.Operation] = rec.Status
+	}
+	want := map[string]string{
+		"@twin/slow first": "success", "@twin/fast first": "success", "@twin/bad first": "error",
+		"@twin/slow second": "success", "@twin/fast second": "success", "@twin/bad second": "not run",
+		"@twin/slow once": "success", "@twin/fast once": "skipped",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: status %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	once, err := os.ReadFile(filepath.Join(dir, "once-slow"))
+	if err != nil || !strings.Contains(string(once), "slow-second") || !strings.Contains(string(once), "fast-second") {
+		t.Errorf("the _run_once operation did not run after every host's second one: %q %v", once, err)
+	}
+
+	// Without --no-wait the fast host waits for the slow one's first
+	// operation, which then gives up.
+	for _, f := range []string{"fast-second", "slow-second"} {
+		os.Remove(filepath.Join(dir, f))
+	}
+	r = goinfra(t, dir, "inventory.star", "deploy.star", "--json")
+	got = map[string]string{}
+	for _, rec := range records(t, r.stdout) {
+		got[rec.Host+" "+rec.Operation] = rec.Status
+	}
+	if got["@twin/slow first"] != "error" {
+		t.Errorf("without --no-wait the slow host saw the fast host's second operation: %v", got)
+	}
+}

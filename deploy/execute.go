@@ -36,56 +36,127 @@ type Hooks struct {
 // within a host. A host whose operation failed (without _ignore_errors)
 // fails and takes part in nothing later. The error is non-nil when the
 // run had to stop (engine.ErrFailPercent, engine.ErrNoHosts, ctx's error).
+//
+// With d.NoWait, hosts do not wait for each other between operations.
 func (d *Deploy) Execute(ctx context.Context, run *engine.Run, plan *Plan, hooks Hooks) error {
 	x := &executor{hooks: hooks, dirty: map[string]bool{}, stale: map[string]bool{}}
-	for i, op := range plan.Ops {
-		var chosen string
-		n := 0
-		for _, h := range run.Active() {
-			if _, ok := op.Hosts[h.Name]; ok {
-				if chosen == "" {
-					chosen = h.Name
-				}
-				n++
+	ops := plan.Ops
+	for i := 0; i < len(ops); {
+		j := i + 1
+		if d.NoWait && free(ops[i]) {
+			for j < len(ops) && free(ops[j]) {
+				j++
 			}
 		}
-		if n == 0 {
-			continue
-		}
-		if op.RunOnce {
-			n = 1
-		}
-		if hooks.OpStart != nil {
-			hooks.OpStart(i, op, n)
-		}
-		_, err := run.Do(ctx, engine.Step{
-			Name:     op.Name,
-			Serial:   op.Serial,
-			Parallel: op.Parallel,
-			Do: func(ctx context.Context, h *engine.Host) (any, error) {
-				decl, ok := op.Hosts[h.Name]
-				if !ok {
-					return nil, nil
-				}
-				if op.RunOnce && h.Name != chosen {
-					decl.Status = Skipped
-					return nil, nil
-				}
-				err := x.runOp(ctx, h, decl)
-				if hooks.HostDone != nil {
-					hooks.HostDone(op, h.Name, decl)
-				}
-				return nil, err
-			},
-		})
-		if hooks.OpDone != nil {
-			hooks.OpDone(i, op)
+		var err error
+		if j-i == 1 {
+			err = x.step(ctx, run, i, ops[i])
+		} else {
+			err = x.steps(ctx, run, i, ops[i:j])
 		}
 		if err != nil {
 			return err
 		}
+		i = j
 	}
 	return nil
+}
+
+// free reports whether an operation may run without waiting for the other
+// hosts: _serial, _parallel and _run_once are about all hosts at once.
+func free(op *Operation) bool {
+	return !op.RunOnce && !op.Serial && op.Parallel == 0
+}
+
+// hostsOf counts op's active hosts and names the first.
+func hostsOf(run *engine.Run, op *Operation) (string, int) {
+	var chosen string
+	n := 0
+	for _, h := range run.Active() {
+		if _, ok := op.Hosts[h.Name]; ok {
+			if chosen == "" {
+				chosen = h.Name
+			}
+			n++
+		}
+	}
+	return chosen, n
+}
+
+// step runs operation i on all its hosts; the next starts when all are done.
+func (x *executor) step(ctx context.Context, run *engine.Run, i int, op *Operation) error {
+	chosen, n := hostsOf(run, op)
+	if n == 0 {
+		return nil
+	}
+	if op.RunOnce {
+		n = 1
+	}
+	if x.hooks.OpStart != nil {
+		x.hooks.OpStart(i, op, n)
+	}
+	_, err := run.Do(ctx, engine.Step{
+		Name:     op.Name,
+		Serial:   op.Serial,
+		Parallel: op.Parallel,
+		Do: func(ctx context.Context, h *engine.Host) (any, error) {
+			decl, ok := op.Hosts[h.Name]
+			if !ok {
+				return nil, nil
+			}
+			if op.RunOnce && h.Name != chosen {
+				decl.Status = Skipped
+				return nil, nil
+			}
+			return nil, x.hostOp(ctx, h, op, decl)
+		},
+	})
+	if x.hooks.OpDone != nil {
+		x.hooks.OpDone(i, op)
+	}
+	return err
+}
+
+// steps runs the operations first.. (all free) on every host, each host
+// going from one to the next at its own pace, as pyinfra's --no-wait and
+// Ansible's free strategy do: a slow host holds up no other. The hooks
+// see every OpStart first and every OpDone when all hosts are through.
+func (x *executor) steps(ctx context.Context, run *engine.Run, first int, ops []*Operation) error {
+	names := make([]string, 0, len(ops))
+	for k, op := range ops {
+		names = append(names, op.Name)
+		if _, n := hostsOf(run, op); n > 0 && x.hooks.OpStart != nil {
+			x.hooks.OpStart(first+k, op, n)
+		}
+	}
+	_, err := run.Do(ctx, engine.Step{
+		Name: strings.Join(names, ", "),
+		Do: func(ctx context.Context, h *engine.Host) (any, error) {
+			for _, op := range ops {
+				if decl, ok := op.Hosts[h.Name]; ok {
+					if err := x.hostOp(ctx, h, op, decl); err != nil {
+						return nil, err
+					}
+				}
+			}
+			return nil, nil
+		},
+	})
+	if x.hooks.OpDone != nil {
+		for k, op := range ops {
+			x.hooks.OpDone(first+k, op)
+		}
+	}
+	return err
+}
+
+// hostOp runs one operation on one host and reports it.
+func (x *executor) hostOp(ctx context.Context, h *engine.Host, op *Operation, decl *Decl) error {
+	err := x.runOp(ctx, h, decl)
+	if x.hooks.HostDone != nil {
+		x.hooks.HostDone(op, h.Name, decl)
+	}
+	return err
 }
 
 type executor struct {
