@@ -225,17 +225,27 @@ func BenchmarkBN(b *testing.B) {
 					s.SetLatency(0)
 				}
 			}()
-			pair(b, nil, func() {
-				cmd := goinfraCmd(bin, inv, deploy, "-y")
-				cmd.Dir = dir
-				run(b, cmd)
-			}, func() {
-				var wg sync.WaitGroup
-				for i, name := range names {
-					wg.Go(func() { controlMaster(b, f, filepath.Join(dir, "cm"+strconv.Itoa(i)), name) })
-				}
-				wg.Wait()
-			})
+			// Hosts wait for each other between operations (pyinfra's
+			// default), or not (--no-wait, as the ControlMaster side).
+			for _, mode := range []string{"wait", "no-wait"} {
+				b.Run(mode, func(b *testing.B) {
+					pair(b, nil, func() {
+						args := []string{inv, deploy, "-y"}
+						if mode == "no-wait" {
+							args = append(args, "--no-wait")
+						}
+						cmd := goinfraCmd(bin, args...)
+						cmd.Dir = dir
+						run(b, cmd)
+					}, func() {
+						var wg sync.WaitGroup
+						for i, name := range names {
+							wg.Go(func() { controlMaster(b, f, filepath.Join(dir, "cm"+strconv.Itoa(i)), name) })
+						}
+						wg.Wait()
+					})
+				})
+			}
 		})
 	}
 }
