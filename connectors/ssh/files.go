@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -30,10 +31,18 @@ const sftpRequests = 64
 // carries at most the server's window (2 MiB with OpenSSH) per round trip,
 // so on a distant host one channel, however many requests it has in
 // flight, is bound by latency rather than bandwidth.
+// Below stripeRTT one channel's window keeps up with the cipher (2 MiB per
+// millisecond is more than one CPU encrypts), and extra sessions only add
+// sftp-server processes. stripeCount stays under OpenSSH's default
+// MaxSessions (10) with the connection's own SFTP session and spare.
 const (
 	stripeMin   = 32 << 20 // smaller files are done before extra sessions pay off
-	stripeCount = 4
+	stripeCount = 8
+	stripeRTT   = 2 * time.Millisecond
 )
+
+// stripesUsed sees how many sessions a large upload went over (tests).
+var stripesUsed = func(int) {}
 
 // sizedReaderAt returns r as a ReaderAt with its size when r is a regular
 // file not yet read from (a file the caller opened), else ok is false.
@@ -63,6 +72,16 @@ func (c *Conn) writeSFTP(ctx context.Context, f *sftp.File, tmp string, r io.Rea
 	}
 	client, err := c.clientFor(ctx)
 	if err != nil {
+		return err
+	}
+	// One round trip tells whether the latency is worth striping over.
+	t := time.Now()
+	if _, _, err := client.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+		return err
+	}
+	if time.Since(t) < stripeRTT {
+		stripesUsed(1)
+		_, err := f.ReadFromWithConcurrency(r, sftpRequests)
 		return err
 	}
 	files := []*sftp.File{f}
@@ -96,6 +115,7 @@ func (c *Conn) writeSFTP(ctx context.Context, f *sftp.File, tmp string, r io.Rea
 		}
 	})
 	defer stop()
+	stripesUsed(len(files))
 	part := (size + int64(len(files)) - 1) / int64(len(files))
 	errs := make([]error, len(files))
 	for i, sf := range files {

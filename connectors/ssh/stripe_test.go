@@ -7,15 +7,36 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
 // TestPutStriped: a file above stripeMin goes over several SFTP sessions
-// and arrives whole, replacing what was there, with the old file's mode.
+// when the round trip is long (one session on loopback) and arrives whole,
+// replacing what was there, with the old file's mode.
 func TestPutStriped(t *testing.T) {
 	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes})
+	for _, lat := range []time.Duration{0, 5 * time.Millisecond} {
+		t.Run("latency="+lat.String(), func(t *testing.T) {
+			f.Servers[0].SetLatency(lat)
+			defer f.Servers[0].SetLatency(0)
+			var stripes int
+			stripesUsed = func(n int) { stripes = n }
+			defer func() { stripesUsed = func(int) {} }()
+			putStriped(t, f)
+			if lat == 0 && stripes != 1 {
+				t.Errorf("%d stripes on loopback, want 1", stripes)
+			}
+			if lat > 0 && stripes < 2 {
+				t.Errorf("%d stripes at +%v each way, want several", stripes, lat)
+			}
+		})
+	}
+}
+
+func putStriped(t *testing.T, f *sshfleet.Fleet) {
 	s := f.Servers[0]
 	// A size that does not divide evenly into the stripes.
 	data := make([]byte, stripeMin+3*(1<<20)+7)
