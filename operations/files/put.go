@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/aymanbagabas/go-udiff"
@@ -44,9 +45,13 @@ var putOp = operations.Op{
 type content struct {
 	name string // shown in messages: the local path
 	open func() (io.ReadCloser, error)
-	sum  string // hex SHA-256; "" when unknown (assume_exists)
-	text []byte // the content when it is small enough to diff, else nil
-	size int64
+	// known: the checksum can be had (not under assume_exists with no
+	// file); sum computes it once, when it is needed: a large file bound for
+	// a host that lacks it is never read twice.
+	known bool
+	sum   func() (string, error) // hex SHA-256
+	text  []byte                 // the content when it is small enough to diff, else nil
+	size  int64
 }
 
 func planPut(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
@@ -61,7 +66,8 @@ func planPut(ctx context.Context, h operations.Host, args connector.Data) (*oper
 	return planUpload(ctx, h, c, path.Base(filepath.ToSlash(src)), args)
 }
 
-// localContent hashes a local file, keeping its content when small.
+// localContent reads a small local file (content and checksum); a large
+// one is checksummed only when a remote copy is there to compare with.
 func localContent(src string, assumeExists bool) (*content, error) {
 	c := &content{name: src, open: func() (io.ReadCloser, error) { return os.Open(src) }}
 	f, err := os.Open(src)
@@ -79,20 +85,29 @@ func localContent(src string, assumeExists bool) (*content, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("src: %s is not a regular file", src)
 	}
-	hash := sha256.New()
-	var buf bytes.Buffer
-	w := io.Writer(hash)
-	if fi.Size() <= maxDiff {
-		w = io.MultiWriter(hash, &buf)
+	c.known, c.size = true, fi.Size()
+	if fi.Size() > maxDiff {
+		c.sum = sync.OnceValues(func() (string, error) {
+			f, err := os.Open(src)
+			if err != nil {
+				return "", fmt.Errorf("src: %w", err)
+			}
+			defer f.Close()
+			hash := sha256.New()
+			if _, err := io.Copy(hash, f); err != nil {
+				return "", fmt.Errorf("src: reading %s: %w", src, err)
+			}
+			return hex.EncodeToString(hash.Sum(nil)), nil
+		})
+		return c, nil
 	}
-	n, err := io.Copy(w, f)
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("src: reading %s: %w", src, err)
 	}
-	c.sum, c.size = hex.EncodeToString(hash.Sum(nil)), n
-	if n <= maxDiff {
-		c.text = buf.Bytes()
-	}
+	sum := sha256.Sum256(b)
+	c.sum = func() (string, error) { return hex.EncodeToString(sum[:]), nil }
+	c.size, c.text = int64(len(b)), b
 	return c, nil
 }
 
@@ -100,10 +115,11 @@ func localContent(src string, assumeExists bool) (*content, error) {
 func memContent(name string, b []byte) *content {
 	sum := sha256.Sum256(b)
 	c := &content{
-		name: name,
-		open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
-		sum:  hex.EncodeToString(sum[:]),
-		size: int64(len(b)),
+		name:  name,
+		open:  func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+		known: true,
+		sum:   func() (string, error) { return hex.EncodeToString(sum[:]), nil },
+		size:  int64(len(b)),
 	}
 	if len(b) <= maxDiff {
 		c.text = b
@@ -145,15 +161,19 @@ func planUpload(ctx context.Context, h operations.Host, c *content, base string,
 	upload, changed := false, false
 	switch {
 	case remote == nil:
-		upload, changed = true, c.sum != ""
-	case c.sum == "":
+		upload, changed = true, c.known
+	case !c.known:
 		upload = true
 	default:
 		sum, err := h.Fact(ctx, "files.Sha256File", facts.Args{"path": dest})
 		if err != nil {
 			return nil, err
 		}
-		changed = sum != c.sum
+		local, err := c.sum()
+		if err != nil {
+			return nil, err
+		}
+		changed = sum != local
 		upload = changed || args.Bool("force")
 	}
 	if upload {
@@ -243,12 +263,16 @@ func planGet(ctx context.Context, h operations.Host, args connector.Data) (*oper
 	if err != nil {
 		return nil, fmt.Errorf("dest: %w", err)
 	}
-	if local.sum != "" {
+	if local.known {
 		remote, err := h.Fact(ctx, "files.Sha256File", facts.Args{"path": src})
 		if err != nil {
 			return nil, err
 		}
-		if remote == local.sum {
+		sum, err := local.sum()
+		if err != nil {
+			return nil, fmt.Errorf("dest: %w", err)
+		}
+		if remote == sum {
 			return &operations.Plan{}, nil
 		}
 	}
