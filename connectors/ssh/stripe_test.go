@@ -71,3 +71,19 @@ func putStriped(t *testing.T, f *sshfleet.Fleet) {
 		t.Fatalf("temporary files left: %v", left)
 	}
 }
+
+func TestBigPackets(t *testing.T) {
+	for banner, want := range map[string]bool{
+		"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10": true,
+		"SSH-2.0-OpenSSH_8.6":                     true,
+		"SSH-2.0-OpenSSH_8.5p1":                   false,
+		"SSH-2.0-OpenSSH_7.4":                     false,
+		"SSH-2.0-OpenSSH_10.0":                    true,
+		"SSH-2.0-dropbear_2022.83":                false,
+		"SSH-2.0-OpenSSH_x":                       false,
+	} {
+		if got := bigPackets(banner); got != want {
+			t.Errorf("bigPackets(%q) = %v, want %v", banner, got, want)
+		}
+	}
+}
