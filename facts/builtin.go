@@ -22,8 +22,8 @@ func init() {
 		Parse:       firstLine,
 	})
 	Register(Fact{
-		Name:        "server.Os",
 		// pyinfra's Os is uname -s, and deploys test it against "Linux".
+		Name:        "server.Os",
 		Description: "the operating system (uname -s, e.g. Linux, FreeBSD)",
 		Command:     fixed("uname", "-s"),
 		Parse:       firstLine,
