@@ -217,19 +217,12 @@ server.shell(name="second", commands=["touch %s/" + name])
 			t.Errorf("host %s ran the second operation: %v, want %v", name, !want, want)
 		}
 	}
-	got := map[string]string{}
-	for _, rec := range records(t, r.stdout) {
-		got[rec.Host+" "+rec.Operation] = rec.Status
-	}
+	got := statuses(t, r.stdout)
 	want := map[string]string{
 		"@twin/a first": "success", "@twin/b first": "error", "@twin/c first": "success",
 		"@twin/a second": "success", "@twin/b second": "not run", "@twin/c second": "success",
 	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: status %q, want %q (all: %v)", k, got[k], v, got)
-		}
-	}
+	checkStatuses(t, got, want)
 	if !strings.Contains(r.stderr, "1 of 3 hosts failed: @twin/b") {
 		t.Errorf("stderr does not name the failed host:\n%s", r.stderr)
 	}
@@ -738,20 +731,13 @@ server.shell(name="once", commands=["ls %[1]s > %[1]s/once-" + name], _run_once=
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1 (the bad host fails)\n%s", r.code, r.stderr)
 	}
-	got := map[string]string{}
-	for _, rec := range records(t, r.stdout) {
-		got[rec.Host+" "+rec.Operation] = rec.Status
-	}
+	got := statuses(t, r.stdout)
 	want := map[string]string{
 		"@twin/slow first": "success", "@twin/fast first": "success", "@twin/bad first": "error",
 		"@twin/slow second": "success", "@twin/fast second": "success", "@twin/bad second": "not run",
 		"@twin/slow once": "success", "@twin/fast once": "skipped",
 	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: status %q, want %q (all: %v)", k, got[k], v, got)
-		}
-	}
+	checkStatuses(t, got, want)
 	once, err := os.ReadFile(filepath.Join(dir, "once-slow"))
 	if err != nil || !strings.Contains(string(once), "slow-second") || !strings.Contains(string(once), "fast-second") {
 		t.Errorf("the _run_once operation did not run after every host's second one: %q %v", once, err)
@@ -763,11 +749,27 @@ server.shell(name="once", commands=["ls %[1]s > %[1]s/once-" + name], _run_once=
 		os.Remove(filepath.Join(dir, f))
 	}
 	r = goinfra(t, dir, "inventory.star", "deploy.star", "--json")
-	got = map[string]string{}
-	for _, rec := range records(t, r.stdout) {
-		got[rec.Host+" "+rec.Operation] = rec.Status
-	}
+	got = statuses(t, r.stdout)
 	if got["@twin/slow first"] != "error" {
 		t.Errorf("without --no-wait the slow host saw the fast host's second operation: %v", got)
+	}
+}
+
+// statuses maps "host operation" to the status of --json records.
+func statuses(t *testing.T, stdout string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, rec := range records(t, stdout) {
+		got[rec.Host+" "+rec.Operation] = rec.Status
+	}
+	return got
+}
+
+func checkStatuses(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: status %q, want %q (all: %v)", k, got[k], v, got)
+		}
 	}
 }
