@@ -149,6 +149,16 @@ type FileInfo struct {
 	MTime time.Time `json:"mtime"`
 }
 
+// NotRegularError is files.File's error for a path that exists but is no
+// regular file; Type is stat's name for it ("directory", "symbolic link").
+type NotRegularError struct {
+	Path, Type string
+}
+
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("%s is a %s, not a regular file", e.Path, e.Type)
+}
+
 func parseFile(out connector.Output, a Args) (any, error) {
 	line, _ := firstLine(out, a)
 	if line == nil {
@@ -159,7 +169,7 @@ func parseFile(out connector.Output, a Args) (any, error) {
 		return nil, fmt.Errorf("unexpected stat output %q", line)
 	}
 	if typ := f[5]; typ != "regular file" && typ != "regular empty file" {
-		return nil, fmt.Errorf("%s is a %s, not a regular file", a["path"], typ)
+		return nil, &NotRegularError{Path: a["path"], Type: typ}
 	}
 	mode, err1 := strconv.Atoi(f[2])
 	size, err2 := strconv.ParseInt(f[3], 10, 64)

@@ -133,9 +133,11 @@ func TestFilesFile(t *testing.T) {
 	if got := get(t, c, "files.File", facts.Args{"path": filepath.Join(dir, "missing")}, connector.Options{}); got != nil {
 		t.Errorf("missing file = %#v, want nil", got)
 	}
-	for _, p := range []string{dir, "/dev/null"} {
-		if _, err := facts.Get(context.Background(), c, "files.File", facts.Args{"path": p}, connector.Options{}); err == nil {
-			t.Errorf("files.File on %s: no error", p)
+	for p, typ := range map[string]string{dir: "directory", "/dev/null": "character special file"} {
+		_, err := facts.Get(context.Background(), c, "files.File", facts.Args{"path": p}, connector.Options{})
+		var nr *facts.NotRegularError
+		if !errors.As(err, &nr) || nr.Type != typ || nr.Path != p {
+			t.Errorf("files.File on %s: %v, want a NotRegularError for a %s", p, err, typ)
 		}
 	}
 	link := filepath.Join(dir, "link")

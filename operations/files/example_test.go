@@ -58,7 +58,6 @@ func Example_put() {
 	op, _ := operations.Lookup("files.put")
 	args, _ := operations.CheckArgs(op, map[string]any{"src": src, "dest": "/etc/motd", "mode": "0644"})
 	same := exampleHost{
-		"files.Directory /etc/motd":  false, // there, and not a directory
 		"files.File /etc/motd":       &facts.FileInfo{User: "root", Group: "root", Mode: 600, Size: 6},
 		"files.Sha256File /etc/motd": "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", // sha256 of "hello\n"
 	}

@@ -139,20 +139,16 @@ func planUpload(ctx context.Context, h operations.Host, c *content, base string,
 	if err != nil {
 		return nil, err
 	}
-	// An existing directory receives the file under its own name. A
-	// missing dest needs no second look (one command less per new file).
-	dir, other, err := dirInfo(ctx, h, dest)
+	// An existing directory receives the file under its own name: one
+	// files.File look tells a file, nothing, or what else is there.
+	remote, err := fileInfo(ctx, h, dest)
+	var other *facts.NotRegularError
+	if errors.As(err, &other) && other.Type == "directory" {
+		dest = path.Join(dest, base)
+		remote, err = fileInfo(ctx, h, dest)
+	}
 	if err != nil {
 		return nil, err
-	}
-	var remote *facts.FileInfo
-	if dir != nil || other {
-		if dir != nil {
-			dest = path.Join(dest, base)
-		}
-		if remote, err = fileInfo(ctx, h, dest); err != nil {
-			return nil, err
-		}
 	}
 	plan := &operations.Plan{}
 	if remote == nil && args.Bool("create_remote_dir") {
