@@ -496,7 +496,11 @@ func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error
 		go c.openSpare(client)
 	}
 	if sess == nil {
-		if sess, err = client.NewSession(); err != nil {
+		sess, err = client.NewSession()
+		if err != nil && c.freeSessions(client, err) {
+			sess, err = retryOpen(client.NewSession)
+		}
+		if err != nil {
 			return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "opening a session: %w (the connection was lost; the next command reconnects)", err)
 		}
 	}
@@ -518,6 +522,48 @@ func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error
 		}
 	}
 	return sess, client, nil
+}
+
+// freeSessions closes the sessions a connection keeps open between uses
+// (the spare, the SFTP client) after the server refused a new one: a server
+// with a small MaxSessions (1 on some hardened hosts) then still serves
+// command after transfer after command. It reports whether it closed any.
+func (c *Conn) freeSessions(client *ssh.Client, err error) bool {
+	var refused *ssh.OpenChannelError
+	if !errors.As(err, &refused) {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client != client {
+		return false
+	}
+	freed := false
+	if c.spare != nil {
+		c.spare.Close()
+		c.spare, c.spareClient, freed = nil, nil, true
+	}
+	if c.sftp != nil {
+		c.sftp.Close()
+		c.sftp, freed = nil, true
+	}
+	return freed
+}
+
+// retryOpen asks for a session again after freeSessions: the server counts
+// a closed session out only when its side of the close is done, so the
+// first tries may still be refused.
+func retryOpen[T any](open func() (T, error)) (T, error) {
+	v, err := open()
+	for wait := 5 * time.Millisecond; err != nil && wait <= 640*time.Millisecond; wait *= 2 {
+		var refused *ssh.OpenChannelError
+		if !errors.As(err, &refused) {
+			break
+		}
+		time.Sleep(wait)
+		v, err = open()
+	}
+	return v, err
 }
 
 // openSpare opens the session channel the next command will use.

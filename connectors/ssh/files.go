@@ -205,7 +205,14 @@ func (c *Conn) sftpClient(ctx context.Context) (*sftp.Client, error) {
 	if c.sftp != nil && c.client == client {
 		return c.sftp, nil
 	}
-	sc, err := sftp.NewClient(client, sftpOptions(client)...)
+	newClient := func() (*sftp.Client, error) { return sftp.NewClient(client, sftpOptions(client)...) }
+	sc, err := newClient()
+	if err != nil && c.spare != nil {
+		// A server with a small MaxSessions: the spare session gives way.
+		c.spare.Close()
+		c.spare, c.spareClient = nil, nil
+		sc, err = retryOpen(newClient)
+	}
 	if err != nil {
 		return nil, c.transferErr("starting sftp: %w", err)
 	}
