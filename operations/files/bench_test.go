@@ -13,7 +13,7 @@ import (
 )
 
 // BenchmarkPlanPutNoChange: what a second run of files.put costs on
-// @local (three facts: files.Directory, files.File, files.Sha256File).
+// @local (one fact: files.FileSha256).
 func BenchmarkPlanPutNoChange(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()

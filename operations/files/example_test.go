@@ -58,8 +58,11 @@ func Example_put() {
 	op, _ := operations.Lookup("files.put")
 	args, _ := operations.CheckArgs(op, map[string]any{"src": src, "dest": "/etc/motd", "mode": "0644"})
 	same := exampleHost{
-		"files.File /etc/motd":       &facts.FileInfo{User: "root", Group: "root", Mode: 600, Size: 6},
-		"files.Sha256File /etc/motd": "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", // sha256 of "hello\n"
+		// One command gives the file's attributes and checksum.
+		"files.FileSha256 /etc/motd": &files.FileSum{
+			FileInfo: facts.FileInfo{User: "root", Group: "root", Mode: 600, Size: 6},
+			Sha256:   "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", // of "hello\n"
+		},
 	}
 	p, _ := op.Plan(context.Background(), same, args)
 	for _, s := range p.Steps {

@@ -90,26 +90,48 @@ func init() {
 				return command.Command{}, fmt.Errorf("path: empty")
 			}
 			q := command.Quoted(p)
-			// sha256sum (GNU, busybox), else shasum (macOS), else sha256
-			// (BSD), picked by presence so that a file that cannot be
-			// read fails with the tool's own reason, not as null.
-			return command.New("if", "test", "-f", q, ";", "then",
-				"if", "command", "-v", "sha256sum", ">/dev/null", ";", "then", "sha256sum", q, ";",
-				"elif", "command", "-v", "shasum", ">/dev/null", ";", "then", "shasum", "-a", "256", q, ";",
-				"else", "sha256", "-q", q, ";", "fi", ";", "fi"), nil
+			return command.New(append(append([]any{"if", "test", "-f", q, ";", "then"}, sha256Parts(q)...), ";", "fi")...), nil
 		},
 		Parse: func(out connector.Output, a facts.Args) (any, error) {
-			for _, l := range out.StdoutLines() {
-				for _, f := range strings.Fields(l) {
-					if sha256Hex.MatchString(f) {
-						return strings.ToLower(f), nil
-					}
-				}
+			return parseSha256(out.StdoutLines(), a["path"])
+		},
+	})
+	facts.Register(facts.Fact{
+		Name: "files.FileSha256",
+		Description: "path=PATH: null if missing, else files.File's value with the file's sha256, " +
+			"in one command; an error if it is not a regular file",
+		Args:     []string{"path"},
+		Required: []string{"path"},
+		Command: func(a facts.Args) (command.Command, error) {
+			p := a["path"]
+			if p == "" {
+				return command.Command{}, fmt.Errorf("path: empty")
 			}
-			if strings.TrimSpace(out.Stdout()) != "" {
+			q := command.Quoted(p)
+			// The checksum only for a regular file, as files.File sees it
+			// (stat does not follow a symbolic link; test -f does).
+			parts := []any{"if", "test", "-e", q, "||", "test", "-L", q, ";", "then",
+				"stat", "-c", command.Quoted(statFormat), q, "&&",
+				"if", "test", "-f", q, "&&", "!", "test", "-L", q, ";", "then"}
+			parts = append(parts, sha256Parts(q)...)
+			return command.New(append(parts, ";", "fi", ";", "fi")...), nil
+		},
+		Parse: func(out connector.Output, a facts.Args) (any, error) {
+			info, typ, err := parseStat(out)
+			if err != nil || info == nil {
+				return nil, err
+			}
+			if typ != "regular file" && typ != "regular empty file" {
+				return nil, &facts.NotRegularError{Path: a["path"], Type: typ}
+			}
+			sum, err := parseSha256(out.StdoutLines()[1:], a["path"])
+			if err != nil {
+				return nil, err
+			}
+			if sum == nil {
 				return nil, fmt.Errorf("%s: no checksum in %q", a["path"], out.Stdout())
 			}
-			return nil, nil
+			return &FileSum{FileInfo: *info, Sha256: sum.(string)}, nil
 		},
 	})
 	facts.Register(facts.Fact{
@@ -191,6 +213,36 @@ func statCommand(a facts.Args) (command.Command, error) {
 	q := command.Quoted(p)
 	return command.New("if", "test", "-e", q, "||", "test", "-L", q, ";", "then",
 		"stat", "-c", command.Quoted(statFormat), q, ";", "fi"), nil
+}
+
+// FileSum is the value of files.FileSha256.
+type FileSum struct {
+	facts.FileInfo
+	Sha256 string `json:"sha256"`
+}
+
+// sha256Parts print q's SHA-256: sha256sum (GNU, busybox), else shasum
+// (macOS), else sha256 (BSD), picked by presence so that a file that
+// cannot be read fails with the tool's own reason, not as null.
+func sha256Parts(q command.Part) []any {
+	return []any{"if", "command", "-v", "sha256sum", ">/dev/null", ";", "then", "sha256sum", q, ";",
+		"elif", "command", "-v", "shasum", ">/dev/null", ";", "then", "shasum", "-a", "256", q, ";",
+		"else", "sha256", "-q", q, ";", "fi"}
+}
+
+// parseSha256 finds the checksum in a tool's output lines (nil for none).
+func parseSha256(lines []string, p string) (any, error) {
+	for _, l := range lines {
+		for _, f := range strings.Fields(l) {
+			if sha256Hex.MatchString(f) {
+				return strings.ToLower(f), nil
+			}
+		}
+	}
+	if strings.TrimSpace(strings.Join(lines, "")) != "" {
+		return nil, fmt.Errorf("%s: no checksum in %q", p, strings.Join(lines, "\n"))
+	}
+	return nil, nil
 }
 
 // parseStat reads the first stdout line of a statFormat stat: nil when

@@ -169,6 +169,19 @@ func fileInfo(ctx context.Context, h operations.Host, p string) (*facts.FileInfo
 	return info, nil
 }
 
+// fileSum is the files.FileSha256 fact of p: nil when missing.
+func fileSum(ctx context.Context, h operations.Host, p string) (*FileSum, error) {
+	v, err := h.Fact(ctx, "files.FileSha256", facts.Args{"path": p})
+	if err != nil || v == nil {
+		return nil, err
+	}
+	fs, ok := v.(*FileSum)
+	if !ok {
+		return nil, fmt.Errorf("files.FileSha256 %s: unexpected value %T", p, v)
+	}
+	return fs, nil
+}
+
 // dirInfo is the files.Directory fact of p: nil and false when missing,
 // nil and true when p exists but is no directory.
 func dirInfo(ctx context.Context, h operations.Host, p string) (info *facts.FileInfo, other bool, err error) {

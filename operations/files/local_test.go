@@ -3,6 +3,7 @@ package files_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -390,6 +391,20 @@ func TestFacts(t *testing.T) {
 	}
 	if v := get("files.Sha256File", facts.Args{"path": d}); v != nil {
 		t.Errorf("files.Sha256File of a directory: %v", v)
+	}
+	if v, ok := get("files.FileSha256", facts.Args{"path": f}).(*files.FileSum); !ok ||
+		v.Sha256 != sha256Hex("one\ntwo\n\n") || v.Mode != 640 || v.Size != 9 {
+		t.Errorf("files.FileSha256: %#v", v)
+	}
+	if v := get("files.FileSha256", facts.Args{"path": d + "/missing"}); v != nil {
+		t.Errorf("files.FileSha256 of nothing: %#v", v)
+	}
+	for p, typ := range map[string]string{d: "directory", d + "/l": "symbolic link"} {
+		_, err := h.Fact(ctxT(t), "files.FileSha256", facts.Args{"path": p})
+		var nr *facts.NotRegularError
+		if !errors.As(err, &nr) || nr.Type != typ {
+			t.Errorf("files.FileSha256 of a %s: %v", typ, err)
+		}
 	}
 	if v := get("files.FindInFile", facts.Args{"path": f, "pattern": "^t"}); !reflect.DeepEqual(v, []string{"two"}) {
 		t.Errorf("files.FindInFile: %#v", v)

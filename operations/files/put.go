@@ -139,13 +139,26 @@ func planUpload(ctx context.Context, h operations.Host, c *content, base string,
 	if err != nil {
 		return nil, err
 	}
-	// An existing directory receives the file under its own name: one
-	// files.File look tells a file, nothing, or what else is there.
-	remote, err := fileInfo(ctx, h, dest)
+	var remoteSum string
+	// An existing directory receives the file under its own name: one look
+	// tells a file (with its checksum when there is one to compare with),
+	// nothing, or what else is there.
+	look := fileInfo
+	if c.known {
+		look = func(ctx context.Context, h operations.Host, p string) (*facts.FileInfo, error) {
+			fs, err := fileSum(ctx, h, p)
+			if fs == nil {
+				return nil, err
+			}
+			remoteSum = fs.Sha256
+			return &fs.FileInfo, err
+		}
+	}
+	remote, err := look(ctx, h, dest)
 	var other *facts.NotRegularError
 	if errors.As(err, &other) && other.Type == "directory" {
 		dest = path.Join(dest, base)
-		remote, err = fileInfo(ctx, h, dest)
+		remote, err = look(ctx, h, dest)
 	}
 	if err != nil {
 		return nil, err
@@ -166,15 +179,11 @@ func planUpload(ctx context.Context, h operations.Host, c *content, base string,
 	case !c.known:
 		upload = true
 	default:
-		sum, err := h.Fact(ctx, "files.Sha256File", facts.Args{"path": dest})
-		if err != nil {
-			return nil, err
-		}
 		local, err := c.sum()
 		if err != nil {
 			return nil, err
 		}
-		changed = sum != local
+		changed = remoteSum != local
 		upload = changed || args.Bool("force")
 	}
 	if upload {
