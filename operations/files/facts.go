@@ -52,11 +52,10 @@ func init() {
 		Args:        []string{"path"},
 		Required:    []string{"path"},
 		Command: func(a facts.Args) (command.Command, error) {
-			p := a["path"]
-			if p == "" {
-				return command.Command{}, fmt.Errorf("path: empty")
+			q, err := quotedPath(a)
+			if err != nil {
+				return command.Command{}, err
 			}
-			q := command.Quoted(p)
 			// stat does not follow the link; readlink prints its target
 			// on the following line(s).
 			return command.New("if", "test", "-L", q, ";", "then",
@@ -85,11 +84,10 @@ func init() {
 		Args:        []string{"path"},
 		Required:    []string{"path"},
 		Command: func(a facts.Args) (command.Command, error) {
-			p := a["path"]
-			if p == "" {
-				return command.Command{}, fmt.Errorf("path: empty")
+			q, err := quotedPath(a)
+			if err != nil {
+				return command.Command{}, err
 			}
-			q := command.Quoted(p)
 			return command.New(append(append([]any{"if", "test", "-f", q, ";", "then"}, sha256Parts(q)...), ";", "fi")...), nil
 		},
 		Parse: func(out connector.Output, a facts.Args) (any, error) {
@@ -103,11 +101,10 @@ func init() {
 		Args:     []string{"path"},
 		Required: []string{"path"},
 		Command: func(a facts.Args) (command.Command, error) {
-			p := a["path"]
-			if p == "" {
-				return command.Command{}, fmt.Errorf("path: empty")
+			q, err := quotedPath(a)
+			if err != nil {
+				return command.Command{}, err
 			}
-			q := command.Quoted(p)
 			// The checksum only for a regular file, as files.File sees it
 			// (stat does not follow a symbolic link; test -f does).
 			parts := []any{"if", "test", "-e", q, "||", "test", "-L", q, ";", "then",
@@ -140,11 +137,10 @@ func init() {
 		Args:        []string{"path", "pattern"},
 		Required:    []string{"path", "pattern"},
 		Command: func(a facts.Args) (command.Command, error) {
-			p := a["path"]
-			if p == "" {
-				return command.Command{}, fmt.Errorf("path: empty")
+			q, err := quotedPath(a)
+			if err != nil {
+				return command.Command{}, err
 			}
-			q := command.Quoted(p)
 			return command.New("if", "test", "-e", q, ";", "then",
 				"grep", "-E", "-e", command.Quoted(a["pattern"]), q, ";",
 				"else", "echo", command.Quoted(missingMarker), ">&2", ";", "fi"), nil
@@ -168,11 +164,10 @@ func init() {
 		Args:        []string{"path"},
 		Required:    []string{"path"},
 		Command: func(a facts.Args) (command.Command, error) {
-			p := a["path"]
-			if p == "" {
-				return command.Command{}, fmt.Errorf("path: empty")
+			q, err := quotedPath(a)
+			if err != nil {
+				return command.Command{}, err
 			}
-			q := command.Quoted(p)
 			// base64 carries every byte (trailing newlines, \r, NUL)
 			// through line-based command output.
 			return command.New("if", "test", "-e", q, ";", "then",
@@ -206,13 +201,20 @@ func missing(out connector.Output) bool {
 // statCommand prints nothing for a missing path, else the stat line of
 // the path itself (a symbolic link is not followed).
 func statCommand(a facts.Args) (command.Command, error) {
-	p := a["path"]
-	if p == "" {
-		return command.Command{}, fmt.Errorf("path: empty")
+	q, err := quotedPath(a)
+	if err != nil {
+		return command.Command{}, err
 	}
-	q := command.Quoted(p)
 	return command.New("if", "test", "-e", q, "||", "test", "-L", q, ";", "then",
 		"stat", "-c", command.Quoted(statFormat), q, ";", "fi"), nil
+}
+
+// quotedPath is a fact's path argument, quoted for the shell.
+func quotedPath(a facts.Args) (command.Part, error) {
+	if a["path"] == "" {
+		return nil, fmt.Errorf("path: empty")
+	}
+	return command.Quoted(a["path"]), nil
 }
 
 // FileSum is the value of files.FileSha256.
