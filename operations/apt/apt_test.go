@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goinfra-dev/goinfra/connectors/ssh/sshtest"
+
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/connectors/ssh"
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/operations"
@@ -53,28 +54,7 @@ func debianHost(t *testing.T) (*testHost, *sshfleet.Fleet) {
 		testenv.Skip(t, "the apt tests need a Debian container (fleet runs %s)", f.Mode)
 	}
 	s := f.Servers[0]
-	cfg := filepath.Join(t.TempDir(), "ssh_config")
-	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	data := connector.Data{
-		ssh.KeyHostname:              s.Host,
-		ssh.KeyPort:                  s.Port,
-		ssh.KeyUser:                  sshfleet.DeployUser,
-		ssh.KeyKey:                   f.KeyFile,
-		ssh.KeyKnownHostsFile:        f.KnownHostsFile,
-		ssh.KeyStrictHostKeyChecking: "yes",
-		ssh.KeyConfigFile:            cfg,
-		ssh.KeyAllowAgent:            false,
-	}
-	conn, err := ssh.Driver{}.Open(&connector.Host{Name: s.Name, Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	if err := conn.Connect(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
+	conn, _ := sshtest.Connect(t, f, s, sshfleet.DeployUser)
 	return &testHost{name: s.Name, conn: conn, opts: connector.Options{Unix: command.Unix{Sudo: true}}}, f
 }
 

@@ -1,14 +1,14 @@
 package files_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/goinfra-dev/goinfra/connectors/ssh/sshtest"
+
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/connectors/ssh"
 	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
@@ -18,28 +18,7 @@ import (
 func TestSSHSudo(t *testing.T) {
 	f := sshfleet.Start(t, sshfleet.Options{Servers: 1})
 	s := f.Servers[0]
-	cfg := filepath.Join(t.TempDir(), "ssh_config")
-	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	data := connector.Data{
-		ssh.KeyHostname:              s.Host,
-		ssh.KeyPort:                  s.Port,
-		ssh.KeyUser:                  sshfleet.DeployUser,
-		ssh.KeyKey:                   f.KeyFile,
-		ssh.KeyKnownHostsFile:        f.KnownHostsFile,
-		ssh.KeyStrictHostKeyChecking: "yes",
-		ssh.KeyConfigFile:            cfg,
-		ssh.KeyAllowAgent:            false,
-	}
-	conn, err := ssh.Driver{}.Open(&connector.Host{Name: s.Name, Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	if err := conn.Connect(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
+	conn, data := sshtest.Connect(t, f, s, sshfleet.DeployUser)
 	h := &testHost{name: s.Name, conn: conn, data: data, dir: t.TempDir(),
 		opts: connector.Options{Unix: command.Unix{Sudo: true}}}
 

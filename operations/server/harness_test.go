@@ -3,15 +3,15 @@ package server_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goinfra-dev/goinfra/connectors/ssh/sshtest"
+
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/connectors/local"
-	"github.com/goinfra-dev/goinfra/connectors/ssh"
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/operations"
@@ -67,28 +67,7 @@ func fleetHost(t *testing.T, mode sshfleet.Mode) (*testHost, *sshfleet.Server) {
 	t.Helper()
 	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: mode})
 	s := f.Servers[0]
-	cfg := filepath.Join(t.TempDir(), "ssh_config")
-	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	data := connector.Data{
-		ssh.KeyHostname:              s.Host,
-		ssh.KeyPort:                  s.Port,
-		ssh.KeyUser:                  sshfleet.DeployUser,
-		ssh.KeyKey:                   f.KeyFile,
-		ssh.KeyKnownHostsFile:        f.KnownHostsFile,
-		ssh.KeyStrictHostKeyChecking: "yes",
-		ssh.KeyConfigFile:            cfg,
-		ssh.KeyAllowAgent:            false,
-	}
-	conn, err := ssh.Driver{}.Open(&connector.Host{Name: s.Name, Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	if err := conn.Connect(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
+	conn, _ := sshtest.Connect(t, f, s, sshfleet.DeployUser)
 	return &testHost{name: s.Name, conn: conn, dir: t.TempDir(),
 		opts: connector.Options{Unix: command.Unix{Sudo: true}}}, s
 }
