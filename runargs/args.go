@@ -159,14 +159,16 @@ func fromData(d connector.Data) (Args, error) {
 	return a, nil
 }
 
-// stdinReader turns a _stdin value into a reader: text, lines (joined
-// with newlines, as pyinfra does), bytes or a reader.
+// stdinReader turns a _stdin value into a reader. Text is written as
+// pyinfra writes it, line by line, each line ending with a newline (added
+// where missing): a string is one line, a list its lines. Bytes and
+// readers pass as they are.
 func stdinReader(v any) (io.Reader, error) {
 	switch x := v.(type) {
 	case string:
-		return newText(x), nil
+		return newText(lines(x)), nil
 	case []string:
-		return newText(strings.Join(x, "\n") + "\n"), nil
+		return newText(lines(x...)), nil
 	case []any:
 		ls := make([]string, len(x))
 		for i, e := range x {
@@ -176,13 +178,26 @@ func stdinReader(v any) (io.Reader, error) {
 			}
 			ls[i] = s
 		}
-		return newText(strings.Join(ls, "\n") + "\n"), nil
+		return newText(lines(ls...)), nil
 	case []byte:
 		return newText(string(x)), nil
 	case io.Reader:
 		return x, nil
 	}
 	return nil, fmt.Errorf("expected a string or a list of strings, given %s", connector.TypeName(v))
+}
+
+// lines joins ls, ending each with a newline unless it has one: a
+// "while read" loop then sees the last line too.
+func lines(ls ...string) string {
+	var b strings.Builder
+	for _, l := range ls {
+		b.WriteString(l)
+		if !strings.HasSuffix(l, "\n") {
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }
 
 // text is a _stdin given as text or bytes. It reads (and seeks, so an

@@ -64,10 +64,38 @@ func TestResolveLayers(t *testing.T) {
 	}
 }
 
+// A _stdin string or list arrives as pyinfra writes it: every line ends
+// with a newline, none doubled; bytes pass as they are.
+func TestStdinLines(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want string
+	}{
+		{"hello", "hello\n"},
+		{"hello\n", "hello\n"},
+		{"a\nb", "a\nb\n"},
+		{[]any{"a", "b"}, "a\nb\n"},
+		{[]string{"a\n", "b"}, "a\nb\n"},
+		{[]any{}, ""},
+		{[]byte("raw"), "raw"},
+	} {
+		a, err := runargs.Resolver{Host: "h"}.Resolve(map[string]any{"_stdin": c.in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := io.ReadAll(a.Options.Stdin); string(b) != c.want {
+			t.Errorf("_stdin %#v: read %q, want %q", c.in, b, c.want)
+		}
+	}
+	if _, err := (runargs.Resolver{Host: "h"}).Resolve(map[string]any{"_stdin": []any{"a", 1}}); err == nil || !strings.Contains(err.Error(), "host h: _stdin") {
+		t.Errorf("list holding an int: %v", err)
+	}
+}
+
 // Retry tries again as _retries says, each attempt reading the whole
 // input, and logs each retry.
 func TestRetry(t *testing.T) {
-	a, err := runargs.Resolver{Host: "h"}.Resolve(map[string]any{"_retries": 2, "_retry_delay": 0.001, "_stdin": "in\n"})
+	a, err := runargs.Resolver{Host: "h"}.Resolve(map[string]any{"_retries": 2, "_retry_delay": 0.001, "_stdin": "in"})
 	if err != nil {
 		t.Fatal(err)
 	}
