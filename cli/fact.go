@@ -109,7 +109,7 @@ func (a *app) fact(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 			got := make([]any, len(calls))
 			var errs []error
 			for i, f := range calls {
-				v, err := facts.Cached(ctx, h, f.name, f.args, opts)
+				v, err := facts.Host{Name: h.Name, Conn: h.Conn, Opts: opts, Cache: h}.Fact(ctx, f.name, f.args)
 				if err != nil {
 					errs = append(errs, err)
 					continue

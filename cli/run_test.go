@@ -15,6 +15,8 @@ import (
 	"github.com/goinfra-dev/goinfra/cli"
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/connectors/local"
+	// server.Kernel, for the fact verb.
+	_ "github.com/goinfra-dev/goinfra/operations/server"
 )
 
 type clifake struct{}

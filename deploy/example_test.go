@@ -11,9 +11,9 @@ import (
 	_ "github.com/goinfra-dev/goinfra/connectors/local"
 	"github.com/goinfra-dev/goinfra/deploy"
 	"github.com/goinfra-dev/goinfra/engine"
-	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/inventory"
 	"github.com/goinfra-dev/goinfra/operations"
+	"github.com/goinfra-dev/goinfra/operations/files"
 )
 
 // exampleOps registers example.touch: create a file unless it exists.
@@ -25,7 +25,7 @@ func exampleOps() {
 		Name: "example.touch",
 		Args: []operations.Arg{{Name: "path", Type: connector.String, Required: true}},
 		Plan: func(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
-			info, err := h.Fact(ctx, "files.File", facts.Args{"path": args.String("path")})
+			info, err := files.File.Get(ctx, h, args.String("path"))
 			if err != nil || info != nil {
 				return &operations.Plan{}, err
 			}

@@ -704,7 +704,7 @@ func (hr *hostRun) getFact(thread *starlark.Thread, b *starlark.Builtin, args st
 	if err != nil {
 		return nil, fmt.Errorf("host.get_fact: %v", err)
 	}
-	v, err := facts.Cached(hr.ctx, hr.h, name, fargs, ra.Options)
+	v, err := facts.Host{Name: hr.h.Name, Conn: hr.h.Conn, Opts: ra.Options, Cache: hr.h}.Fact(hr.ctx, name, fargs)
 	if err != nil {
 		return nil, &planError{err: fmt.Errorf("%s: host.get_fact(%s): %w", position(thread.CallStack(), ""), name, err)}
 	}
@@ -739,7 +739,7 @@ func (p *planHost) Data() connector.Data {
 func (p *planHost) Fact(ctx context.Context, name string, args facts.Args) (any, error) {
 	o := p.opts
 	o.Stdin, o.OnLine, o.OnCommand = nil, nil, nil
-	return facts.Cached(ctx, p.h, name, args, o)
+	return facts.Host{Name: p.h.Name, Conn: p.h.Conn, Opts: o, Cache: p.h}.Fact(ctx, name, args)
 }
 
 // merge orders the operations of all hosts: each host's own order is kept

@@ -248,6 +248,11 @@ func toStarlark(v any) (starlark.Value, error) {
 		return x, nil
 	case string:
 		return starlark.String(x), nil
+	case *string: // a fact whose "" is an answer (files.FileContents)
+		if x == nil {
+			return starlark.None, nil
+		}
+		return starlark.String(*x), nil
 	case bool:
 		return starlark.Bool(x), nil
 	case int:

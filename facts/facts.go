@@ -1,10 +1,17 @@
-// Package facts gathers information from hosts: each fact is a command
-// run on the host and a parser that turns its output into a value that
-// encodes to JSON. Facts are registered by name ("server.Hostname",
-// "files.File") and take text arguments (path=/etc/hosts).
+// Package facts is the mechanism behind facts, the information gathered
+// from hosts: each fact is a command run on the host and a parser that
+// turns its output into a value that encodes to JSON. Facts are registered
+// by name ("server.Hostname", "files.File") and take text arguments
+// (path=/etc/hosts): the CLI's fact verb and deploy files' host.get_fact
+// find them so.
 //
-// Get gathers a fact on a connection; Cached does it at most once per host
-// and run through the engine's per-host cache.
+// The facts themselves live with the operation modules that use them
+// (operations/files, operations/server, ...), declared with New or
+// NewPlain: a typed descriptor whose Get gives the value as a Go type,
+// files.FileContents.Get(ctx, h, "/etc/hosts").
+//
+// Get gathers a fact by name on a connection; a Host does it at most once
+// per Cache (the engine's per-host cache in a run).
 package facts
 
 import (
@@ -17,7 +24,6 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/engine"
 )
 
 // Args are a fact's arguments, as given on the command line (k=v).
@@ -173,24 +179,6 @@ func Key(name string, args Args, opts connector.Options) string {
 	// Who runs it matters; the exact wrapping does not.
 	fmt.Fprintf(&b, " |%v|%s|%s|%v|%s|%s", opts.Sudo, opts.SudoUser, opts.SuUser, opts.Doas, opts.DoasUser, opts.Chdir)
 	return b.String()
-}
-
-// Cached gathers the fact on h at most once per run (per arguments and
-// user): later calls return the first answer. After an operation changed
-// the host, drop stale answers with h.Forget("fact:").
-func Cached(ctx context.Context, h *engine.Host, name string, args Args, opts connector.Options) (any, error) {
-	if h.Conn == nil {
-		return nil, connector.Errorf(h.Name, connector.ErrNotConnected, "fact %s", name)
-	}
-	key := Key(name, args, opts)
-	v, err := h.Memo(key, func() (any, error) {
-		return Get(ctx, h.Conn, name, args, opts)
-	})
-	if err != nil && ctx.Err() != nil {
-		// An interrupted gathering is no answer: do not keep it.
-		h.Forget(key)
-	}
-	return v, err
 }
 
 // ParseArgs reads k=v words into Args.

@@ -3,24 +3,56 @@ package facts_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/connectors/local"
 	"github.com/goinfra-dev/goinfra/engine"
 	"github.com/goinfra-dev/goinfra/facts"
-	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/inventory"
+)
+
+// The engine's per-host cache is what a run's facts are cached in.
+var _ facts.Cache = (*engine.Host)(nil)
+
+// Facts of these tests, registered as modules register theirs.
+var (
+	// testWho is the user commands run as.
+	testWho = facts.NewPlain(facts.Fact{
+		Name: "test.Who",
+		Command: func(facts.Args) (command.Command, error) {
+			return command.Args("id", "-un"), nil
+		},
+	}, func(out connector.Output, _ facts.Args) (string, error) {
+		return strings.TrimSpace(out.Stdout()), nil
+	})
+
+	// testLines is a file's lines: nil when the file is missing, empty
+	// for an empty file.
+	testLines = facts.New(facts.Fact{
+		Name:     "test.Lines",
+		Args:     []string{"path"},
+		Required: []string{"path"},
+		Command: func(a facts.Args) (command.Command, error) {
+			if a["path"] == "" {
+				return command.Command{}, fmt.Errorf("path: empty")
+			}
+			q := command.Quoted(a["path"])
+			return command.New("if", "test", "-f", q, ";", "then", "echo", "file", ";", "cat", q, ";", "fi"), nil
+		},
+	}, facts.Arg("path"), func(out connector.Output, _ facts.Args) ([]string, error) {
+		lines := out.StdoutLines()
+		if len(lines) == 0 {
+			return nil, nil
+		}
+		return append([]string{}, lines[1:]...), nil
+	})
 )
 
 // localConn connects to this machine through the real local connector.
@@ -38,133 +70,98 @@ func localConn(t *testing.T) connector.Conn {
 	return c
 }
 
-func get(t *testing.T, c connector.Conn, name string, args facts.Args, opts connector.Options) any {
-	t.Helper()
-	v, err := facts.Get(context.Background(), c, name, args, opts)
-	if err != nil {
-		t.Fatalf("%s %v: %v", name, args, err)
-	}
-	return v
-}
-
-func uname(t *testing.T, flag string) string {
-	out, err := exec.Command("uname", flag).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func TestServerFacts(t *testing.T) {
-	c := localConn(t)
-	host, _ := os.Hostname()
-	u, _ := user.Current()
-	for name, want := range map[string]any{
-		"server.Hostname":      host,
-		"server.Os":            "Linux",
-		"server.Arch":          uname(t, "-m"),
-		"server.Kernel":        "Linux",
-		"server.KernelVersion": uname(t, "-r"),
-		"server.User":          u.Username,
-		"server.Home":          u.HomeDir,
-	} {
-		if got := get(t, c, name, nil, connector.Options{}); got != want {
-			t.Errorf("%s = %v, want %v", name, got, want)
-		}
-	}
-	if runtime.GOARCH == "amd64" && get(t, c, "server.Arch", nil, connector.Options{}) != "x86_64" {
-		t.Error("server.Arch on amd64 is not x86_64")
-	}
-	sh, _ := exec.LookPath("sh")
-	if got := get(t, c, "server.Which", facts.Args{"command": "sh"}, connector.Options{}); got != sh {
-		t.Errorf("server.Which sh = %v, want %s", got, sh)
-	}
-	if got := get(t, c, "server.Which", facts.Args{"command": "no-such-command-here"}, connector.Options{}); got != nil {
-		t.Errorf("server.Which of a missing command = %v, want null", got)
-	}
-	if got := get(t, c, "server.Home", facts.Args{"user": "root"}, connector.Options{}); got != "/root" {
-		t.Errorf("server.Home user=root = %v", got)
-	}
-	if got := get(t, c, "server.Home", facts.Args{"user": "no_such_user_x"}, connector.Options{}); got != nil {
-		t.Errorf("server.Home of a missing user = %v, want null", got)
-	}
-}
-
-// Facts run with the command options: with sudo they see the other user.
-func TestFactWithSudo(t *testing.T) {
-	if os.Geteuid() != 0 {
-		testenv.Skip(t, "needs root to sudo without a password")
-	}
-	if _, err := exec.LookPath("sudo"); err != nil {
-		testenv.Skip(t, "sudo is not installed")
-	}
-	c := localConn(t)
-	opts := connector.Options{Unix: command.Unix{Sudo: true, SudoUser: "nobody"}}
-	if got := get(t, c, "server.User", nil, opts); got != "nobody" {
-		t.Errorf("server.User with sudo -u nobody = %v", got)
-	}
-}
-
-func TestFilesFile(t *testing.T) {
-	c := localConn(t)
-	dir := t.TempDir()
-	f := filepath.Join(dir, "a file's name")
-	if err := os.WriteFile(f, []byte("hello\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	syscall.Chmod(f, 0o4751) // os.Chmod would drop the setuid bit given as 0o4000
-	mtime := time.Date(2020, 2, 3, 4, 5, 6, 0, time.UTC)
-	os.Chtimes(f, mtime, mtime)
-	u, _ := user.Current()
-
-	v := get(t, c, "files.File", facts.Args{"path": f}, connector.Options{})
-	fi, ok := v.(*facts.FileInfo)
-	if !ok {
-		t.Fatalf("files.File = %#v", v)
-	}
-	if fi.Mode != 4751 || fi.Size != 6 || !fi.MTime.Equal(mtime) || fi.User != u.Username || fi.Group == "" {
-		t.Errorf("files.File = %+v", fi)
-	}
-	empty := filepath.Join(dir, "empty")
-	os.WriteFile(empty, nil, 0o644)
-	if fi, _ := get(t, c, "files.File", facts.Args{"path": empty}, connector.Options{}).(*facts.FileInfo); fi == nil || fi.Size != 0 {
-		t.Errorf("empty file: %+v", fi)
-	}
-	if got := get(t, c, "files.File", facts.Args{"path": filepath.Join(dir, "missing")}, connector.Options{}); got != nil {
-		t.Errorf("missing file = %#v, want nil", got)
-	}
-	for p, typ := range map[string]string{dir: "directory", "/dev/null": "character special file"} {
-		_, err := facts.Get(context.Background(), c, "files.File", facts.Args{"path": p}, connector.Options{})
-		var nr *facts.NotRegularError
-		if !errors.As(err, &nr) || nr.Type != typ || nr.Path != p {
-			t.Errorf("files.File on %s: %v, want a NotRegularError for a %s", p, err, typ)
-		}
-	}
-	link := filepath.Join(dir, "link")
-	os.Symlink(f, link)
-	if _, err := facts.Get(context.Background(), c, "files.File", facts.Args{"path": link}, connector.Options{}); err == nil || !strings.Contains(err.Error(), "symbolic link") {
-		t.Errorf("files.File on a link: %v", err)
-	}
-}
-
 func TestCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		args facts.Args
 		want error
 	}{
-		{"server.Nope", nil, facts.ErrUnknown},
-		{"files.File", nil, facts.ErrArgs},
-		{"files.File", facts.Args{"path": "/x", "mode": "1"}, facts.ErrArgs},
-		{"server.Hostname", facts.Args{"x": "1"}, facts.ErrArgs},
-		{"server.Home", facts.Args{"user": "a; rm -rf /"}, facts.ErrArgs},
-		{"files.File", facts.Args{"path": "/x"}, nil},
+		{"test.Nope", nil, facts.ErrUnknown},
+		{"test.Lines", nil, facts.ErrArgs},
+		{"test.Lines", facts.Args{"path": "/x", "mode": "1"}, facts.ErrArgs},
+		{"test.Who", facts.Args{"x": "1"}, facts.ErrArgs},
+		// The command refuses the value.
+		{"test.Lines", facts.Args{"path": ""}, facts.ErrArgs},
+		{"test.Lines", facts.Args{"path": "/x"}, nil},
+		{"test.Who", nil, nil},
 	} {
 		_, err := facts.Check(tc.name, tc.args)
 		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 			t.Errorf("Check(%s, %v) = %v, want %v", tc.name, tc.args, err, tc.want)
 		}
 	}
+}
+
+// A typed fact's value is the same through the registry (as the CLI and
+// deploy files see it) and through Get; its zero value is null.
+func TestTyped(t *testing.T) {
+	ctx := context.Background()
+	h := facts.Host{Name: "@local", Conn: localConn(t)}
+	dir := t.TempDir()
+	full, empty := filepath.Join(dir, "full"), filepath.Join(dir, "empty")
+	os.WriteFile(full, []byte("a\nb\n"), 0o644)
+	os.WriteFile(empty, nil, 0o644)
+
+	for p, want := range map[string][]string{full: {"a", "b"}, empty: {}, filepath.Join(dir, "missing"): nil} {
+		got, err := testLines.Get(ctx, h, p)
+		if err != nil || fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", want) {
+			t.Errorf("Get %s = %#v, %v; want %#v", filepath.Base(p), got, err, want)
+		}
+		v, err := facts.Get(ctx, h.Conn, "test.Lines", facts.Args{"path": p}, connector.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A missing file is an untyped nil, not a typed nil slice in an
+		// interface: JSON and deploy files take it as null.
+		if (want == nil) != (v == nil) {
+			t.Errorf("registry value of %s = %#v", filepath.Base(p), v)
+		}
+	}
+	if testLines.Name() != "test.Lines" || testWho.Name() != "test.Who" {
+		t.Errorf("names %q, %q", testLines.Name(), testWho.Name())
+	}
+}
+
+// fakeSource answers facts from a map, as a test of an operation might.
+type fakeSource map[string]any
+
+func (f fakeSource) Fact(_ context.Context, name string, _ facts.Args) (any, error) {
+	if err, ok := f[name].(error); ok {
+		return nil, err
+	}
+	return f[name], nil
+}
+
+func TestTypedGetFromSource(t *testing.T) {
+	ctx := context.Background()
+	if v, err := testWho.Get(ctx, fakeSource{"test.Who": "app"}); v != "app" || err != nil {
+		t.Errorf("Get = %q, %v", v, err)
+	}
+	if v, err := testWho.Get(ctx, fakeSource{}); v != "" || err != nil {
+		t.Errorf("Get of null = %q, %v", v, err)
+	}
+	// A source that answers with another type: an error, not a panic.
+	_, err := testWho.Get(ctx, fakeSource{"test.Who": 42})
+	if err == nil || !strings.Contains(err.Error(), "test.Who") || !strings.Contains(err.Error(), "int") {
+		t.Errorf("Get of a wrong type: %v", err)
+	}
+	// The source's error reaches the caller unchanged.
+	if _, err := testLines.Get(ctx, fakeSource{"test.Lines": os.ErrPermission}, "/x"); !errors.Is(err, os.ErrPermission) {
+		t.Errorf("Get with an error: %v", err)
+	}
+}
+
+func TestNewNeedsItsOwnParser(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("New with Fact.Parse set: no panic")
+		}
+	}()
+	facts.NewPlain(facts.Fact{
+		Name:    "test.TwoParsers",
+		Command: func(facts.Args) (command.Command, error) { return command.Args("true"), nil },
+		Parse:   func(connector.Output, facts.Args) (any, error) { return nil, nil },
+	}, func(connector.Output, facts.Args) (string, error) { return "", nil })
 }
 
 // countingConn counts the commands a real connection runs.
@@ -178,7 +175,9 @@ func (c *countingConn) Run(ctx context.Context, cmd command.Command, opts connec
 	return c.Conn.Run(ctx, cmd, opts)
 }
 
-func TestCachedOncePerHost(t *testing.T) {
+// A Host with the engine's cache gathers a fact once per host, arguments
+// and user; Forget drops the answers.
+func TestHostCachesOncePerHost(t *testing.T) {
 	ctx := context.Background()
 	inv, err := inventory.Load(ctx, "@local", inventory.Options{})
 	if err != nil {
@@ -191,19 +190,59 @@ func TestCachedOncePerHost(t *testing.T) {
 	}
 	h := run.Hosts()[0]
 	cc := &countingConn{Conn: h.Conn}
-	h.Conn = cc
+	src := facts.Host{Name: h.Name, Conn: cc, Cache: h}
 	for range 3 {
-		if _, err := facts.Cached(ctx, h, "server.Hostname", nil, connector.Options{}); err != nil {
+		if _, err := testWho.Get(ctx, src); err != nil {
 			t.Fatal(err)
 		}
 	}
-	facts.Cached(ctx, h, "server.User", nil, connector.Options{Unix: command.Unix{Sudo: true}})
+	sudo := src
+	sudo.Opts = connector.Options{Unix: command.Unix{Sudo: true}}
+	testWho.Get(ctx, sudo)
 	if n := cc.n.Load(); n != 2 {
 		t.Errorf("ran %d commands, want 2 (one per fact and user)", n)
 	}
 	h.Forget("fact:")
-	facts.Cached(ctx, h, "server.Hostname", nil, connector.Options{})
+	testWho.Get(ctx, src)
 	if n := cc.n.Load(); n != 3 {
 		t.Errorf("after Forget: ran %d commands, want 3", n)
+	}
+	// Without a cache every call runs the command.
+	src.Cache = nil
+	testWho.Get(ctx, src)
+	testWho.Get(ctx, src)
+	if n := cc.n.Load(); n != 5 {
+		t.Errorf("without a cache: ran %d commands, want 5", n)
+	}
+}
+
+func TestHostNotConnected(t *testing.T) {
+	_, err := testWho.Get(context.Background(), facts.Host{Name: "web1"})
+	if !errors.Is(err, connector.ErrNotConnected) || !strings.Contains(err.Error(), "web1") {
+		t.Errorf("Get without a connection: %v", err)
+	}
+}
+
+// An interrupted gathering is not kept: the next call asks again.
+func TestHostForgetsInterrupted(t *testing.T) {
+	inv, err := inventory.Load(context.Background(), "@local", inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := engine.New(inv, engine.Config{})
+	defer run.Close(context.Background())
+	if _, err := run.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := run.Hosts()[0]
+	cc := &countingConn{Conn: h.Conn}
+	src := facts.Host{Name: h.Name, Conn: cc, Cache: h}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := testWho.Get(ctx, src); err == nil {
+		t.Fatal("Get with a cancelled context: no error")
+	}
+	if v, err := testWho.Get(context.Background(), src); err != nil || v == "" {
+		t.Errorf("Get after an interrupted one = %q, %v", v, err)
 	}
 }

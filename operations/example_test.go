@@ -8,6 +8,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
+	"github.com/goinfra-dev/goinfra/operations/files"
 )
 
 // fakeHost answers facts from a map, as a test of an operation's plan might.
@@ -19,14 +20,16 @@ func (h fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, er
 	return h[name+" "+args["path"]], nil
 }
 
-// An operation plans from facts: it returns only the steps needed, so a
-// second run that finds the state already there changes nothing.
+// An operation plans from facts, read through their typed descriptors
+// (files.File.Get is the file's *files.FileInfo, nil when it is missing):
+// it returns only the steps needed, so a second run that finds the state
+// already there changes nothing.
 func ExampleRegister() {
 	operations.Register(operations.Op{
 		Name: "example.marker",
 		Args: []operations.Arg{{Name: "path", Type: connector.String, Required: true}},
 		Plan: func(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
-			f, err := h.Fact(ctx, "files.File", facts.Args{"path": args.String("path")})
+			f, err := files.File.Get(ctx, h, args.String("path"))
 			if err != nil || f != nil {
 				return &operations.Plan{}, err // present: nothing to do
 			}
@@ -38,7 +41,7 @@ func ExampleRegister() {
 
 	op, _ := operations.Lookup("example.marker")
 	args, _ := operations.CheckArgs(op, map[string]any{"path": "/srv/my app/ready"})
-	for _, h := range []fakeHost{{}, {"files.File /srv/my app/ready": map[string]any{"size": 0}}} {
+	for _, h := range []fakeHost{{}, {"files.File /srv/my app/ready": &files.FileInfo{Size: 0}}} {
 		p, _ := op.Plan(context.Background(), h, args)
 		fmt.Println(p.Changed(), len(p.Steps))
 		for _, s := range p.Steps {

@@ -27,9 +27,10 @@ type Host interface {
 	Name() string
 	// Data is the host's resolved data.
 	Data() connector.Data
-	// Fact gathers a fact (cached per host and run) as the operation's
-	// user (its _sudo/_su_user options apply).
-	Fact(ctx context.Context, name string, args facts.Args) (any, error)
+	// Fact gathers a fact by name (cached per host and run) as the
+	// operation's user (its _sudo/_su_user options apply). Operations ask
+	// through the fact's typed descriptor: files.File.Get(ctx, h, path).
+	facts.Source
 }
 
 // Arg declares one argument of an operation.

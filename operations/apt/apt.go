@@ -1,5 +1,7 @@
 // Package apt registers the apt.* operations and facts: apt.packages and
 // apt.update, and the facts apt.DebPackages and apt.CandidateVersions.
+// It reads files.File and server.Date (cache_time) from the files and
+// server modules.
 //
 // The operations take pyinfra's argument names and defaults. apt-get runs
 // with DEBIAN_FRONTEND=noninteractive and keeps changed configuration
@@ -21,8 +23,8 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
-	// server.Date, for cache_time.
-	_ "github.com/goinfra-dev/goinfra/operations/server"
+	"github.com/goinfra-dev/goinfra/operations/files"
+	"github.com/goinfra-dev/goinfra/operations/server"
 )
 
 // UpdateStamp is touched after an apt.update with cache_time, as pyinfra
@@ -48,8 +50,10 @@ var packageName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9+._-]*(:[a-z0-9-]+)?
 
 var packageVersion = regexp.MustCompile(`^[a-zA-Z0-9.+~:_-]+$`)
 
-func init() {
-	facts.Register(facts.Fact{
+var (
+	// DebPackages are the installed packages' versions by name: nil
+	// without dpkg.
+	DebPackages = facts.NewPlain(facts.Fact{
 		Name:        "apt.DebPackages",
 		Description: "installed dpkg packages: {name: [versions]}; null without dpkg",
 		Command: func(facts.Args) (command.Command, error) {
@@ -57,11 +61,13 @@ func init() {
 				"dpkg-query", "-W", "-f", command.Quoted(`${Status}\t${Package}\t${Version}\n`), ";",
 				"else", "echo", command.Quoted(noDpkg), ";", "fi"), nil
 		},
-		Parse: func(out connector.Output, _ facts.Args) (any, error) {
-			return ParseDebPackages(out.StdoutLines()), nil
-		},
+	}, func(out connector.Output, _ facts.Args) (map[string][]string, error) {
+		return ParseDebPackages(out.StdoutLines()), nil
 	})
-	facts.Register(facts.Fact{
+
+	// CandidateVersions are the installed and candidate versions of the
+	// packages named.
+	CandidateVersions = facts.New(facts.Fact{
 		Name:        "apt.CandidateVersions",
 		Description: "packages=\"a b\": {name: {installed, candidate}} from apt-cache policy",
 		Args:        []string{"packages"},
@@ -78,10 +84,14 @@ func init() {
 			}
 			return command.New("LC_ALL=C", command.Args(append([]string{"apt-cache", "policy"}, names...)...)), nil
 		},
-		Parse: func(out connector.Output, _ facts.Args) (any, error) {
-			return ParsePolicy(out.StdoutLines()), nil
-		},
+	}, func(names []string) facts.Args {
+		return facts.Args{"packages": strings.Join(names, " ")}
+	}, func(out connector.Output, _ facts.Args) (map[string]*Candidate, error) {
+		return ParsePolicy(out.StdoutLines()), nil
 	})
+)
+
+func init() {
 	operations.Register(updateOp)
 	operations.Register(packagesOp)
 }
@@ -187,17 +197,18 @@ func updateSteps(ctx context.Context, h operations.Host, args connector.Data) ([
 		cache = d.(time.Duration)
 	}
 	if cache > 0 {
-		sv, err := h.Fact(ctx, "files.File", facts.Args{"path": UpdateStamp})
+		stamp, err := files.File.Get(ctx, h, UpdateStamp)
 		if err != nil {
 			return nil, err
 		}
-		if stamp, ok := sv.(*facts.FileInfo); ok && stamp != nil {
-			dv, err := h.Fact(ctx, "server.Date", nil)
+		if stamp != nil {
+			now, err := server.Date.Get(ctx, h)
 			if err != nil {
 				return nil, err
 			}
-			// Both times are the host's own clock, so skew does not matter.
-			if now, ok := dv.(time.Time); ok && stamp.MTime.After(now.Add(-cache)) {
+			// Both times are the host's own clock, so skew does not
+			// matter; without a date, update.
+			if !now.IsZero() && stamp.MTime.After(now.Add(-cache)) {
 				return nil, nil
 			}
 		}
@@ -321,11 +332,10 @@ func planPackages(ctx context.Context, h operations.Host, args connector.Data) (
 	if len(specs) == 0 {
 		return plan, nil
 	}
-	v, err := h.Fact(ctx, "apt.DebPackages", nil)
+	installed, err := DebPackages.Get(ctx, h)
 	if err != nil {
 		return nil, err
 	}
-	installed, _ := v.(map[string][]string)
 	if installed == nil {
 		return nil, ErrNoDpkg
 	}
@@ -382,11 +392,10 @@ func planPackages(ctx context.Context, h operations.Host, args connector.Data) (
 func outdated(ctx context.Context, h operations.Host, names []string) ([]string, error) {
 	sorted := append([]string{}, names...)
 	sort.Strings(sorted)
-	v, err := h.Fact(ctx, "apt.CandidateVersions", facts.Args{"packages": strings.Join(sorted, " ")})
+	policy, err := CandidateVersions.Get(ctx, h, sorted)
 	if err != nil {
 		return nil, err
 	}
-	policy, _ := v.(map[string]*Candidate)
 	var out []string
 	for _, n := range names {
 		c := policy[n]

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connectors/local"
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
@@ -60,7 +61,7 @@ func Example_put() {
 	same := exampleHost{
 		// One command gives the file's attributes and checksum.
 		"files.FileSha256 /etc/motd": &files.FileSum{
-			FileInfo: facts.FileInfo{User: "root", Group: "root", Mode: 600, Size: 6},
+			FileInfo: files.FileInfo{User: "root", Group: "root", Mode: 600, Size: 6},
 			Sha256:   "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", // of "hello\n"
 		},
 	}
@@ -75,11 +76,41 @@ func Example_put() {
 // files.Link's value encodes to JSON with pyinfra's keys.
 func ExampleLinkInfo() {
 	l := files.LinkInfo{
-		FileInfo:   facts.FileInfo{User: "root", Group: "root", Mode: 777, Size: 7, MTime: time.Unix(0, 0).UTC()},
+		FileInfo:   files.FileInfo{User: "root", Group: "root", Mode: 777, Size: 7, MTime: time.Unix(0, 0).UTC()},
 		LinkTarget: "usr/bin",
 	}
 	b, _ := json.Marshal(l)
 	fmt.Println(string(b))
 	// Output:
 	// {"user":"root","group":"root","mode":777,"size":7,"mtime":"1970-01-01T00:00:00Z","link_target":"usr/bin"}
+}
+
+// Go code reads a fact through its typed descriptor: here on a connection
+// to this machine; an operation passes its operations.Host instead, which
+// caches the answer for the run.
+func ExampleFileContents() {
+	ctx := context.Background()
+	conn := local.New(&connector.Host{Name: "@local", Data: connector.Data{}})
+	if err := conn.Connect(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer conn.Close()
+	h := facts.Host{Name: "@local", Conn: conn}
+
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "motd")
+	os.WriteFile(path, []byte("hello\n"), 0o600)
+
+	text, err := files.FileContents.Get(ctx, h, path) // a *string: nil when missing
+	fmt.Printf("%q %v\n", *text, err)
+	missing, _ := files.FileContents.Get(ctx, h, path+".old")
+	fmt.Println(missing == nil)
+	info, _ := files.File.Get(ctx, h, path)
+	fmt.Println(info.Mode, info.Size)
+	// Output:
+	// "hello\n" <nil>
+	// true
+	// 600 6
 }

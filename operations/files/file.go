@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
 )
 
@@ -32,7 +31,7 @@ func planFile(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	if err != nil {
 		return nil, err
 	}
-	info, err := fileInfo(ctx, h, p) // an error when p is no regular file
+	info, err := File.Get(ctx, h, p) // an error when p is no regular file
 	if err != nil {
 		return nil, err
 	}
@@ -130,16 +129,13 @@ func planLink(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	if !args.Bool("symbolic") {
 		return planHardLink(ctx, h, p, target, present, a, args)
 	}
-	v, err := h.Fact(ctx, "files.Link", facts.Args{"path": p})
+	info, err := Link.Get(ctx, h, p)
 	if err != nil {
 		return nil, err
 	}
-	var info *LinkInfo
 	plan := &operations.Plan{}
-	switch l := v.(type) {
-	case *LinkInfo:
-		info = l
-	case bool: // something else is at p
+	if info != nil && info.NotLink { // something else is at p
+		info = nil
 		if !present {
 			return plan, nil
 		}
@@ -173,7 +169,7 @@ func planLink(ctx context.Context, h operations.Host, args connector.Data) (*ope
 			plan.Steps = append(plan.Steps, cmd("rm", "-f", p), cmd("ln", "-s", target, p))
 			info = nil // the new link's owner is not known
 		}
-		var fi *facts.FileInfo
+		var fi *FileInfo
 		if info != nil {
 			fi = &info.FileInfo
 		}
@@ -196,7 +192,7 @@ func resolveTarget(link, target string) string {
 // the file it links to without comparing inodes, so an existing regular
 // file at path counts as the link.
 func planHardLink(ctx context.Context, h operations.Host, p, target string, present bool, a attrs, args connector.Data) (*operations.Plan, error) {
-	info, err := fileInfo(ctx, h, p)
+	info, err := File.Get(ctx, h, p)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,10 @@
 // Package files registers the files.* operations and facts: files.put,
 // files.get, files.file, files.directory, files.link, files.line and
-// files.template, and the facts files.Directory, files.Link,
-// files.Sha256File, files.FindInFile and files.FileContents (files.File is
-// in package facts).
+// files.template, and the facts (facts.go) files.File, files.Directory,
+// files.Link, files.Sha256File, files.FileSha256, files.FindInFile and
+// files.FileContents. Go code reads a fact through its typed descriptor:
+// files.FileContents.Get(ctx, h, path) is the content, nil when the file
+// is missing.
 //
 // The operations take pyinfra's argument names and defaults. Each reads
 // facts and plans only the steps needed, so a second run changes nothing.
@@ -18,7 +20,6 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
 )
 
@@ -95,7 +96,7 @@ func parseMode(v any) (int, bool, error) {
 // attrSteps returns the chmod and chown needed to give p the attributes
 // a; info is what p has now, nil when unknown (a file about to be
 // created).
-func attrSteps(p string, info *facts.FileInfo, a attrs, recursive, noDeref bool) []operations.Step {
+func attrSteps(p string, info *FileInfo, a attrs, recursive, noDeref bool) []operations.Step {
 	var steps []operations.Step
 	if a.hasMode && (info == nil || info.Mode != a.mode) {
 		argv := []string{"chmod"}
@@ -139,65 +140,33 @@ func parentDirSteps(ctx context.Context, h operations.Host, p string, a attrs) (
 	if dir == "/" || dir == "." || dir == p {
 		return nil, nil
 	}
-	v, err := h.Fact(ctx, "files.Directory", facts.Args{"path": dir})
-	if err != nil {
+	d, err := Directory.Get(ctx, h, dir)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	switch v.(type) {
-	case nil:
+	case d == nil:
 		steps := []operations.Step{cmd("mkdir", "-p", dir)}
 		if a.user != "" || a.group != "" {
 			steps = append(steps, chown(dir, a.user, a.group, false, false))
 		}
 		return steps, nil
-	case bool:
+	case d.NotDir:
 		return nil, fmt.Errorf("%s exists and is not a directory", dir)
 	}
 	return nil, nil
 }
 
-// fileInfo is the files.File fact of p (nil when p is missing).
-func fileInfo(ctx context.Context, h operations.Host, p string) (*facts.FileInfo, error) {
-	v, err := h.Fact(ctx, "files.File", facts.Args{"path": p})
-	if err != nil || v == nil {
-		return nil, err
-	}
-	info, ok := v.(*facts.FileInfo)
-	if !ok {
-		return nil, fmt.Errorf("files.File %s: unexpected value %T", p, v)
-	}
-	return info, nil
-}
-
-// fileSum is the files.FileSha256 fact of p: nil when missing.
-func fileSum(ctx context.Context, h operations.Host, p string) (*FileSum, error) {
-	v, err := h.Fact(ctx, "files.FileSha256", facts.Args{"path": p})
-	if err != nil || v == nil {
-		return nil, err
-	}
-	fs, ok := v.(*FileSum)
-	if !ok {
-		return nil, fmt.Errorf("files.FileSha256 %s: unexpected value %T", p, v)
-	}
-	return fs, nil
-}
-
 // dirInfo is the files.Directory fact of p: nil and false when missing,
 // nil and true when p exists but is no directory.
-func dirInfo(ctx context.Context, h operations.Host, p string) (info *facts.FileInfo, other bool, err error) {
-	v, err := h.Fact(ctx, "files.Directory", facts.Args{"path": p})
-	if err != nil {
+func dirInfo(ctx context.Context, h operations.Host, p string) (info *FileInfo, other bool, err error) {
+	d, err := Directory.Get(ctx, h, p)
+	if err != nil || d == nil {
 		return nil, false, err
 	}
-	switch d := v.(type) {
-	case nil:
-		return nil, false, nil
-	case bool:
+	if d.NotDir {
 		return nil, true, nil
-	case *facts.FileInfo:
-		return d, false, nil
 	}
-	return nil, false, fmt.Errorf("files.Directory %s: unexpected value %T", p, v)
+	return &d.FileInfo, false, nil
 }
 
 // remotePath checks a remote path argument. Errors of a plan need not

@@ -12,7 +12,6 @@ import (
 	"github.com/aymanbagabas/go-udiff"
 
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
 )
 
@@ -71,11 +70,15 @@ func planLine(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	if err != nil {
 		return nil, fmt.Errorf("line: %w", err)
 	}
-	v, err := h.Fact(ctx, "files.FileContents", facts.Args{"path": p})
+	contents, err := FileContents.Get(ctx, h, p)
 	if err != nil {
 		return nil, err
 	}
-	old, exists := v.(string)
+	var old string
+	exists := contents != nil
+	if exists {
+		old = *contents
+	}
 	text := args.String("line")
 	if r := args.String("replace"); r != "" {
 		text = r

@@ -3,6 +3,7 @@ package files_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -363,67 +364,77 @@ func TestFacts(t *testing.T) {
 	if err := os.Symlink("f", filepath.Join(d, "l")); err != nil {
 		t.Fatal(err)
 	}
-	get := func(name string, args facts.Args) any {
+	ctx := ctxT(t)
+	check := func(what string, err error) {
 		t.Helper()
-		v, err := h.Fact(ctxT(t), name, args)
 		if err != nil {
-			t.Fatalf("%s %v: %v", name, args, err)
+			t.Fatalf("%s: %v", what, err)
 		}
-		return v
 	}
-	if v, ok := get("files.Directory", facts.Args{"path": d}).(*facts.FileInfo); !ok || v.User != "root" {
-		t.Errorf("files.Directory of a directory: %#v", v)
+	dir, err := files.Directory.Get(ctx, h, d)
+	check("files.Directory", err)
+	if dir == nil || dir.NotDir || dir.User != "root" {
+		t.Errorf("files.Directory of a directory: %#v", dir)
 	}
-	if v := get("files.Directory", facts.Args{"path": f}); v != false {
-		t.Errorf("files.Directory of a file: %#v", v)
+	if dir, err := files.Directory.Get(ctx, h, f); err != nil || dir == nil || !dir.NotDir {
+		t.Errorf("files.Directory of a file: %#v, %v", dir, err)
 	}
-	if v := get("files.Directory", facts.Args{"path": d + "/missing"}); v != nil {
-		t.Errorf("files.Directory of nothing: %#v", v)
+	if dir, err := files.Directory.Get(ctx, h, d+"/missing"); err != nil || dir != nil {
+		t.Errorf("files.Directory of nothing: %#v, %v", dir, err)
 	}
-	if v, ok := get("files.Link", facts.Args{"path": d + "/l"}).(*files.LinkInfo); !ok || v.LinkTarget != "f" {
-		t.Errorf("files.Link of a link: %#v", v)
+	if l, err := files.Link.Get(ctx, h, d+"/l"); err != nil || l == nil || l.NotLink || l.LinkTarget != "f" {
+		t.Errorf("files.Link of a link: %#v, %v", l, err)
 	}
-	if v := get("files.Link", facts.Args{"path": f}); v != false {
-		t.Errorf("files.Link of a file: %#v", v)
+	if l, err := files.Link.Get(ctx, h, f); err != nil || l == nil || !l.NotLink {
+		t.Errorf("files.Link of a file: %#v, %v", l, err)
 	}
-	if v := get("files.Sha256File", facts.Args{"path": f}); v != sha256Hex("one\ntwo\n\n") {
-		t.Errorf("files.Sha256File: %v", v)
+	// Something other than a directory or link shows as false, as in
+	// pyinfra, for the CLI and deploy files.
+	for _, name := range []string{"files.Directory", "files.Link"} {
+		v, err := h.Fact(ctx, name, facts.Args{"path": f})
+		check(name, err)
+		if b, err := json.Marshal(v); err != nil || string(b) != "false" {
+			t.Errorf("%s of a file encodes as %s, %v", name, b, err)
+		}
 	}
-	if v := get("files.Sha256File", facts.Args{"path": d}); v != nil {
-		t.Errorf("files.Sha256File of a directory: %v", v)
+	if v, err := files.Sha256File.Get(ctx, h, f); err != nil || v != sha256Hex("one\ntwo\n\n") {
+		t.Errorf("files.Sha256File: %v, %v", v, err)
 	}
-	if v, ok := get("files.FileSha256", facts.Args{"path": f}).(*files.FileSum); !ok ||
+	if v, err := files.Sha256File.Get(ctx, h, d); err != nil || v != "" {
+		t.Errorf("files.Sha256File of a directory: %v, %v", v, err)
+	}
+	if v, err := files.FileSha256.Get(ctx, h, f); err != nil || v == nil ||
 		v.Sha256 != sha256Hex("one\ntwo\n\n") || v.Mode != 640 || v.Size != 9 {
-		t.Errorf("files.FileSha256: %#v", v)
+		t.Errorf("files.FileSha256: %#v, %v", v, err)
 	}
-	if v := get("files.FileSha256", facts.Args{"path": d + "/missing"}); v != nil {
-		t.Errorf("files.FileSha256 of nothing: %#v", v)
+	if v, err := files.FileSha256.Get(ctx, h, d+"/missing"); err != nil || v != nil {
+		t.Errorf("files.FileSha256 of nothing: %#v, %v", v, err)
 	}
 	for p, typ := range map[string]string{d: "directory", d + "/l": "symbolic link"} {
-		_, err := h.Fact(ctxT(t), "files.FileSha256", facts.Args{"path": p})
-		var nr *facts.NotRegularError
+		_, err := files.FileSha256.Get(ctx, h, p)
+		var nr *files.NotRegularError
 		if !errors.As(err, &nr) || nr.Type != typ {
 			t.Errorf("files.FileSha256 of a %s: %v", typ, err)
 		}
 	}
-	if v := get("files.FindInFile", facts.Args{"path": f, "pattern": "^t"}); !reflect.DeepEqual(v, []string{"two"}) {
-		t.Errorf("files.FindInFile: %#v", v)
+	if v, err := files.FindInFile.Get(ctx, h, files.Grep{Path: f, Pattern: "^t"}); err != nil || !reflect.DeepEqual(v, []string{"two"}) {
+		t.Errorf("files.FindInFile: %#v, %v", v, err)
 	}
-	if v := get("files.FindInFile", facts.Args{"path": f, "pattern": "^x"}); !reflect.DeepEqual(v, []string{}) {
-		t.Errorf("files.FindInFile without a match: %#v", v)
+	if v, err := files.FindInFile.Get(ctx, h, files.Grep{Path: f, Pattern: "^x"}); err != nil || !reflect.DeepEqual(v, []string{}) {
+		t.Errorf("files.FindInFile without a match: %#v, %v", v, err)
 	}
-	if v := get("files.FindInFile", facts.Args{"path": d + "/missing", "pattern": "x"}); v != nil {
-		t.Errorf("files.FindInFile of nothing: %#v", v)
+	if v, err := files.FindInFile.Get(ctx, h, files.Grep{Path: d + "/missing", Pattern: "x"}); err != nil || v != nil {
+		t.Errorf("files.FindInFile of nothing: %#v, %v", v, err)
 	}
-	if v := get("files.FileContents", facts.Args{"path": f}); v != "one\ntwo\n\n" {
-		t.Errorf("files.FileContents: %q", v)
+	if v, err := files.FileContents.Get(ctx, h, f); err != nil || v == nil || *v != "one\ntwo\n\n" {
+		t.Errorf("files.FileContents: %v, %v", v, err)
 	}
 	writeFile(t, f, "", 0o644)
-	if v := get("files.FileContents", facts.Args{"path": f}); v != "" {
-		t.Errorf("files.FileContents of an empty file: %#v", v)
+	if v, err := files.FileContents.Get(ctx, h, f); err != nil || v == nil || *v != "" {
+		t.Errorf("files.FileContents of an empty file: %#v, %v", v, err)
 	}
-	if v := get("files.FileContents", facts.Args{"path": d + "/missing"}); v != nil {
-		t.Errorf("files.FileContents of nothing: %#v", v)
+	if v, err := files.FileContents.Get(ctx, h, d+"/missing"); err != nil || v != nil {
+		t.Errorf("files.FileContents of nothing: %#v, %v", v, err)
 	}
 }
 

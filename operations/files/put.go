@@ -18,7 +18,6 @@ import (
 	"github.com/aymanbagabas/go-udiff"
 
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
 )
 
@@ -143,10 +142,10 @@ func planUpload(ctx context.Context, h operations.Host, c *content, base string,
 	// An existing directory receives the file under its own name: one look
 	// tells a file (with its checksum when there is one to compare with),
 	// nothing, or what else is there.
-	look := fileInfo
+	look := func(p string) (*FileInfo, error) { return File.Get(ctx, h, p) }
 	if c.known {
-		look = func(ctx context.Context, h operations.Host, p string) (*facts.FileInfo, error) {
-			fs, err := fileSum(ctx, h, p)
+		look = func(p string) (*FileInfo, error) {
+			fs, err := FileSha256.Get(ctx, h, p)
 			if fs == nil {
 				return nil, err
 			}
@@ -154,11 +153,11 @@ func planUpload(ctx context.Context, h operations.Host, c *content, base string,
 			return &fs.FileInfo, err
 		}
 	}
-	remote, err := look(ctx, h, dest)
-	var other *facts.NotRegularError
+	remote, err := look(dest)
+	var other *NotRegularError
 	if errors.As(err, &other) && other.Type == "directory" {
 		dest = path.Join(dest, base)
-		remote, err = look(ctx, h, dest)
+		remote, err = look(dest)
 	}
 	if err != nil {
 		return nil, err
@@ -202,7 +201,7 @@ func planUpload(ctx context.Context, h operations.Host, c *content, base string,
 // diff is the unified diff from dest's current content to c's, for
 // --diff. The old content is fetched only for a text file small enough to
 // show.
-func diff(ctx context.Context, h operations.Host, dest string, remote *facts.FileInfo, c *content) (string, error) {
+func diff(ctx context.Context, h operations.Host, dest string, remote *FileInfo, c *content) (string, error) {
 	if c.text == nil || !isText(c.text) {
 		return fmt.Sprintf("--- %s\n+++ %s\nBinary or large file %s changed\n", dest, dest, dest), nil
 	}
@@ -212,7 +211,7 @@ func diff(ctx context.Context, h operations.Host, dest string, remote *facts.Fil
 	if remote.Size > maxDiff {
 		return fmt.Sprintf("--- %s\n+++ %s\nLarge file %s changed\n", dest, dest, dest), nil
 	}
-	old, err := h.Fact(ctx, "files.FileContents", facts.Args{"path": dest})
+	old, err := FileContents.Get(ctx, h, dest)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", err
@@ -220,7 +219,10 @@ func diff(ctx context.Context, h operations.Host, dest string, remote *facts.Fil
 		// The diff only informs: a host without base64 still deploys.
 		return fmt.Sprintf("--- %s\n+++ %s\nFile %s changed (old content unavailable: %v)\n", dest, dest, dest, err), nil
 	}
-	o, _ := old.(string)
+	var o string
+	if old != nil {
+		o = *old
+	}
 	if !isText([]byte(o)) {
 		return fmt.Sprintf("--- %s\n+++ %s\nBinary file %s changed\n", dest, dest, dest), nil
 	}
@@ -274,7 +276,7 @@ func planGet(ctx context.Context, h operations.Host, args connector.Data) (*oper
 		return nil, fmt.Errorf("dest: %w", err)
 	}
 	if local.known {
-		remote, err := h.Fact(ctx, "files.Sha256File", facts.Args{"path": src})
+		remote, err := Sha256File.Get(ctx, h, src)
 		if err != nil {
 			return nil, err
 		}

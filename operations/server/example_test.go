@@ -51,7 +51,7 @@ func Example_service() {
 	yes, no := true, false
 	h := exampleHost{
 		"server.InitSystem":    server.Systemd,
-		"server.ServiceStatus": &server.ServiceStatus{Running: &yes, Enabled: &no},
+		"server.ServiceStatus": &server.ServiceState{Running: &yes, Enabled: &no},
 	}
 	p, _ := op.Plan(context.Background(), h, args)
 	for _, s := range p.Steps {

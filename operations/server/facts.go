@@ -36,10 +36,17 @@ type Distribution struct {
 	ReleaseMeta map[string]string `json:"release_meta"`
 }
 
-// ServiceStatus is the value of server.ServiceStatus. Nil fields are
+// Service is the argument of server.ServiceStatus: a service of an init
+// system (one of the constants below); Runlevel is OpenRC's, "" for
+// "default".
+type Service struct {
+	Init, Name, Runlevel string
+}
+
+// ServiceState is the value of server.ServiceStatus. Nil fields are
 // unknown: a status script that does not answer, or a systemd unit that
 // cannot be enabled (static, generated).
-type ServiceStatus struct {
+type ServiceState struct {
 	Running *bool `json:"running"`
 	Enabled *bool `json:"enabled"`
 }
@@ -57,18 +64,103 @@ const groupSeparator = "--- goinfra group ---"
 
 var serviceName = regexp.MustCompile(`^[A-Za-z0-9@_.:+-]+$`)
 
-func init() {
-	facts.Register(facts.Fact{
+// The server.* facts, with pyinfra's names. Commands stick to POSIX sh and
+// tools every Linux image has (uname, id, cat), so they also work in
+// minimal containers and chroots.
+var (
+	Hostname = facts.NewPlain(facts.Fact{
+		Name:        "server.Hostname",
+		Description: "the host's name (uname -n)",
+		Command:     fixed("uname", "-n"),
+	}, firstLine)
+
+	// Os is uname -s, as pyinfra's: deploys test it against "Linux".
+	Os = facts.NewPlain(facts.Fact{
+		Name:        "server.Os",
+		Description: "the operating system (uname -s, e.g. Linux, FreeBSD)",
+		Command:     fixed("uname", "-s"),
+	}, firstLine)
+
+	Arch = facts.NewPlain(facts.Fact{
+		Name:        "server.Arch",
+		Description: "the machine architecture (uname -m, e.g. x86_64)",
+		Command:     fixed("uname", "-m"),
+	}, firstLine)
+
+	Kernel = facts.NewPlain(facts.Fact{
+		Name:        "server.Kernel",
+		Description: "the kernel name (uname -s, e.g. Linux)",
+		Command:     fixed("uname", "-s"),
+	}, firstLine)
+
+	KernelVersion = facts.NewPlain(facts.Fact{
+		Name:        "server.KernelVersion",
+		Description: "the kernel release (uname -r)",
+		Command:     fixed("uname", "-r"),
+	}, firstLine)
+
+	// User is the user commands run as, after sudo/su/doas.
+	User = facts.NewPlain(facts.Fact{
+		Name:        "server.User",
+		Description: "the user commands run as (after sudo/su)",
+		Command:     fixed("id", "-un"),
+	}, firstLine)
+
+	// Home is the home directory of a user ("" for the one commands run
+	// as): "" when there is no such user.
+	Home = facts.New(facts.Fact{
+		Name:        "server.Home",
+		Description: "the home directory of the user commands run as, or of user=NAME",
+		Args:        []string{"user"},
+		Command: func(a facts.Args) (command.Command, error) {
+			u, ok := a["user"]
+			if !ok || u == "" {
+				return command.Shell(`echo "$HOME"`), nil
+			}
+			// ~user must stay unquoted to be expanded: allow only
+			// characters of portable user names.
+			if !accountName.MatchString(u) {
+				return command.Command{}, fmt.Errorf("user: %q is not a valid user name", u)
+			}
+			return command.Shell("echo ~" + u), nil
+		},
+	}, facts.Arg("user"), func(out connector.Output, a facts.Args) (string, error) {
+		h, err := firstLine(out, a)
+		if strings.HasPrefix(h, "~") {
+			return "", err // no such user: the shell left ~name alone
+		}
+		return h, err
+	})
+
+	// Which is the path of a command as the shell finds it: "" when there
+	// is none.
+	Which = facts.New(facts.Fact{
+		Name:        "server.Which",
+		Description: "the path of command=NAME as the shell finds it, or null",
+		Args:        []string{"command"},
+		Required:    []string{"command"},
+		Command: func(a facts.Args) (command.Command, error) {
+			if a["command"] == "" {
+				return command.Command{}, fmt.Errorf("command: empty")
+			}
+			// command -v exits 1 for a missing command: that is an answer.
+			return command.New("command", "-v", command.Quoted(a["command"]), "||", "true"), nil
+		},
+	}, facts.Arg("command"), firstLine)
+
+	Users = facts.NewPlain(facts.Fact{
 		Name:        "server.Users",
 		Description: "the users of /etc/passwd: {name: {home, comment, shell, group, groups, uid, gid}}",
 		Command: func(facts.Args) (command.Command, error) {
 			return command.New("cat", "/etc/passwd", "&&", "echo", command.Quoted(groupSeparator), "&&", "cat", "/etc/group"), nil
 		},
-		Parse: func(out connector.Output, _ facts.Args) (any, error) {
-			return ParseUsers(out.StdoutLines())
-		},
+	}, func(out connector.Output, _ facts.Args) (map[string]*UserInfo, error) {
+		return ParseUsers(out.StdoutLines())
 	})
-	facts.Register(facts.Fact{
+
+	// PasswordDigest is the SHA-256 (hex) of a user's password field in
+	// /etc/shadow: "" when there is no such user.
+	PasswordDigest = facts.New(facts.Fact{
 		Name:        "server.PasswordDigest",
 		Description: "user=NAME: the SHA-256 (hex) of the user's password field in /etc/shadow, never the field itself; null for no such user",
 		Args:        []string{"user"},
@@ -83,30 +175,30 @@ func init() {
 			return command.New("awk", "-F:", "-v", command.Quoted("u="+u), command.Quoted(`$1 == u { print $2; found = 1 } END { exit !found }`), "/etc/shadow",
 				">/dev/null", "&&", "awk", "-F:", "-v", command.Quoted("u="+u), command.Quoted(`$1 == u { print $2 }`), "/etc/shadow", "|", "sha256sum"), nil
 		},
-		Parse: func(out connector.Output, _ facts.Args) (any, error) {
-			f := strings.Fields(out.Stdout())
-			if len(f) == 0 {
-				return nil, nil
-			}
-			return f[0], nil
-		},
 		SuccessExitCodes: []int{0, 1},
+	}, facts.Arg("user"), func(out connector.Output, _ facts.Args) (string, error) {
+		f := strings.Fields(out.Stdout())
+		if len(f) == 0 {
+			return "", nil
+		}
+		return f[0], nil
 	})
-	facts.Register(facts.Fact{
+
+	Groups = facts.NewPlain(facts.Fact{
 		Name:        "server.Groups",
 		Description: "the names of the groups of /etc/group",
 		Command:     fixed("cat", "/etc/group"),
-		Parse: func(out connector.Output, _ facts.Args) (any, error) {
-			groups := []string{}
-			for _, l := range out.StdoutLines() {
-				if name, _, ok := strings.Cut(l, ":"); ok && name != "" {
-					groups = append(groups, name)
-				}
+	}, func(out connector.Output, _ facts.Args) ([]string, error) {
+		groups := []string{}
+		for _, l := range out.StdoutLines() {
+			if name, _, ok := strings.Cut(l, ":"); ok && name != "" {
+				groups = append(groups, name)
 			}
-			return groups, nil
-		},
+		}
+		return groups, nil
 	})
-	facts.Register(facts.Fact{
+
+	LinuxDistribution = facts.NewPlain(facts.Fact{
 		Name:        "server.LinuxDistribution",
 		Description: "the distribution from os-release: {name, major, minor, release_meta}",
 		Command: func(facts.Args) (command.Command, error) {
@@ -114,24 +206,26 @@ func init() {
 			return command.New("for", "f", "in", "/etc/os-release", "/usr/lib/os-release", ";", "do",
 				"if", "test", "-f", `"$f"`, ";", "then", "cat", `"$f"`, ";", "break", ";", "fi", ";", "done"), nil
 		},
-		Parse: func(out connector.Output, _ facts.Args) (any, error) {
-			return ParseOsRelease(out.StdoutLines()), nil
-		},
+	}, func(out connector.Output, _ facts.Args) (*Distribution, error) {
+		return ParseOsRelease(out.StdoutLines()), nil
 	})
-	facts.Register(facts.Fact{
+
+	// Date is the host's clock, in UTC.
+	Date = facts.NewPlain(facts.Fact{
 		Name:        "server.Date",
 		Description: "the host's current time (UTC)",
 		Command:     fixed("date", "+%s"),
-		Parse: func(out connector.Output, _ facts.Args) (any, error) {
-			s := strings.TrimSpace(out.Stdout())
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("unexpected date output %q", s)
-			}
-			return time.Unix(n, 0).UTC(), nil
-		},
+	}, func(out connector.Output, _ facts.Args) (time.Time, error) {
+		s := strings.TrimSpace(out.Stdout())
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("unexpected date output %q", s)
+		}
+		return time.Unix(n, 0).UTC(), nil
 	})
-	facts.Register(facts.Fact{
+
+	// InitSystem is Systemd, OpenRC or SysVinit: "" when none is found.
+	InitSystem = facts.NewPlain(facts.Fact{
 		Name:        "server.InitSystem",
 		Description: "the init system services are managed with: systemd, openrc, sysvinit, or null",
 		Command: func(facts.Args) (command.Command, error) {
@@ -143,27 +237,40 @@ func init() {
 				"elif", "command", "-v", "service", ">/dev/null", "2>&1", "||", "test", "-d", "/etc/init.d", ";", "then", "echo", SysVinit, ";",
 				"fi"), nil
 		},
-		Parse: func(out connector.Output, _ facts.Args) (any, error) {
-			s := strings.TrimSpace(out.Stdout())
-			if s == "" {
-				return nil, nil
-			}
-			return s, nil
-		},
+	}, func(out connector.Output, _ facts.Args) (string, error) {
+		return strings.TrimSpace(out.Stdout()), nil
 	})
-	facts.Register(facts.Fact{
+
+	// ServiceStatus is whether a service runs and starts at boot; an
+	// ErrNoService error when the init system does not know it.
+	ServiceStatus = facts.New(facts.Fact{
 		Name:        "server.ServiceStatus",
 		Description: "init=systemd|openrc|sysvinit service=NAME [runlevel=default]: {running, enabled}; an error for an unknown service",
 		Args:        []string{"init", "service", "runlevel"},
 		Required:    []string{"init", "service"},
 		Command:     serviceStatusCommand,
-		Parse:       parseServiceStatus,
-	})
-}
+	}, func(s Service) facts.Args {
+		a := facts.Args{"init": s.Init, "service": s.Name}
+		if s.Runlevel != "" {
+			a["runlevel"] = s.Runlevel
+		}
+		return a
+	}, parseServiceStatus)
+)
 
 func fixed(argv ...string) func(facts.Args) (command.Command, error) {
 	c := command.Args(argv...)
 	return func(facts.Args) (command.Command, error) { return c, nil }
+}
+
+// firstLine is the first non-empty stdout line, or "" when there is none.
+func firstLine(out connector.Output, _ facts.Args) (string, error) {
+	for _, l := range out.StdoutLines() {
+		if s := strings.TrimSpace(l); s != "" {
+			return s, nil
+		}
+	}
+	return "", nil
 }
 
 // ParseUsers reads /etc/passwd, groupSeparator, then /etc/group.
@@ -358,10 +465,10 @@ func serviceStatusCommand(a facts.Args) (command.Command, error) {
 // ErrNoService: the init system does not know the service.
 var ErrNoService = fmt.Errorf("no such service")
 
-func parseServiceStatus(out connector.Output, a facts.Args) (any, error) {
+func parseServiceStatus(out connector.Output, a facts.Args) (*ServiceState, error) {
 	name := a["service"]
 	lines := out.StdoutLines()
-	st := &ServiceStatus{}
+	st := &ServiceState{}
 	t, f := true, false
 	switch a["init"] {
 	case Systemd:

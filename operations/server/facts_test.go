@@ -1,13 +1,22 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"os/user"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connectors/local"
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/operations/server"
 )
 
@@ -85,21 +94,21 @@ func TestServiceStatusParse(t *testing.T) {
 	yes, no := true, false
 	cases := []struct {
 		init, out string
-		want      server.ServiceStatus
+		want      server.ServiceState
 		err       bool
 	}{
-		{"systemd", "LoadState=loaded\nActiveState=active\nUnitFileState=enabled", server.ServiceStatus{Running: &yes, Enabled: &yes}, false},
-		{"systemd", "LoadState=loaded\nActiveState=failed\nUnitFileState=disabled", server.ServiceStatus{Running: &no, Enabled: &no}, false},
+		{"systemd", "LoadState=loaded\nActiveState=active\nUnitFileState=enabled", server.ServiceState{Running: &yes, Enabled: &yes}, false},
+		{"systemd", "LoadState=loaded\nActiveState=failed\nUnitFileState=disabled", server.ServiceState{Running: &no, Enabled: &no}, false},
 		// A static unit cannot be enabled: unknown, so enabled= leaves it.
-		{"systemd", "LoadState=loaded\nActiveState=inactive\nUnitFileState=static", server.ServiceStatus{Running: &no}, false},
-		{"systemd", "LoadState=not-found\nActiveState=inactive\nUnitFileState=", server.ServiceStatus{}, true},
-		{"sysvinit", "status=0\n/etc/rc2.d:\nK01other\nS01svc\n", server.ServiceStatus{Running: &yes, Enabled: &yes}, false},
-		{"sysvinit", "status=3\n/etc/rc2.d:\nK01svc\nS02svc-other\n", server.ServiceStatus{Running: &no, Enabled: &no}, false},
+		{"systemd", "LoadState=loaded\nActiveState=inactive\nUnitFileState=static", server.ServiceState{Running: &no}, false},
+		{"systemd", "LoadState=not-found\nActiveState=inactive\nUnitFileState=", server.ServiceState{}, true},
+		{"sysvinit", "status=0\n/etc/rc2.d:\nK01other\nS01svc\n", server.ServiceState{Running: &yes, Enabled: &yes}, false},
+		{"sysvinit", "status=3\n/etc/rc2.d:\nK01svc\nS02svc-other\n", server.ServiceState{Running: &no, Enabled: &no}, false},
 		// Exit 4 and above: the script does not know.
-		{"sysvinit", "status=4", server.ServiceStatus{Enabled: &no}, false},
-		{"sysvinit", "missing", server.ServiceStatus{}, true},
-		{"openrc", "status=0\n  svc | default\n  sshd | default", server.ServiceStatus{Running: &yes, Enabled: &yes}, false},
-		{"openrc", "status=3\n  svcd | default", server.ServiceStatus{Running: &no, Enabled: &no}, false},
+		{"sysvinit", "status=4", server.ServiceState{Enabled: &no}, false},
+		{"sysvinit", "missing", server.ServiceState{}, true},
+		{"openrc", "status=0\n  svc | default\n  sshd | default", server.ServiceState{Running: &yes, Enabled: &yes}, false},
+		{"openrc", "status=3\n  svcd | default", server.ServiceState{Running: &no, Enabled: &no}, false},
 	}
 	for _, c := range cases {
 		v, err := parse(t, "server.ServiceStatus", facts.Args{"init": c.init, "service": "svc"}, c.out)
@@ -113,7 +122,7 @@ func TestServiceStatusParse(t *testing.T) {
 			t.Errorf("%s %q: %v", c.init, c.out, err)
 			continue
 		}
-		if got := v.(*server.ServiceStatus); !reflect.DeepEqual(*got, c.want) {
+		if got := v.(*server.ServiceState); !reflect.DeepEqual(*got, c.want) {
 			t.Errorf("%s %q: got %s, want %s", c.init, c.out, show(got), show(&c.want))
 		}
 	}
@@ -122,7 +131,88 @@ func TestServiceStatusParse(t *testing.T) {
 	}
 }
 
-func show(s *server.ServiceStatus) string {
+func show(s *server.ServiceState) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// localFacts reads facts on this machine through the local connector.
+func localFacts(t *testing.T) facts.Host {
+	t.Helper()
+	c := local.New(&connector.Host{Name: local.HostName, Data: connector.Data{}})
+	if err := c.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return facts.Host{Name: local.HostName, Conn: c}
+}
+
+func uname(t *testing.T, flag string) string {
+	out, err := exec.Command("uname", flag).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestLocalFacts(t *testing.T) {
+	ctx := context.Background()
+	h := localFacts(t)
+	host, _ := os.Hostname()
+	u, _ := user.Current()
+	for f, want := range map[facts.Plain[string]]string{
+		server.Hostname:      host,
+		server.Os:            "Linux",
+		server.Arch:          uname(t, "-m"),
+		server.Kernel:        "Linux",
+		server.KernelVersion: uname(t, "-r"),
+		server.User:          u.Username,
+	} {
+		if got, err := f.Get(ctx, h); got != want || err != nil {
+			t.Errorf("%s = %q, %v; want %q", f.Name(), got, err, want)
+		}
+	}
+	if runtime.GOARCH == "amd64" {
+		if a, _ := server.Arch.Get(ctx, h); a != "x86_64" {
+			t.Errorf("server.Arch on amd64 is %q, not x86_64", a)
+		}
+	}
+	for name, want := range map[string]string{"": u.HomeDir, "root": "/root", "no_such_user_x": ""} {
+		if got, err := server.Home.Get(ctx, h, name); got != want || err != nil {
+			t.Errorf("server.Home %q = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	sh, _ := exec.LookPath("sh")
+	for cmd, want := range map[string]string{"sh": sh, "no-such-command-here": ""} {
+		if got, err := server.Which.Get(ctx, h, cmd); got != want || err != nil {
+			t.Errorf("server.Which %s = %q, %v; want %q", cmd, got, err, want)
+		}
+	}
+	// Null is null for the CLI and deploy files, not "".
+	for name, args := range map[string]facts.Args{
+		"server.Which": {"command": "no-such-command-here"},
+		"server.Home":  {"user": "no_such_user_x"},
+	} {
+		if v, err := h.Fact(ctx, name, args); v != nil || err != nil {
+			t.Errorf("%s %v = %#v, %v; want nil", name, args, v, err)
+		}
+	}
+	if _, err := facts.Check("server.Home", facts.Args{"user": "a; rm -rf /"}); !errors.Is(err, facts.ErrArgs) {
+		t.Errorf("server.Home of a bad name: %v", err)
+	}
+}
+
+// Facts run with the command options: with sudo they see the other user.
+func TestFactWithSudo(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testenv.Skip(t, "needs root to sudo without a password")
+	}
+	if _, err := exec.LookPath("sudo"); err != nil {
+		testenv.Skip(t, "sudo is not installed")
+	}
+	h := localFacts(t)
+	h.Opts = connector.Options{Unix: command.Unix{Sudo: true, SudoUser: "nobody"}}
+	if got, err := server.User.Get(context.Background(), h); got != "nobody" || err != nil {
+		t.Errorf("server.User with sudo -u nobody = %q, %v", got, err)
+	}
 }

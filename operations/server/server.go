@@ -1,9 +1,14 @@
 // Package server registers the server.* operations and facts:
 // server.shell, server.script, server.user, server.group and
-// server.service, and the facts server.Users, server.Groups,
+// server.service, and the facts (facts.go) server.Hostname, server.Os,
+// server.Arch, server.Kernel, server.KernelVersion, server.User,
+// server.Home, server.Which, server.Users, server.Groups,
 // server.PasswordDigest, server.LinuxDistribution, server.Date,
-// server.InitSystem and server.ServiceStatus (server.Os, server.Which, ...
-// are in package facts).
+// server.InitSystem and server.ServiceStatus. Go code reads a fact through
+// its typed descriptor: server.Os.Get(ctx, h) is a string.
+//
+// server imports operations/files for the files.* facts of home
+// directories and authorized_keys; files imports no other module.
 //
 // The operations take pyinfra's argument names and defaults. user, group
 // and service read facts and plan only the steps needed, so a second run

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
 )
 
@@ -44,19 +43,17 @@ func planService(ctx context.Context, h operations.Host, args connector.Data) (*
 	if err != nil {
 		return nil, err
 	}
-	iv, err := h.Fact(ctx, "server.InitSystem", nil)
+	init, err := InitSystem.Get(ctx, h)
 	if err != nil {
 		return nil, err
 	}
-	init, _ := iv.(string)
 	if init == "" {
 		return nil, ErrNoInit
 	}
-	sv, err := h.Fact(ctx, "server.ServiceStatus", facts.Args{"init": init, "service": name})
+	st, err := ServiceStatus.Get(ctx, h, Service{Init: init, Name: name})
 	if err != nil {
 		return nil, err
 	}
-	st, _ := sv.(*ServiceStatus)
 	if st == nil {
 		return nil, fmt.Errorf("service %s: no status", name)
 	}
@@ -112,11 +109,11 @@ func enableSteps(ctx context.Context, h operations.Host, init, name string, enab
 	}
 	// sysvinit: the distribution's link tool.
 	for _, tool := range []string{"update-rc.d", "chkconfig"} {
-		v, err := h.Fact(ctx, "server.Which", facts.Args{"command": tool})
+		path, err := Which.Get(ctx, h, tool)
 		if err != nil {
 			return nil, err
 		}
-		if v == nil {
+		if path == "" {
 			continue
 		}
 		switch {

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/operations/server"
 	"github.com/goinfra-dev/goinfra/sshfleet"
@@ -49,7 +48,7 @@ func containerHost(t *testing.T) *testHost {
 func TestSysvinitService(t *testing.T) {
 	h := containerHost(t)
 	run(t, h, "cat >/etc/init.d/gifake <<'EOF'\n"+fakeInitd+"EOF\nchmod 755 /etc/init.d/gifake")
-	if v, err := h.Fact(ctxT(t), "server.InitSystem", nil); err != nil || v != server.SysVinit {
+	if v, err := server.InitSystem.Get(ctxT(t), h); err != nil || v != server.SysVinit {
 		t.Fatalf("init system %v %v", v, err)
 	}
 	status := func() string {
@@ -149,7 +148,7 @@ func TestDetectedInitSystems(t *testing.T) {
 	}
 	install("rc-service", fakeRCService)
 	install("rc-update", fakeRCUpdate)
-	if v, _ := h.Fact(ctxT(t), "server.InitSystem", nil); v != server.OpenRC {
+	if v, _ := server.InitSystem.Get(ctxT(t), h); v != server.OpenRC {
 		t.Fatalf("with rc-service: %v", v)
 	}
 	d := describe(converge(t, h, "server.service", map[string]any{"service": "gisvc", "enabled": true}))
@@ -166,20 +165,20 @@ func TestDetectedInitSystems(t *testing.T) {
 
 	// systemctl alone is not enough: systemd must run.
 	install("systemctl", fakeSystemctl)
-	if v, _ := h.Fact(ctxT(t), "server.InitSystem", nil); v != server.OpenRC {
+	if v, _ := server.InitSystem.Get(ctxT(t), h); v != server.OpenRC {
 		t.Fatalf("systemctl without a running systemd: %v", v)
 	}
 	run(t, h, "mkdir -p /run/systemd/system")
-	if v, _ := h.Fact(ctxT(t), "server.InitSystem", nil); v != server.Systemd {
+	if v, _ := server.InitSystem.Get(ctxT(t), h); v != server.Systemd {
 		t.Fatalf("with a running systemd: %v", v)
 	}
 	d = describe(converge(t, h, "server.service", map[string]any{"service": "gisvc", "enabled": true}))
 	if d != "systemctl start gisvc; systemctl enable gisvc" {
 		t.Errorf("systemd: %s", d)
 	}
-	v, err := h.Fact(ctxT(t), "server.ServiceStatus", facts.Args{"init": "systemd", "service": "gisvc"})
-	if st, _ := v.(*server.ServiceStatus); err != nil || st == nil || !*st.Running || !*st.Enabled {
-		t.Errorf("status %+v %v", v, err)
+	st, err := server.ServiceStatus.Get(ctxT(t), h, server.Service{Init: server.Systemd, Name: "gisvc"})
+	if err != nil || st == nil || !*st.Running || !*st.Enabled {
+		t.Errorf("status %+v %v", st, err)
 	}
 	apply(t, h, plan(t, h, "server.service", map[string]any{"service": "gisvc", "reloaded": true, "command": "try-restart"}))
 	if got := run(t, h, "cat /run/fake-systemd/log"); got != "reload gisvc\ntry-restart gisvc" {

@@ -14,10 +14,8 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
-	// files.Directory and files.Link, for the home directory.
-	_ "github.com/goinfra-dev/goinfra/operations/files"
+	"github.com/goinfra-dev/goinfra/operations/files"
 )
 
 // accountName: portable user and group names. Besides being sane, no
@@ -72,11 +70,10 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 			return nil, fmt.Errorf("group: %q is not a valid group name", g)
 		}
 	}
-	v, err := h.Fact(ctx, "server.Users", nil)
+	users, err := Users.Get(ctx, h)
 	if err != nil {
 		return nil, err
 	}
-	users, _ := v.(map[string]*UserInfo)
 	existing := users[name]
 	plan := &operations.Plan{}
 
@@ -94,13 +91,13 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		}
 	}
 	if existing == nil {
-		gv, err := h.Fact(ctx, "server.Groups", nil)
+		all, err := Groups.Get(ctx, h)
 		if err != nil {
 			return nil, err
 		}
 		// A group named after the user already exists: useradd would
 		// fail trying to create it, so make it the primary group.
-		if all, _ := gv.([]string); group == "" && contains(all, name) {
+		if group == "" && contains(all, name) {
 			group = name
 		}
 		argv := []string{"useradd", "-d", home}
@@ -159,12 +156,12 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		}
 		change := existing == nil
 		if !change {
-			dv, err := h.Fact(ctx, "server.PasswordDigest", facts.Args{"user": name})
+			digest, err := PasswordDigest.Get(ctx, h, name)
 			if err != nil {
 				return nil, err
 			}
 			sum := sha256.Sum256([]byte(password + "\n"))
-			change = dv != hex.EncodeToString(sum[:])
+			change = digest != hex.EncodeToString(sum[:])
 		}
 		if change {
 			plan.Steps = append(plan.Steps, stdinCmd(name+":"+password+"\n", "chpasswd", "-e"))
@@ -236,28 +233,31 @@ func keySteps(ctx context.Context, h operations.Host, user, group, home string, 
 	dir := strings.TrimSuffix(home, "/") + "/.ssh"
 	file := dir + "/authorized_keys"
 	var steps []operations.Step
-	dv, err := h.Fact(ctx, "files.Directory", facts.Args{"path": dir})
-	if err != nil {
+	d, err := files.Directory.Get(ctx, h, dir)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	switch d := dv.(type) {
-	case nil:
+	case d == nil:
 		steps = append(steps, cmd("mkdir", "-p", dir), cmd("chown", owner, dir), cmd("chmod", "700", dir))
-	case *facts.FileInfo:
+	case d.NotDir:
+		return nil, fmt.Errorf("%s exists and is not a directory", dir)
+	default:
 		if d.User != user || (group != "" && d.Group != group) {
 			steps = append(steps, cmd("chown", owner, dir))
 		}
 		if d.Mode != 700 {
 			steps = append(steps, cmd("chmod", "700", dir))
 		}
-	default:
-		return nil, fmt.Errorf("%s exists and is not a directory", dir)
 	}
-	cv, err := h.Fact(ctx, "files.FileContents", facts.Args{"path": file})
+	contents, err := files.FileContents.Get(ctx, h, file)
 	if err != nil {
 		return nil, err
 	}
-	content, exists := cv.(string)
+	var content string
+	exists := contents != nil
+	if exists {
+		content = *contents
+	}
 	var add string
 	if deleteOthers {
 		if want := strings.Join(keys, "\n") + "\n"; content != want {
@@ -281,13 +281,11 @@ func keySteps(ctx context.Context, h operations.Host, user, group, home string, 
 			steps = append(steps, stdinCmd(add, "cat", ">>", command.Quoted(file)))
 		}
 	}
-	var info *facts.FileInfo
+	var info *files.FileInfo
 	if exists {
-		fv, err := h.Fact(ctx, "files.File", facts.Args{"path": file})
-		if err != nil {
+		if info, err = files.File.Get(ctx, h, file); err != nil {
 			return nil, err
 		}
-		info, _ = fv.(*facts.FileInfo)
 	}
 	if info == nil || info.User != user || (group != "" && info.Group != group) {
 		steps = append(steps, cmd("chown", owner, file))
@@ -317,27 +315,26 @@ func homeSteps(ctx context.Context, h operations.Host, user, home, group string,
 	if group != "" {
 		owner = user + ":" + group
 	}
-	v, err := h.Fact(ctx, "files.Directory", facts.Args{"path": home})
-	if err != nil {
+	d, err := files.Directory.Get(ctx, h, home)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	switch d := v.(type) {
-	case nil:
+	case d == nil:
 		if made {
 			return nil, nil
 		}
 		return []operations.Step{cmd("mkdir", "-p", home), cmd("chown", owner, home)}, nil
-	case *facts.FileInfo:
+	case !d.NotDir:
 		if d.User != user || (group != "" && d.Group != group) {
 			return []operations.Step{cmd("chown", owner, home)}, nil
 		}
 		return nil, nil
 	}
-	l, err := h.Fact(ctx, "files.Link", facts.Args{"path": home})
+	l, err := files.Link.Get(ctx, h, home)
 	if err != nil {
 		return nil, err
 	}
-	if l != nil && l != false {
+	if l != nil && !l.NotLink {
 		return nil, nil
 	}
 	return nil, fmt.Errorf("home %s exists and is not a directory", home)
@@ -389,11 +386,10 @@ func planGroup(ctx context.Context, h operations.Host, args connector.Data) (*op
 	if err != nil {
 		return nil, err
 	}
-	v, err := h.Fact(ctx, "server.Groups", nil)
+	all, err := Groups.Get(ctx, h)
 	if err != nil {
 		return nil, err
 	}
-	all, _ := v.([]string)
 	exists := contains(all, name)
 	plan := &operations.Plan{}
 	switch present := args.Bool("present"); {

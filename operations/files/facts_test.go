@@ -1,0 +1,76 @@
+package files_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connectors/local"
+	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/operations/files"
+)
+
+// TestFileFact: files.File on this machine, as any user.
+func TestFileFact(t *testing.T) {
+	ctx := context.Background()
+	c := local.New(&connector.Host{Name: local.HostName, Data: connector.Data{}})
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	h := facts.Host{Name: local.HostName, Conn: c}
+
+	dir := t.TempDir()
+	f := filepath.Join(dir, "a file's name")
+	if err := os.WriteFile(f, []byte("hello\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Chmod(f, 0o4751) // os.Chmod would drop the setuid bit given as 0o4000
+	mtime := time.Date(2020, 2, 3, 4, 5, 6, 0, time.UTC)
+	os.Chtimes(f, mtime, mtime)
+	u, _ := user.Current()
+
+	fi, err := files.File.Get(ctx, h, f)
+	if err != nil || fi == nil || fi.Mode != 4751 || fi.Size != 6 || !fi.MTime.Equal(mtime) || fi.User != u.Username || fi.Group == "" {
+		t.Errorf("files.File = %+v, %v", fi, err)
+	}
+	// The CLI's JSON keys are pyinfra's.
+	v, _ := h.Fact(ctx, "files.File", facts.Args{"path": f})
+	if b, _ := json.Marshal(v); !strings.HasPrefix(string(b), `{"user":"`+u.Username+`","group":"`) || !strings.Contains(string(b), `"mode":4751,"size":6,"mtime":"2020-02-03T04:05:06Z"}`) {
+		t.Errorf("files.File as JSON: %s", b)
+	}
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, nil, 0o644)
+	if fi, err := files.File.Get(ctx, h, empty); err != nil || fi == nil || fi.Size != 0 {
+		t.Errorf("empty file: %+v, %v", fi, err)
+	}
+	if fi, err := files.File.Get(ctx, h, filepath.Join(dir, "missing")); err != nil || fi != nil {
+		t.Errorf("missing file = %#v, %v; want nil", fi, err)
+	}
+	if v, err := h.Fact(ctx, "files.File", facts.Args{"path": filepath.Join(dir, "missing")}); err != nil || v != nil {
+		t.Errorf("missing file by name = %#v, %v; want nil", v, err)
+	}
+	for p, typ := range map[string]string{dir: "directory", "/dev/null": "character special file"} {
+		_, err := files.File.Get(ctx, h, p)
+		var nr *files.NotRegularError
+		if !errors.As(err, &nr) || nr.Type != typ || nr.Path != p {
+			t.Errorf("files.File on %s: %v, want a NotRegularError for a %s", p, err, typ)
+		}
+	}
+	link := filepath.Join(dir, "link")
+	os.Symlink(f, link)
+	if _, err := files.File.Get(ctx, h, link); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("files.File on a link: %v", err)
+	}
+	if _, err := facts.Check("files.File", nil); !errors.Is(err, facts.ErrArgs) {
+		t.Errorf("files.File without a path: %v", err)
+	}
+}
