@@ -14,6 +14,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/inventory"
+	"github.com/goinfra-dev/goinfra/runargs"
 )
 
 // kindInfo is what `goinfra connectors` shows of one kind.
@@ -68,7 +69,7 @@ func (a *app) connectorsCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ks := kinds()
-			global := keysInfo(connector.GlobalArgs)
+			global := keysInfo(runargs.Keys)
 			switch {
 			case a.flags.json:
 				return a.printJSON(map[string]any{"connectors": ks, "global_arguments": global})

@@ -112,6 +112,20 @@ func TestExecArgv(t *testing.T) {
 	}
 }
 
+// A string _stdin ends with a newline, as pyinfra writes it: a "while
+// read" loop sees its last line (issue 15, item 6).
+func TestExecStdinNewline(t *testing.T) {
+	r := goinfra(t, nil, "", "@local", "--data", "_stdin=hello", "exec", "--", `while read -r l; do echo "got $l"; done`)
+	if r.code != 0 || r.stdout != "[@local] got hello\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	// A newline already there is not doubled.
+	r = goinfra(t, nil, "", "@local", "--data", "_stdin=hello\n", "exec", "--", "wc -c")
+	if r.code != 0 || strings.TrimSpace(strings.TrimPrefix(r.stdout, "[@local]")) != "6" {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
 // sleepGone reports whether no process runs "sleep <arg>".
 func sleeping(arg string) []string {
 	var found []string

@@ -83,11 +83,6 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 				a.execReport(h.Name, connector.Result{ExitCode: -1}, err)
 				return nil, err
 			}
-			opts, err := h.Options()
-			if err != nil {
-				a.execReport(h.Name, connector.Result{ExitCode: -1}, err)
-				return nil, err
-			}
 			var streamed atomic.Bool
 			show := func(l connector.Line) {
 				if l.Stream == connector.Stderr {
@@ -97,13 +92,13 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 				}
 			}
 			if !a.flags.json {
-				opts.OnLine = func(l connector.Line) { streamed.Store(true); show(l) }
+				args.Options.OnLine = func(l connector.Line) { streamed.Store(true); show(l) }
 			}
 			if a.flags.verbose >= 2 {
-				opts.OnCommand = func(masked string) { a.out.Log(colorDim, "["+h.Name+"] >>> "+masked) }
+				args.Options.OnCommand = func(masked string) { a.out.Log(colorDim, "["+h.Name+"] >>> "+masked) }
 			}
 			start := time.Now()
-			res, err := h.Run(ctx, cmd, opts, args)
+			res, err := h.Run(ctx, cmd, args)
 			if res.Duration == 0 {
 				res.Duration = time.Since(start)
 			}
@@ -172,7 +167,7 @@ func (a *app) jsonLine(v any) {
 func (a *app) execDry(run *engine.Run, cmd command.Command) error {
 	bad := 0
 	for _, h := range run.Hosts() {
-		opts, err := h.Options()
+		args, err := h.Args()
 		if err != nil {
 			bad++
 			if a.flags.json {
@@ -183,7 +178,7 @@ func (a *app) execDry(run *engine.Run, cmd command.Command) error {
 			}
 			continue
 		}
-		wrapped := opts.Unix.Wrap(cmd).String()
+		wrapped := args.Options.Unix.Wrap(cmd).String()
 		if a.flags.json {
 			a.jsonLine(dryRecord{Host: h.Name, Command: wrapped})
 		} else {

@@ -95,10 +95,11 @@ func (a *app) fact(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 	}
 	if err == nil {
 		results, serr := run.Each(ctx, func(ctx context.Context, h *engine.Host) (any, error) {
-			opts, err := h.Options()
+			args, err := h.Args()
 			if err != nil {
 				return nil, err
 			}
+			opts := args.Options
 			if a.flags.verbose >= 2 {
 				opts.OnCommand = func(masked string) { a.out.Log(colorDim, "["+h.Name+"] >>> "+masked) }
 			}

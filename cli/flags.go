@@ -17,6 +17,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/engine"
 	"github.com/goinfra-dev/goinfra/inventory"
+	"github.com/goinfra-dev/goinfra/runargs"
 )
 
 // flags are goinfra's options; they may appear anywhere before "--".
@@ -190,7 +191,7 @@ func (a *app) runArgs(c *cobra.Command) (map[string]any, error) {
 	for k, v := range args {
 		checked[k] = v
 	}
-	if err := checked.Check("(command line)", connector.GlobalArgs); err != nil {
+	if err := checked.Check("(command line)", runargs.Keys); err != nil {
 		return nil, err
 	}
 	for k := range args {

@@ -124,29 +124,6 @@ func TestParseValue(t *testing.T) {
 	}
 }
 
-func TestOptionsFromData(t *testing.T) {
-	d := Data{"_sudo": true, "_sudo_user": "app", "_env": map[string]any{"A": "x", "N": 1}, "_timeout": 2,
-		"_success_exit_codes": []any{0, 3}}
-	if err := d.Check("h", GlobalArgs); err != nil {
-		t.Fatal(err)
-	}
-	o, err := OptionsFromData(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !o.Sudo || o.SudoUser != "app" || o.Env["N"] != "1" || o.Timeout != 2*time.Second || !o.Succeeded(3) || o.Succeeded(1) {
-		t.Errorf("options %+v", o)
-	}
-	if o.ShellExecutable != "sh" {
-		t.Errorf("shell default %q", o.ShellExecutable)
-	}
-	bad := Data{"_env": map[string]any{"A B": "x"}}
-	bad.Check("h", GlobalArgs)
-	if _, err := OptionsFromData(bad); err == nil {
-		t.Error("bad env name accepted")
-	}
-}
-
 type fakeDriver struct{}
 
 func (fakeDriver) Expand(ctx context.Context, arg string) ([]Target, error) {

@@ -39,6 +39,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/internal/suggest"
 	"github.com/goinfra-dev/goinfra/operations"
+	"github.com/goinfra-dev/goinfra/runargs"
 )
 
 // ErrInvalid is matched (errors.Is) by every error about the deploy itself
@@ -375,11 +376,11 @@ func checkArgName(op *operations.Op, name string) error {
 // argument.
 func checkGlobalNames(args map[string]any) error {
 	for _, k := range sortedKeys(args) {
-		if !strings.HasPrefix(k, "_") || connector.IsGlobalArg(k) {
+		if !strings.HasPrefix(k, "_") || runargs.IsKey(k) {
 			continue
 		}
-		names := make([]string, len(connector.GlobalArgs))
-		for i, g := range connector.GlobalArgs {
+		names := make([]string, len(runargs.Keys))
+		for i, g := range runargs.Keys {
 			names[i] = g.Name
 		}
 		msg := "unknown global argument " + k
@@ -393,7 +394,7 @@ func checkGlobalNames(args map[string]any) error {
 
 // checkGlobalTypes type-checks global arguments without filling defaults.
 func checkGlobalTypes(args map[string]any) error {
-	for _, g := range connector.GlobalArgs {
+	for _, g := range runargs.Keys {
 		v, ok := args[g.Name]
 		if !ok || v == nil || g.Name == "_if" {
 			continue
@@ -469,7 +470,7 @@ func loadConfig(dir string) (Config, error) {
 		}
 	}
 	var known []string
-	for _, g := range connector.GlobalArgs {
+	for _, g := range runargs.Keys {
 		known = append(known, strings.ToUpper(strings.TrimPrefix(g.Name, "_")))
 	}
 	known = append(known, "PARALLEL", "FAIL_PERCENT")
@@ -500,7 +501,7 @@ func loadConfig(dir string) (Config, error) {
 			continue
 		}
 		key := "_" + strings.ToLower(name)
-		if !connector.IsGlobalArg(key) || key == "_if" {
+		if !runargs.IsKey(key) || key == "_if" {
 			msg := "unknown setting " + name
 			if s := suggest.Nearest(name, known); s != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", s)
@@ -517,10 +518,8 @@ func loadConfig(dir string) (Config, error) {
 }
 
 func globalType(key string) connector.Type {
-	for _, g := range connector.GlobalArgs {
-		if g.Name == key {
-			return g.Type
-		}
+	if g, ok := runargs.Lookup(key); ok {
+		return g.Type
 	}
 	return connector.Any
 }

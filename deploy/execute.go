@@ -13,6 +13,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/engine"
 	"github.com/goinfra-dev/goinfra/operations"
+	"github.com/goinfra-dev/goinfra/runargs"
 )
 
 // Hooks let a caller follow an execution (for a progress display). Each
@@ -205,7 +206,7 @@ func (x *executor) runOp(ctx context.Context, h *engine.Host, decl *Decl) (err e
 		}
 	}()
 	x.freshFacts(h)
-	ok, err := evalCond(ctx, decl, decl.cond)
+	ok, err := evalCond(ctx, decl, decl.global.If)
 	if err != nil {
 		return fmt.Errorf("%s: _if: %w", decl.Name, err)
 	}
@@ -217,11 +218,7 @@ func (x *executor) runOp(ctx context.Context, h *engine.Host, decl *Decl) (err e
 	if x.isDirty(h.Name) {
 		// An earlier operation changed the host: what was planned from the
 		// facts before may be stale.
-		opts, err := h.Options(decl.layers...)
-		if err != nil {
-			return err
-		}
-		plan, err = decl.Op.Plan(ctx, &planHost{h: h, opts: opts, dir: decl.dir}, decl.Args)
+		plan, err = decl.Op.Plan(ctx, &planHost{h: h, opts: decl.global.Options, dir: decl.dir}, decl.Args)
 		if err != nil {
 			return fmt.Errorf("%s: %w", decl.Op.Name, err)
 		}
@@ -231,40 +228,25 @@ func (x *executor) runOp(ctx context.Context, h *engine.Host, decl *Decl) (err e
 		return nil
 	}
 	x.setDirty(h.Name)
-	retries := decl.global.Int("_retries")
-	delay := decl.global.Duration("_retry_delay")
+	global := decl.global
+	if x.hooks.Command != nil {
+		global.Options.OnCommand = func(m string) { x.hooks.Command(h.Name, m) }
+	}
+	if x.hooks.Line != nil {
+		global.Options.OnLine = func(l connector.Line) { x.hooks.Line(h.Name, l) }
+	}
 	var errs []error
 	for _, s := range plan.Steps {
-		var err error
-		for attempt := 0; ; attempt++ {
-			var opts connector.Options
-			opts, err = h.Options(decl.layers...)
+		err := runargs.Retry(ctx, global, h.Log, decl.Name, func(opts connector.Options) error {
+			res, err := operations.Execute(ctx, h.Conn, s, opts)
 			if err != nil {
-				break
+				return withStderr(err, res.Output)
 			}
-			if x.hooks.Command != nil {
-				opts.OnCommand = func(m string) { x.hooks.Command(h.Name, m) }
-			}
-			if x.hooks.Line != nil {
-				opts.OnLine = func(l connector.Line) { x.hooks.Line(h.Name, l) }
-			}
-			var res connector.Result
-			res, err = operations.Execute(ctx, h.Conn, s, opts)
-			if err != nil {
-				err = withStderr(err, res.Output)
-			}
-			if err == nil || attempt >= retries || ctx.Err() != nil {
-				break
-			}
-			h.Log.Warn(fmt.Sprintf("%s: retrying (%d of %d): %v", decl.Name, attempt+1, retries, oneLine(err.Error())))
-			select {
-			case <-time.After(delay):
-			case <-ctx.Done():
-			}
-		}
+			return nil
+		})
 		if err != nil {
 			errs = append(errs, err)
-			if !decl.global.Bool("_continue_on_error") {
+			if !global.ContinueOnError {
 				break
 			}
 		}
@@ -274,7 +256,7 @@ func (x *executor) runOp(ctx context.Context, h *engine.Host, decl *Decl) (err e
 		return nil
 	}
 	opErr := fmt.Errorf("%s: %w", decl.Name, errors.Join(errs...))
-	if decl.global.Bool("_ignore_errors") && ctx.Err() == nil {
+	if global.IgnoreErrors && ctx.Err() == nil {
 		decl.Status, decl.Err = IgnoredError, opErr
 		h.Log.Warn(oneLine(opErr.Error()) + " (ignored)")
 		return nil

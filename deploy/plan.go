@@ -17,6 +17,7 @@ import (
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/internal/suggest"
 	"github.com/goinfra-dev/goinfra/operations"
+	"github.com/goinfra-dev/goinfra/runargs"
 )
 
 // Status is what became of an operation on one host.
@@ -69,10 +70,11 @@ type Decl struct {
 	// Plan is what the operation will do, as planned before the run.
 	Plan *operations.Plan
 
-	layers []map[string]any // the call's own global args, then deploy()'s
-	dir    string           // local paths are relative to it
-	cond   any              // _if: nil, bool, *Result, []any, starlark.Callable
-	global connector.Data   // resolved global arguments
+	// global are the resolved global arguments; global.If is the _if of
+	// the call or of an enclosing deploy(): nil, bool, *Result, []any or
+	// starlark.Callable.
+	global runargs.Args
+	dir    string // local paths are relative to it
 	hr     *hostRun
 
 	// Outcome, once executed.
@@ -84,7 +86,7 @@ type Decl struct {
 // Conditional reports whether the operation's _if can only be decided
 // when it is about to run (it calls a function).
 func (d *Decl) Conditional() bool {
-	decided, _ := predict(d.cond)
+	decided, _ := predict(d.global.If)
 	return !decided
 }
 
@@ -92,7 +94,7 @@ func (d *Decl) Conditional() bool {
 // steps and its _if is not known to be false (an _if on earlier operations
 // holds when they are planned to change).
 func (d *Decl) WillChange() bool {
-	if decided, ok := predict(d.cond); decided && !ok {
+	if decided, ok := predict(d.global.If); decided && !ok {
 		return false
 	}
 	return d.Plan.Changed()
@@ -579,15 +581,11 @@ func (hr *hostRun) declare(ctx context.Context, op *operations.Op, args connecto
 		}
 		stripped[i] = m
 	}
-	global, err := h.Args(stripped...)
+	ra, err := h.Args(stripped...)
 	if err != nil {
 		return &Error{Pos: pos, Msg: fmt.Sprintf("%s: %v", op.Name, err)}
 	}
-	delete(global, "_if")
-	opts, err := h.Options(stripped...)
-	if err != nil {
-		return &Error{Pos: pos, Msg: fmt.Sprintf("%s: %v", op.Name, err)}
-	}
+	ra.If = cond // the call's or a deploy()'s, never host data's
 	if cond != nil {
 		if err := checkCond(cond); err != nil {
 			return &Error{Pos: pos, Msg: fmt.Sprintf("%s: _if: %v", op.Name, err)}
@@ -599,8 +597,8 @@ func (hr *hostRun) declare(ctx context.Context, op *operations.Op, args connecto
 	if len(hr.names) > 0 {
 		display = strings.Join(hr.names, " / ") + ": " + display
 	}
-	decl := &Decl{Key: key, Name: display, Pos: pos, Op: op, Args: args, layers: stripped, cond: cond, global: global, hr: hr, dir: dir}
-	plan, err := op.Plan(ctx, &planHost{h: h, opts: opts, dir: dir}, args)
+	decl := &Decl{Key: key, Name: display, Pos: pos, Op: op, Args: args, global: ra, hr: hr, dir: dir}
+	plan, err := op.Plan(ctx, &planHost{h: h, opts: ra.Options, dir: dir}, args)
 	if err != nil {
 		if errors.Is(err, ErrInvalid) {
 			return err
@@ -702,11 +700,11 @@ func (hr *hostRun) getFact(thread *starlark.Thread, b *starlark.Builtin, args st
 		return nil, fmt.Errorf("host.get_fact: %v", err)
 	}
 	delete(globals, "_if")
-	opts, err := hr.h.Options(append([]map[string]any{globals}, hr.deployLayers()...)...)
+	ra, err := hr.h.Args(append([]map[string]any{globals}, hr.deployLayers()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("host.get_fact: %v", err)
 	}
-	v, err := facts.Cached(hr.ctx, hr.h, name, fargs, opts)
+	v, err := facts.Cached(hr.ctx, hr.h, name, fargs, ra.Options)
 	if err != nil {
 		return nil, &planError{err: fmt.Errorf("%s: host.get_fact(%s): %w", position(thread.CallStack(), ""), name, err)}
 	}
@@ -771,7 +769,7 @@ func merge(hosts []*engine.Host, perHost map[*engine.Host][]*Decl) []*Operation 
 				key = key + "@" + h.Name
 			}
 			op := &Operation{Key: key, Name: d.Name, Hosts: map[string]*Decl{h.Name: d},
-				Serial: d.global.Bool("_serial"), Parallel: d.global.Int("_parallel"), RunOnce: d.global.Bool("_run_once")}
+				Serial: d.global.Serial, Parallel: d.global.Parallel, RunOnce: d.global.RunOnce}
 			order = append(order[:cursor+1], append([]*Operation{op}, order[cursor+1:]...)...)
 			cursor++
 			reindex()

@@ -345,36 +345,38 @@ func TestArgsResolution(t *testing.T) {
 	r := engine.New(inv, engine.Config{Args: map[string]any{"_sudo": true, "_sudo_user": "fromflag", "_chdir": "/flag", "_timeout": 3}})
 	h := r.Hosts()[0]
 
-	o, err := h.Options()
+	a, err := h.Args()
 	if err != nil {
 		t.Fatal(err)
 	}
+	o := a.Options
 	if !o.Sudo || o.SudoUser != "fromdata" || o.Chdir != "/flag" || o.Timeout != 3*time.Second {
 		t.Errorf("flags and data: %+v", o)
 	}
-	o, err = h.Options(map[string]any{"_sudo_user": "fromcall"}, map[string]any{"_sudo_user": "fromdeploy", "_chdir": "/deploy"})
+	a, err = h.Args(map[string]any{"_sudo_user": "fromcall"}, map[string]any{"_sudo_user": "fromdeploy", "_chdir": "/deploy"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	o = a.Options
 	if o.SudoUser != "fromcall" || o.Chdir != "/deploy" {
 		t.Errorf("call and deploy: %+v", o)
 	}
 	if w := o.Wrap(command.New("id")).String(); w != "sudo -H -n -u fromcall sh -c 'cd /deploy && id'" {
 		t.Errorf("wrapped: %s", w)
 	}
-	_, err = h.Options(map[string]any{"_sudo": "yes"})
+	_, err = h.Args(map[string]any{"_sudo": "yes"})
 	var te *connector.DataTypeError
 	if !errors.As(err, &te) || te.Key != "_sudo" || te.Host != "@enginefake/a1" {
 		t.Errorf("wrong type: %v", err)
 	}
-	if _, err := h.Options(map[string]any{"_nope": 1}); err == nil || !strings.Contains(err.Error(), "_nope") {
+	if _, err := h.Args(map[string]any{"_nope": 1}); err == nil || !strings.Contains(err.Error(), "_nope") {
 		t.Errorf("unknown global argument: %v", err)
 	}
-	o, err = h.Options(map[string]any{"_stdin": []any{"a", "b"}})
+	a, err = h.Args(map[string]any{"_stdin": []any{"a", "b"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(o.Stdin)
+	b, _ := io.ReadAll(a.Options.Stdin)
 	if string(b) != "a\nb\n" {
 		t.Errorf("_stdin lines: %q", b)
 	}
@@ -388,12 +390,12 @@ func TestDefaultsDoNotHideFlags(t *testing.T) {
 		t.Skipf("inventory reports _sudo from %q", inv.Hosts[0].Source("_sudo"))
 	}
 	r := engine.New(inv, engine.Config{Args: map[string]any{"_sudo": true, "_shell_executable": "bash"}})
-	o, err := r.Hosts()[0].Options()
+	a, err := r.Hosts()[0].Args()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !o.Sudo || o.ShellExecutable != "bash" {
-		t.Errorf("flags hidden by defaults: %+v", o)
+	if !a.Options.Sudo || a.Options.ShellExecutable != "bash" {
+		t.Errorf("flags hidden by defaults: %+v", a.Options)
 	}
 }
 
@@ -462,8 +464,7 @@ func TestRunRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, _ := h.Options()
-	if _, err := h.Run(ctx, command.Shell("try"), opts, args); !errors.Is(err, connector.ErrCommand) {
+	if _, err := h.Run(ctx, command.Shell("try"), args); !errors.Is(err, connector.ErrCommand) {
 		t.Fatalf("want the last failure, got %v", err)
 	}
 	if got := strings.Join(conn(t, "@enginefake/rt1fail").Events(), ","); got != "connect,run try,run try,run try" {

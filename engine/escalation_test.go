@@ -145,10 +145,11 @@ func fakeHostNames(prefix string, n int) string {
 // runAs returns a step running cmd with the given global arguments.
 func runAs(args map[string]any, stdin func() io.Reader) engine.StepFunc {
 	return func(ctx context.Context, h *engine.Host) (any, error) {
-		o, err := h.Options(args)
+		a, err := h.Args(args)
 		if err != nil {
 			return nil, err
 		}
+		o := a.Options
 		if stdin != nil {
 			o.Stdin = stdin()
 		}
@@ -256,7 +257,8 @@ func TestSudoPasswordWrongOnce(t *testing.T) {
 		// Later work on the host, as a deploy would try, gets the same
 		// error without another try.
 		h := r.Hosts()[0]
-		o, _ := h.Options(map[string]any{"_sudo": true})
+		a, _ := h.Args(map[string]any{"_sudo": true})
+		o := a.Options
 		if _, err2 := h.Conn.Run(ctx, command.Shell("true"), o); !errors.Is(err2, engine.ErrSudoPassword) {
 			t.Errorf("%s: a later command: %v", name, err2)
 		}
@@ -303,7 +305,8 @@ func TestSuPasswordRefusedOnce(t *testing.T) {
 		t.Errorf("wrong su password: %v", err)
 	}
 	h := r.Hosts()[0]
-	o, _ := h.Options(map[string]any{"_su_user": "app"})
+	a, _ := h.Args(map[string]any{"_su_user": "app"})
+	o := a.Options
 	if _, err := h.Conn.Run(ctx, command.Shell("true"), o); !errors.Is(err, connector.ErrAuth) {
 		t.Errorf("a later su command: %v", err)
 	}

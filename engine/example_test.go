@@ -37,11 +37,11 @@ func Example() {
 	}
 
 	results, _ := run.Each(ctx, func(ctx context.Context, h *engine.Host) (any, error) {
-		opts, err := h.Options(map[string]any{"_sudo": true, "_timeout": 30})
+		args, err := h.Args(map[string]any{"_sudo": true, "_timeout": 30})
 		if err != nil {
 			return nil, err
 		}
-		return h.Conn.Run(ctx, command.Args("id", "-un"), opts)
+		return h.Run(ctx, command.Args("id", "-un"), args)
 	})
 	for _, r := range results {
 		if r.Err != nil {
@@ -55,7 +55,7 @@ func Example() {
 
 // Global arguments are resolved per host: the call's own keywords beat
 // the deploy's, which beat host data, which beat the run's flags.
-func ExampleHost_Options() {
+func ExampleHost_Args() {
 	inv, _ := inventory.Load(context.Background(), "@local", inventory.Options{
 		Data: map[string]any{"_sudo_user": "app"}, // like --data _sudo_user=app
 	})
@@ -63,9 +63,9 @@ func ExampleHost_Options() {
 		Args: map[string]any{"_sudo": true, "_timeout": 5}, // like --sudo --timeout 5
 	})
 	h := run.Hosts()[0]
-	opts, _ := h.Options(map[string]any{"_chdir": "/srv"})
-	fmt.Println(opts.Wrap(command.Shell("make install")))
-	fmt.Println(opts.Timeout == 5*time.Second)
+	args, _ := h.Args(map[string]any{"_chdir": "/srv"})
+	fmt.Println(args.Options.Wrap(command.Shell("make install")))
+	fmt.Println(args.Options.Timeout == 5*time.Second)
 	// Output:
 	// sudo -H -n -u app sh -c 'cd /srv && make install'
 	// true

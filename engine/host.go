@@ -4,16 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/connector/escalate"
 	"github.com/goinfra-dev/goinfra/inventory"
+	"github.com/goinfra-dev/goinfra/runargs"
 )
 
 // Host is an inventory host taking part in a run.
@@ -137,99 +136,23 @@ func (h *Host) close(ctx context.Context, stopErr error) error {
 	return errors.Join(errs...)
 }
 
-// Args resolves the global arguments (connector.GlobalArgs) for one
-// command on h. Layers are given highest first — typically the call's own
-// keywords, then the enclosing deploy's. Below them come the host's data
-// (host, group and --data values; keys only at their declared default do
-// not count), then the run's Config.Args (CLI flags), then the defaults.
-// Keys of the layers that are not global arguments are ignored, except
-// unknown ones starting with "_", which are an error. The result is
-// type-checked: a wrong type is an error naming the host and the key.
-func (h *Host) Args(layers ...map[string]any) (connector.Data, error) {
-	for _, l := range layers {
-		for k := range l {
-			if strings.HasPrefix(k, "_") && !connector.IsGlobalArg(k) {
-				return nil, fmt.Errorf("host %s: unknown global argument %s", h.Name, k)
-			}
-		}
-	}
-	d := connector.Data{}
-	for _, key := range connector.GlobalArgs {
-		k := key.Name
-		if v, ok := h.lookupArg(k, layers); ok {
-			d[k] = v
-		}
-	}
-	if err := d.Check(h.Name, connector.GlobalArgs); err != nil {
-		return nil, err
-	}
-	return d, nil
-}
-
-func (h *Host) lookupArg(k string, layers []map[string]any) (any, bool) {
-	for _, l := range layers {
-		if v, ok := l[k]; ok && v != nil {
-			return v, true
-		}
-	}
+// Args resolves the global arguments of one command or operation on h
+// (see runargs.Resolver.Resolve). Layers are given highest first —
+// typically the call's own keywords, then the enclosing deploy's. Below
+// them come the host's data (host, group and --data values; keys only at
+// their declared default do not count), then the run's Config.Args (CLI
+// flags), then the defaults. A wrong type is an error naming the host and
+// the key.
+func (h *Host) Args(layers ...map[string]any) (runargs.Args, error) {
+	r := runargs.Resolver{Host: h.Name}
 	if h.Host != nil {
-		if v, ok := h.Data[k]; ok && v != nil && h.Source(k) != "default" {
-			return v, true
-		}
+		r.Data = h.Data
+		r.Default = func(k string) bool { return h.Source(k) == "default" }
 	}
 	if h.run != nil {
-		if v, ok := h.run.cfg.Args[k]; ok && v != nil {
-			return v, true
-		}
+		r.Run = h.run.cfg.Args
 	}
-	return nil, false
-}
-
-// Options resolves the global arguments like Args and turns them into
-// command options for h's connector.
-func (h *Host) Options(layers ...map[string]any) (connector.Options, error) {
-	d, err := h.Args(layers...)
-	if err != nil {
-		return connector.Options{}, err
-	}
-	o, err := connector.OptionsFromData(d)
-	if err != nil {
-		return o, fmt.Errorf("host %s: %w", h.Name, err)
-	}
-	if v, ok := d["_stdin"]; ok && v != nil {
-		r, err := stdinReader(v)
-		if err != nil {
-			return o, fmt.Errorf("host %s: _stdin: %w", h.Name, err)
-		}
-		o.Stdin = r
-	}
-	return o, nil
-}
-
-// stdinReader turns a _stdin value into a reader: text, lines (joined
-// with newlines, as pyinfra does) or a reader.
-func stdinReader(v any) (io.Reader, error) {
-	switch x := v.(type) {
-	case string:
-		return strings.NewReader(x), nil
-	case []byte:
-		return strings.NewReader(string(x)), nil
-	case io.Reader:
-		return x, nil
-	case []string:
-		return strings.NewReader(strings.Join(x, "\n") + "\n"), nil
-	case []any:
-		lines := make([]string, len(x))
-		for i, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("expected a string or a list of strings, given a list holding %s", connector.TypeName(e))
-			}
-			lines[i] = s
-		}
-		return strings.NewReader(strings.Join(lines, "\n") + "\n"), nil
-	}
-	return nil, fmt.Errorf("expected a string or a list of strings, given %s", connector.TypeName(v))
+	return r.Resolve(layers...)
 }
 
 // Memo returns the value cached on h under key, computing it with fill
@@ -263,34 +186,19 @@ func (h *Host) Forget(prefix string) {
 	}
 }
 
-// Run runs cmd on h's connection with opts, retrying a failed command as
-// the global arguments in args say (_retries times, _retry_delay apart;
-// args as returned by Args, nil for no retries). A cancelled ctx is never
-// retried. The result and error are the last attempt's.
-func (h *Host) Run(ctx context.Context, cmd command.Command, opts connector.Options, args connector.Data) (connector.Result, error) {
+// Run runs cmd on h's connection with args.Options, retrying a failed
+// command as args say (runargs.Retry: _retries times, _retry_delay apart;
+// the zero Args for no retries). A cancelled ctx is never retried. The
+// result and error are the last attempt's.
+func (h *Host) Run(ctx context.Context, cmd command.Command, args runargs.Args) (connector.Result, error) {
+	res := connector.Result{ExitCode: -1}
 	if h.Conn == nil {
-		return connector.Result{ExitCode: -1}, connector.Errorf(h.Name, connector.ErrNotConnected, "cannot run a command")
+		return res, connector.Errorf(h.Name, connector.ErrNotConnected, "cannot run a command")
 	}
-	retries := args.Int("_retries")
-	delay := args.Duration("_retry_delay")
-	for attempt := 0; ; attempt++ {
-		if s, ok := opts.Stdin.(io.Seeker); ok && attempt > 0 {
-			// Each attempt gets the whole input again.
-			if _, err := s.Seek(0, io.SeekStart); err != nil {
-				return connector.Result{ExitCode: -1}, fmt.Errorf("%s: _stdin: %w", h.Name, err)
-			}
-		}
-		res, err := h.Conn.Run(ctx, cmd, opts)
-		if err == nil || attempt >= retries || ctx.Err() != nil {
-			return res, err
-		}
-		h.Log.Info(fmt.Sprintf("command failed, retrying (%d of %d) in %s", attempt+1, retries, delay), "error", err)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return res, err
-		case <-t.C:
-		}
-	}
+	err := runargs.Retry(ctx, args, h.Log, "command", func(opts connector.Options) error {
+		var err error
+		res, err = h.Conn.Run(ctx, cmd, opts)
+		return err
+	})
+	return res, err
 }

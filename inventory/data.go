@@ -8,6 +8,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/runargs"
 )
 
 // ParseData reads one --data argument, "key=value". The value is typed by
@@ -34,10 +35,8 @@ func ParseData(kv string) (key string, value any, err error) {
 // declaredType is the type some registered kind or global argument gives
 // key, or 0.
 func declaredType(key string) connector.Type {
-	for _, k := range connector.GlobalArgs {
-		if k.Name == key {
-			return k.Type
-		}
+	if k, ok := runargs.Lookup(key); ok {
+		return k.Type
 	}
 	for _, kind := range connector.Kinds() {
 		d, ok := connector.Lookup(kind)
@@ -67,10 +66,8 @@ func IsSecret(kind, key string) bool {
 			return true
 		}
 	}
-	for _, k := range connector.GlobalArgs {
-		if k.Name == key {
-			return k.Secret
-		}
+	if k, ok := runargs.Lookup(key); ok {
+		return k.Secret
 	}
 	if d, ok := connector.Lookup(kind); ok {
 		for _, k := range d.DataKeys() {

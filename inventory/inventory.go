@@ -49,7 +49,7 @@ type Host struct {
 	// Data is the host's resolved data: every layer merged (first hit wins:
 	// Options.Data > host data (user over connector-generated) > group data
 	// (later group wins) > "all" data > declared defaults), type-checked
-	// against the kind's DataKeys and connector.GlobalArgs.
+	// against the kind's DataKeys and runargs.Keys.
 	Data connector.Data
 
 	// sources records which layer each key of Data came from.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/internal/suggest"
+	"github.com/goinfra-dev/goinfra/runargs"
 )
 
 // entry is one target as the user declared it, before expansion.
@@ -501,7 +502,7 @@ func (l *loader) finish(hb *hostBuild, groupData map[string]map[string]any) (*Ho
 	keys := drv.DataKeys()
 	// Sized for the declared keys and some user data: growing maps was
 	// most of the cost of loading a large inventory.
-	size := len(keys) + len(connector.GlobalArgs) + len(hb.gen) + len(hb.user) + 8
+	size := len(keys) + len(runargs.Keys) + len(hb.gen) + len(hb.user) + 8
 	d := make(connector.Data, size)
 	src := make(map[string]string, size)
 	put := func(m map[string]any, from func(string) string) {
@@ -525,7 +526,7 @@ func (l *loader) finish(hb *hostBuild, groupData map[string]map[string]any) (*Ho
 	put(hb.user, label("host"))
 	put(l.opts.Data, label("--data"))
 
-	for _, keys := range [][]connector.DataKey{keys, connector.GlobalArgs} {
+	for _, keys := range [][]connector.DataKey{keys, runargs.Keys} {
 		if err := d.Check(hb.name, keys); err != nil {
 			var te *connector.DataTypeError
 			if errors.As(err, &te) && IsSecret(hb.kind, te.Key) {

@@ -11,6 +11,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/connectors/local"
 	"github.com/goinfra-dev/goinfra/inventory"
+	"github.com/goinfra-dev/goinfra/runargs"
 )
 
 // seedInventory is the inventory-only connector of the seed
@@ -58,11 +59,11 @@ func TestSeedInventoryYieldsLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	opts, err := connector.OptionsFromData(h.Data)
+	args, err := runargs.Resolver{Host: h.Name, Data: h.Data}.Resolve()
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := conn.Run(ctx, command.Shell(`printf '%s|%s' "$GREETING" "$(pwd)"`), opts)
+	res, err := conn.Run(ctx, command.Shell(`printf '%s|%s' "$GREETING" "$(pwd)"`), args.Options)
 	if err != nil {
 		t.Fatal(err)
 	}

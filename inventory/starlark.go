@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/runargs"
 	"go.starlark.net/lib/json"
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
@@ -318,7 +318,7 @@ func (l *loader) loadGroupDataFile(group string) (map[string]any, error) {
 	}
 	data := map[string]any{}
 	for _, g := range m.globals {
-		if strings.HasPrefix(g.name, "_") && !connector.IsGlobalArg(g.name) {
+		if strings.HasPrefix(g.name, "_") && !runargs.IsKey(g.name) {
 			continue
 		}
 		if _, ok := g.value.(starlark.Callable); ok {
