@@ -60,6 +60,14 @@ func (c *Conn) runPrompted(ctx context.Context, cmd command.Command, opts connec
 		Stdin:            inR,
 		Stdout:           ans,
 		SuccessExitCodes: opts.SuccessExitCodes,
+		// What the connector finds still running as the escalated user
+		// when it stops the command, it signals through su or doas too.
+		Kill: func(ctx context.Context, kill command.Command) error {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), StopTimeout)
+			defer cancel()
+			_, err := c.runPrompted(ctx, kill, stopOptions(opts), pw, tool)
+			return err
+		},
 	}
 	type outcome struct {
 		res connector.Result
@@ -161,9 +169,13 @@ func (c *Conn) stopPrompted(ctx context.Context, ans *answerer, opts connector.O
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), StopTimeout)
 	defer cancel()
-	k := connector.Options{Unix: command.Unix{SuUser: opts.SuUser, SuShell: opts.SuShell, Doas: opts.Doas, DoasUser: opts.DoasUser,
+	_, _ = c.runPrompted(ctx, stopScript(p), stopOptions(opts), pw, tool)
+}
+
+// stopOptions run a stop as the user opts switch to, through su or doas.
+func stopOptions(opts connector.Options) connector.Options {
+	return connector.Options{Unix: command.Unix{SuUser: opts.SuUser, SuShell: opts.SuShell, Doas: opts.Doas, DoasUser: opts.DoasUser,
 		ShellExecutable: command.NoShell}, SuPassword: opts.SuPassword, DoasPassword: opts.DoasPassword, Stdout: io.Discard}
-	_, _ = c.runPrompted(ctx, stopScript(p), k, pw, tool)
 }
 
 // escalationFailed is the error for su or doas ending before the command

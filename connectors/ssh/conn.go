@@ -729,7 +729,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 // stopRemote stops a command that ran past its time: a TERM then KILL to
 // its process group from a second session, plus a "signal" request for
 // sshds that honour it. What runs as another user is signalled through the
-// command's own escalation (opts.Kill, from the escalation layer).
+// command's own escalation too (opts.Kill, from the escalation layer).
 func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, opts connector.Options) {
 	_ = sess.Signal(ssh.SIGTERM)
 	var pgid int
@@ -743,7 +743,8 @@ func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, o
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if opts.Kill != nil {
 			_ = opts.Kill(ctx, kill)
-		} else if ks, err := client.NewSession(); err == nil {
+		}
+		if ks, err := client.NewSession(); err == nil {
 			done := make(chan struct{})
 			go func() { _ = ks.Run(kill.Raw()); close(done) }()
 			select {
