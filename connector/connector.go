@@ -6,8 +6,9 @@
 // A kind is a Driver. Every Driver expands target strings into hosts
 // (Expand) and declares the data keys it reads (DataKeys). A Driver that
 // also implements Opener executes: it opens a Conn per host, which connects,
-// runs commands and moves files. Optional capabilities of a Conn are found by
-// type assertion (Finisher, Forwarder).
+// runs commands and moves files. Optional capabilities of a Conn are found
+// with As, which also looks behind wrappers such as the escalation layer
+// (Finisher, Forwarder, Terminal, UserSwitcher).
 package connector
 
 import (
@@ -122,8 +123,11 @@ type Options struct {
 	// Unix wraps the command: _env, _chdir, _sudo, _su_user, _doas,
 	// _shell_executable.
 	command.Unix
-	// SudoPassword and SuPassword are secrets: a connector must never put
-	// them on a command line, in an environment, in a log or an error.
+	// SudoPassword, SuPassword and DoasPassword are secrets. The
+	// escalation layer (connector/escalate) consumes them and clears them
+	// before a connector sees the options, except for a UserSwitcher,
+	// which must never put them on a command line, in an environment, in a
+	// log or an error.
 	SudoPassword string
 	SuPassword   string
 	DoasPassword string
@@ -139,6 +143,61 @@ type Options struct {
 	OnLine func(Line)
 	// OnCommand sees the masked command before it runs (print_input).
 	OnCommand func(masked string)
+
+	// Stdout, when set, receives the command's standard output byte for
+	// byte as it arrives, instead of the result's lines (downloads, and
+	// password prompts that end without a newline). Connectors that
+	// implement Terminal honour it.
+	Stdout io.Writer
+	// Kill, when set, is how a connector stopping this command (timeout,
+	// cancelled context) signals what the login user may not: processes
+	// that run as the user the command switched to. The connector passes
+	// a shell command such as "kill -TERM -123"; the escalation layer
+	// (connector/escalate) runs it escalated as the command was, so no
+	// connector handles a password. Without it a connector signals as the
+	// login user only.
+	Kill func(ctx context.Context, cmd command.Command) error
+}
+
+// Terminal is an optional Conn capability: commands can run on a
+// pseudo-terminal (Options.PTY) with their standard input streamed from
+// Options.Stdin while they run and their output delivered byte for byte to
+// Options.Stdout. The escalation layer needs it to type su and doas
+// passwords at their prompt.
+type Terminal interface {
+	Terminal()
+}
+
+// UserSwitcher is an optional Conn capability of connectors that switch
+// users themselves, without sudo, su or doas on the host (docker's exec
+// user, chroot's credentials, external programs that honour the options):
+// the escalation layer passes their options through untouched.
+type UserSwitcher interface {
+	SwitchesUser()
+}
+
+// Wrapper is a Conn that decorates another one (the escalation layer).
+type Wrapper interface {
+	Unwrap() Conn
+}
+
+// As returns c, or the first Conn behind c's chain of Unwrap methods, that
+// implements T, the way errors.As walks wrapped errors: optional
+// capabilities are asked of the connector's own Conn, never re-exported
+// by the decorators around it.
+func As[T any](c Conn) (T, bool) {
+	for c != nil {
+		if t, ok := c.(T); ok {
+			return t, true
+		}
+		w, ok := c.(Wrapper)
+		if !ok {
+			break
+		}
+		c = w.Unwrap()
+	}
+	var zero T
+	return zero, false
 }
 
 // Succeeded reports whether code is one of the allowed exit codes.

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 	"github.com/goinfra-dev/goinfra/inventory"
 )
 
@@ -56,9 +57,8 @@ type Config struct {
 	// Log receives the run log; each host's messages carry a "host"
 	// attribute. Nil discards.
 	Log *slog.Logger
-	// SudoPasswordPrompt, when set, is asked for the sudo password when a
-	// command fails because sudo needs one and none was given; the
-	// command is then run once more. Unset, such a host fails with a
+	// SudoPasswordPrompt, when set, is asked for the sudo password when
+	// sudo needs one and none was given. Unset, such a host fails with a
 	// message saying how to give the password.
 	SudoPasswordPrompt PasswordPrompt
 	// SudoPasswordPerHost asks once per host instead of once per run.
@@ -78,11 +78,8 @@ type Run struct {
 	closed  bool
 	stopErr error // why the run stopped early, if it did
 
-	// The sudo password asked for once for every host (see passwordFor).
-	pwMu    sync.Mutex
-	pwAsked bool
-	pw      string
-	pwErr   error
+	// The sudo password policy every host's escalation layer shares.
+	passwords *escalate.Asker
 }
 
 // New prepares a run over inv's hosts. Nothing is opened until Connect.
@@ -94,7 +91,7 @@ func New(inv *inventory.Inventory, cfg Config) *Run {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Run{cfg: cfg, log: log}
+	r := &Run{cfg: cfg, log: log, passwords: escalate.NewAsker(cfg.SudoPasswordPrompt, cfg.SudoPasswordPerHost)}
 	if inv != nil {
 		for _, ih := range inv.Hosts {
 			r.hosts = append(r.hosts, &Host{

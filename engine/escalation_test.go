@@ -1,10 +1,13 @@
 package engine_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -55,33 +58,58 @@ func init() { connector.Register("sudofake", sudoFake{}) }
 func (c *sudoFakeConn) Connect(context.Context) error { return nil }
 func (c *sudoFakeConn) Close() error                  { return nil }
 
+// Terminal makes the fake a connector.Terminal, so that the escalation
+// layer types su passwords at its prompt.
+func (c *sudoFakeConn) Terminal() {}
+
+var markerRE = regexp.MustCompile(`goinfra-escalated-[0-9a-f]+`)
+
+// Run answers as sudo and su would for the command line it is given: the
+// escalation layer feeds sudo -S its password on stdin and types su's at
+// the terminal prompt; the connector itself never sees a password.
 func (c *sudoFakeConn) Run(_ context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if opts.SudoPassword != "" || opts.SuPassword != "" || opts.DoasPassword != "" {
+		return connector.Result{ExitCode: -1}, fmt.Errorf("the connector was given a password")
+	}
 	stderr := func(code int, msg string) (connector.Result, error) {
 		return connector.Result{ExitCode: code, Output: connector.Output{Lines: []connector.Line{{Stream: connector.Stderr, Text: msg}}}},
 			&connector.CommandError{Host: c.name, ExitCode: code}
 	}
-	switch {
-	case opts.SuUser != "" && opts.SuPassword != "":
+	var in *bufio.Reader
+	if opts.Stdin != nil {
+		in = bufio.NewReader(opts.Stdin)
+	}
+	switch marker := markerRE.FindString(cmd.Raw()); {
+	case marker != "":
+		// su on a terminal: prompt, read the answer, announce the shell.
 		c.suTries++
-		if opts.SuPassword != "right" {
-			return connector.Result{ExitCode: 1}, connector.Errorf(c.name, connector.ErrAuth, "su did not accept the password")
+		io.WriteString(opts.Stdout, "Password: ")
+		pw, _ := in.ReadString('\n')
+		if strings.TrimSuffix(pw, "\n") != "right" {
+			io.WriteString(opts.Stdout, "\r\nsu: Authentication failure\r\n")
+			return connector.Result{ExitCode: 1}, &connector.CommandError{Host: c.name, ExitCode: 1}
 		}
+		io.WriteString(opts.Stdout, marker+" 4242\nok\n")
+		return connector.Result{}, nil
 	case opts.SuUser != "":
 		return stderr(1, "su: Authentication failure")
-	case opts.Sudo && opts.SudoPassword == "":
+	case opts.Sudo && !opts.SudoStdin:
 		return stderr(1, "sudo: a password is required")
 	case opts.Sudo:
+		pw, _ := in.ReadString('\n')
 		c.tries++
-		if opts.SudoPassword != "right" {
+		if strings.TrimSuffix(pw, "\n") != "right" {
 			c.wrong++
 			return stderr(1, "sudo: 1 incorrect password attempt")
 		}
 	}
-	if opts.Stdin != nil {
-		b, _ := io.ReadAll(opts.Stdin)
-		c.stdinGot = append(c.stdinGot, string(b))
+	if in != nil {
+		b, _ := io.ReadAll(in)
+		if len(b) > 0 {
+			c.stdinGot = append(c.stdinGot, string(b))
+		}
 	}
 	return connector.Result{Output: connector.Output{Lines: []connector.Line{{Stream: connector.Stdout, Text: "ok"}}}}, nil
 }
@@ -246,24 +274,23 @@ func TestSudoPasswordWrongOnce(t *testing.T) {
 	}
 }
 
-// A command refused for want of a password is run once more with the
-// password, with its input from the start.
-func TestSudoPasswordRetryKeepsStdin(t *testing.T) {
+// Whether sudo wants a password is found out before the command runs, so
+// its input reaches it whole, also input that cannot be read twice.
+func TestSudoPasswordKeepsStdin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	prompt := func(context.Context, string) (string, error) { return "right", nil }
-	r := connected(t, ctx, "stdin", engine.Config{SudoPasswordPrompt: prompt})
-	if _, err := r.Each(ctx, runAs(map[string]any{"_sudo": true}, func() io.Reader { return bytes.NewReader([]byte("data")) })); err != nil {
-		t.Fatal(err)
-	}
-	if c := sudoFakeConnOf(t, r.Hosts()[0].Name); len(c.stdinGot) != 1 || c.stdinGot[0] != "data" {
-		t.Errorf("stdin the command got: %q", c.stdinGot)
-	}
-	// Input that cannot be read twice: a clear error, not half the data.
-	r = connected(t, ctx, "stdinpipe", engine.Config{SudoPasswordPrompt: prompt})
-	res, _ := r.Each(ctx, runAs(map[string]any{"_sudo": true}, func() io.Reader { return io.MultiReader(strings.NewReader("data")) }))
-	if err := res[0].Err; err == nil || !strings.Contains(err.Error(), "cannot be read again") {
-		t.Errorf("unseekable stdin: %v", err)
+	for name, in := range map[string]func() io.Reader{
+		"stdin":     func() io.Reader { return bytes.NewReader([]byte("data")) },
+		"stdinpipe": func() io.Reader { return io.MultiReader(strings.NewReader("data")) },
+	} {
+		r := connected(t, ctx, name, engine.Config{SudoPasswordPrompt: prompt})
+		if _, err := r.Each(ctx, runAs(map[string]any{"_sudo": true}, in)); err != nil || len(r.Failed()) > 0 {
+			t.Fatalf("%s: %v %v", name, err, r.Failed())
+		}
+		if c := sudoFakeConnOf(t, r.Hosts()[0].Name); len(c.stdinGot) != 1 || c.stdinGot[0] != "data" {
+			t.Errorf("%s: stdin the command got: %q", name, c.stdinGot)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 	"github.com/goinfra-dev/goinfra/inventory"
 	"github.com/goinfra-dev/goinfra/runargs"
 )
@@ -18,9 +19,9 @@ import (
 type Host struct {
 	*inventory.Host
 	// Conn is the host's connection; set by Connect, nil before (and
-	// when opening failed). It wraps the connector's Conn (see
-	// escalation.go: sudo passwords asked for, checked once, never
-	// retried when refused); its Unwrap method returns the connector's.
+	// when opening failed). It is the connector's Conn inside the
+	// escalation layer (connector/escalate); connector.As finds the
+	// connector's optional capabilities behind it.
 	Conn connector.Conn
 	// Log is the run log of this host (it carries the "host" attribute).
 	Log *slog.Logger
@@ -31,7 +32,6 @@ type Host struct {
 	err       error
 	connected bool
 	memo      map[string]*memoEntry
-	sudo      sudoState
 }
 
 type memoEntry struct {
@@ -91,7 +91,11 @@ func (h *Host) connect(ctx context.Context) error {
 			}
 			return connector.Errorf(h.Name, connector.ErrConnect, "%w", err)
 		}
-		h.Conn = wrapConn(h, c)
+		var passwords *escalate.Asker
+		if h.run != nil {
+			passwords = h.run.passwords
+		}
+		h.Conn = escalate.Wrap(c, escalate.Config{Host: h.Name, Passwords: passwords, OnBlocked: h.Fail})
 	}
 	h.Log.Debug("connecting")
 	if err := h.Conn.Connect(ctx); err != nil {
@@ -111,7 +115,7 @@ func (h *Host) close(ctx context.Context, stopErr error) error {
 		return nil
 	}
 	var errs []error
-	if f, ok := h.Conn.(connector.Finisher); ok && h.Connected() {
+	if f, ok := connector.As[connector.Finisher](h.Conn); ok && h.Connected() {
 		runErr := h.Err()
 		if runErr == nil && stopErr != nil {
 			runErr = fmt.Errorf("run stopped: %w", stopErr)

@@ -53,6 +53,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 )
 
 // Options tune Run to what a connector and its target can do.
@@ -114,7 +115,9 @@ type suite struct {
 
 // Run runs the conformance subtests. open is called at least once per
 // subtest and must return a new Conn (connected or not) to the same target;
-// Run connects it and closes it when the subtest ends.
+// Run connects it and closes it when the subtest ends. Run puts the
+// escalation layer (connector/escalate) around it, as the engine does, so
+// the escalation subtests check the connector together with the layer.
 func Run(t *testing.T, open func(t *testing.T) connector.Conn, opts Options) {
 	t.Helper()
 	s := &suite{open: open, opts: opts}
@@ -168,10 +171,11 @@ func skipIf(cond bool, reason string) string {
 // conn opens and connects a Conn for t, closed when t ends.
 func (s *suite) conn(t *testing.T) connector.Conn {
 	t.Helper()
-	c := s.open(t)
-	if c == nil {
+	raw := s.open(t)
+	if raw == nil {
 		t.Fatal("open returned a nil Conn")
 	}
+	c := connector.Conn(escalate.Wrap(raw, escalate.Config{Host: s.opts.Host}))
 	t.Cleanup(func() {
 		if err := c.Close(); err != nil {
 			t.Errorf("Close: %v", err)

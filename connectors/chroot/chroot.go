@@ -334,19 +334,13 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	return res, nil
 }
 
-// runAs is the user a privilege switch ends as: su runs last in the wrapper
-// order, so its user wins; sudo and doas without a user mean root.
-func runAs(u command.Unix) string {
-	switch {
-	case u.SuUser != "":
-		return u.SuUser
-	case u.Sudo && u.SudoUser != "":
-		return u.SudoUser
-	case u.Doas && u.DoasUser != "":
-		return u.DoasUser
-	}
-	return ""
-}
+// runAs is the user a privilege switch ends as (command.Unix.User), "" for
+// none.
+func runAs(u command.Unix) string { return u.User() }
+
+// SwitchesUser implements connector.UserSwitcher: the kernel switches the
+// user when the process starts (no sudo, su or doas in the chroot).
+func (c *Conn) SwitchesUser() {}
 
 // argv turns the command into the process's arguments: `<shell> -c <line>`,
 // or, without a shell, the words of line.

@@ -55,7 +55,10 @@ type Conn struct {
 	inflight  sync.WaitGroup // operations admitted by begin
 }
 
-var _ connector.Finisher = (*Conn)(nil)
+var (
+	_ connector.Finisher     = (*Conn)(nil)
+	_ connector.UserSwitcher = (*Conn)(nil)
+)
 
 func (c *Conn) errorf(class error, format string, args ...any) error {
 	return connector.Errorf(c.host.Name, class, format, args...)

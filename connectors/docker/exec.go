@@ -47,24 +47,23 @@ func (c *Conn) begin() (end func(), err error) {
 	return c.inflight.Done, nil
 }
 
-// execUser is the exec's user: the switch the options ask for (su inside
-// sudo inside doas, as command.Unix nests them), else docker_user, else ""
-// (the container's own user).
+// execUser is the exec's user: the user the options switch to
+// (command.Unix.User), else docker_user, else "" (the container's own
+// user).
 func (c *Conn) execUser(o connector.Options) string {
-	switch {
-	case o.SuUser != "":
-		return o.SuUser
-	case o.Sudo && o.SudoUser != "":
-		return o.SudoUser
-	case o.Sudo:
+	switch u := o.Unix.User(); u {
+	case "":
+		return c.host.Data.String("docker_user")
+	case "root":
 		return "0"
-	case o.Doas && o.DoasUser != "":
-		return o.DoasUser
-	case o.Doas:
-		return "0"
+	default:
+		return u
 	}
-	return c.host.Data.String("docker_user")
 }
+
+// SwitchesUser implements connector.UserSwitcher: the exec's user is the
+// switch, no sudo, su or doas runs in the container.
+func (c *Conn) SwitchesUser() {}
 
 // argv is the exec's command line: `<shell> [-l] -c <command>`, the only
 // shell layer. _chdir goes into the command so that a missing directory is

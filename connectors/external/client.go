@@ -160,6 +160,11 @@ func (e *ExecProgram) Open(h *connector.Host) (connector.Conn, error) {
 }
 
 // Conn is a connection to one host through its own program process.
+// SwitchesUser implements connector.UserSwitcher: a program gets the
+// escalation options (and secrets) with each request and honours them its
+// own way (docs/protocol.md), so the escalation layer passes them through.
+func (c *Conn) SwitchesUser() {}
+
 type Conn struct {
 	p    *Program
 	host *connector.Host

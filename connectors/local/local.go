@@ -4,20 +4,12 @@
 // the command and everything it started; files are copied locally,
 // binary-safe and atomically.
 //
-// Escalation (_sudo, _su_user, _doas): commands are wrapped by command.Unix.
-// Put stages the content as the login user, then an escalated shell
-// command reads it on its standard input into a temporary file beside the
-// destination, gives it the replaced file's owner and mode (a new file: the
-// user's umask) and renames it; every temporary file is removed on every
-// path. Get reads the file with an escalated cat whose standard output is
-// the writer, so no readable copy is ever made. A sudo password
-// (_sudo_password) reaches sudo -S on its standard input, only when sudo
-// asks for one. su and doas read passwords from a terminal only: with
-// _su_password or _doas_password the command runs on a pseudo-terminal of
-// its own where the password is typed at the prompt (internal/ptyauth); its
-// standard error then arrives merged into standard output, and its input
-// (read into memory first, at most ptyauth.MaxInput) passes through the
-// terminal in raw mode.
+// Escalation (_sudo, _su_user, _doas): commands are wrapped by
+// command.Unix; passwords and escalated transfers are the escalation
+// layer's (connector/escalate), which the engine puts around every
+// connection. A Conn is a connector.Terminal: commands can run on a
+// pseudo-terminal of their own with streamed input and byte-for-byte
+// output, which the layer uses to type su and doas passwords.
 //
 // Importing the package registers the kind:
 //
@@ -40,7 +32,6 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/internal/ptyauth"
 )
 
 // Kind is the name the connector is registered under.
@@ -99,7 +90,13 @@ func New(h *connector.Host) *Conn {
 	return &Conn{host: h}
 }
 
-var _ connector.Conn = (*Conn)(nil)
+var (
+	_ connector.Conn     = (*Conn)(nil)
+	_ connector.Terminal = (*Conn)(nil)
+)
+
+// Terminal implements connector.Terminal.
+func (c *Conn) Terminal() {}
 
 func (c *Conn) name() string {
 	if c.host.Name == "" {
@@ -123,9 +120,6 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 
 // runCfg holds run's internal settings.
 type runCfg struct {
-	// stdout, when set, receives standard output byte for byte instead of
-	// the result's lines.
-	stdout io.Writer
 	// plainStop stops the command with signals only, never with an
 	// escalated kill (which is itself such a command).
 	plainStop bool
@@ -141,15 +135,7 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 	if err := ctx.Err(); err != nil {
 		return res, "", fmt.Errorf("%s: command not started: %w", c.name(), err)
 	}
-	if pw, tool := ptyauth.Password(opts); pw != "" {
-		return c.runPrompted(ctx, cmd, opts, cfg, pw, tool)
-	}
-	// As given: an escalated kill (see signal) prepares its own stdin.
-	given := opts
-	stdin, err := c.escalationStdin(ctx, &opts)
-	if err != nil {
-		return res, "", err
-	}
+	stdin := opts.Stdin
 	argv := argvFor(cmd, opts.Unix)
 	masked := opts.Unix.Wrap(cmd).String()
 	if opts.OnCommand != nil {
@@ -183,7 +169,11 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 		// A session of its own, with the terminal as its controlling one;
 		// its process group is the session's.
 		p.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-		readers, sinks, childFiles = []*os.File{master}, []io.Writer{rec.Stdout()}, []*os.File{tty}
+		out := rec.Stdout()
+		if opts.Stdout != nil {
+			out = opts.Stdout
+		}
+		readers, sinks, childFiles = []*os.File{master}, []io.Writer{out}, []*os.File{tty}
 		if stdin != nil {
 			stdinW = ptyInput{master: master, last: new(byte)}
 		}
@@ -204,8 +194,8 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 		// terminal nothing it runs can prompt on, or read from, the user's.
 		p.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		out := rec.Stdout()
-		if cfg.stdout != nil {
-			out = cfg.stdout
+		if opts.Stdout != nil {
+			out = opts.Stdout
 		}
 		readers, sinks, childFiles = []*os.File{outR, errR}, []io.Writer{out, rec.Stderr()}, []*os.File{outW, errW}
 		if stdin != nil {
@@ -222,7 +212,7 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 		}
 	}()
 	start := time.Now()
-	err = p.Start()
+	err := p.Start()
 	for _, f := range childFiles {
 		f.Close()
 	}
@@ -249,7 +239,7 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 		wg.Wait()
 		close(ioDone)
 	}()
-	res, err = c.finish(runCtx, ctx, p, rec, given, cfg, masked, start, ioDone, readers)
+	res, err = c.finish(runCtx, ctx, p, rec, opts, cfg, masked, start, ioDone, readers)
 	return res, res.Stderr(), err
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/connector/conntest"
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 	"github.com/goinfra-dev/goinfra/connectors/local"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 )
@@ -368,7 +369,7 @@ func TestEscalatedPutAsRootKeepsOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := stagingFiles(t)
-	c := local.New(nil)
+	c := escalate.Wrap(local.New(nil), escalate.Config{Host: local.HostName})
 	sudo := connector.Options{Unix: command.Unix{Sudo: true}}
 	if err := c.Put(context.Background(), strings.NewReader("new\x00bytes"), dst, sudo); err != nil {
 		t.Fatal(err)
@@ -414,7 +415,7 @@ func TestPasswordsNotInErrors(t *testing.T) {
 }
 
 func stagingFiles(t *testing.T) int {
-	m, err := filepath.Glob(filepath.Join(os.TempDir(), "goinfra-put-*"))
+	m, err := filepath.Glob(filepath.Join(os.TempDir(), ".goinfra-*"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,8 +119,8 @@ func (c *Conn) signal(tr *tracker, sig syscall.Signal, opts connector.Options, c
 
 // signalPIDs signals each pid. Processes the login user may not signal,
 // because they run as another user, are signalled through the command's
-// own escalation: sudo passes SIGTERM on only to the process it started,
-// not to what that started.
+// own escalation (opts.Kill, from the escalation layer): sudo passes
+// SIGTERM on only to the process it started, not to what that started.
 func (c *Conn) signalPIDs(pids []int, sig syscall.Signal, opts connector.Options, cfg runCfg) {
 	var denied []string
 	for _, pid := range pids {
@@ -128,16 +128,14 @@ func (c *Conn) signalPIDs(pids []int, sig syscall.Signal, opts connector.Options
 			denied = append(denied, strconv.Itoa(pid))
 		}
 	}
-	if len(denied) == 0 || cfg.plainStop || !opts.Unix.Escalates() {
+	if len(denied) == 0 || cfg.plainStop || opts.Kill == nil {
 		return
 	}
-	kopts := transferOptions(opts)
-	kopts.Timeout = KillGrace
 	name := "TERM"
 	if sig == syscall.SIGKILL {
 		name = "KILL"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*KillGrace)
 	defer cancel()
-	c.run(ctx, command.New("kill", "-s", name, strings.Join(denied, " "), "2>/dev/null"), kopts, runCfg{plainStop: true})
+	_ = opts.Kill(ctx, command.New("kill", "-s", name, strings.Join(denied, " "), "2>/dev/null"))
 }

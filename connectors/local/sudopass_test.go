@@ -18,6 +18,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 	"github.com/goinfra-dev/goinfra/connectors/local"
 )
 
@@ -48,7 +49,7 @@ func sudoPasswordHelper() int {
 		return 2
 	}
 	pw = strings.TrimSuffix(pw, "\n")
-	c := local.New(nil)
+	c := escalate.Wrap(local.New(nil), escalate.Config{Host: local.HostName})
 	ctx := context.Background()
 	var r helperReport
 	sudo := connector.Options{Unix: command.Unix{Sudo: true}, SudoPassword: pw, Stdin: strings.NewReader("payload\n")}
@@ -66,7 +67,10 @@ func sudoPasswordHelper() int {
 	if err != nil {
 		r.NoStdinE = err.Error()
 	}
-	_, err = c.Run(ctx, command.Shell("id -un"), connector.Options{Unix: command.Unix{Sudo: true}, SudoPassword: "wrong-" + pw})
+	// A connection of its own: a refused password stops escalation on
+	// the connection it was tried on.
+	wrong := escalate.Wrap(local.New(nil), escalate.Config{Host: local.HostName})
+	_, err = wrong.Run(ctx, command.Shell("id -un"), connector.Options{Unix: command.Unix{Sudo: true}, SudoPassword: "wrong-" + pw})
 	if err != nil {
 		r.WrongErr = err.Error()
 	}

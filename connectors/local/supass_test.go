@@ -18,6 +18,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 	"github.com/goinfra-dev/goinfra/connectors/local"
 )
 
@@ -67,7 +68,7 @@ func suPasswordHelper() int {
 		}
 		return connector.Options{Unix: command.Unix{SuUser: target}, SuPassword: p}
 	}
-	c := local.New(nil)
+	c := escalate.Wrap(local.New(nil), escalate.Config{Host: local.HostName})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var r suReport
@@ -87,7 +88,10 @@ func suPasswordHelper() int {
 		r.LongErr = err.Error()
 	}
 	start := time.Now()
-	_, err = c.Run(ctx, command.Shell("id -un"), with("wrong-"+pw))
+	// A connection of its own: a refused password stops escalation on
+	// the connection it was tried on.
+	wrong := escalate.Wrap(local.New(nil), escalate.Config{Host: local.HostName})
+	_, err = wrong.Run(ctx, command.Shell("id -un"), with("wrong-"+pw))
 	r.WrongTook = time.Since(start)
 	if err != nil {
 		r.WrongErr = err.Error()

@@ -126,7 +126,7 @@ func testPasswordAuthNeverLeaks(t *testing.T, f *sshfleet.Fleet) {
 	opts = connector.Options{Unix: command.Unix{Sudo: true}, SudoPassword: "Wrong-" + sshfleet.SecurePassword}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	res, err = c.Run(ctx, command.Shell("true"), opts)
+	res, err = escalated(c).Run(ctx, command.Shell("true"), opts)
 	if err == nil || errors.Is(err, connector.ErrTimeout) || strings.Contains(err.Error()+res.Combined(), sshfleet.SecurePassword) {
 		t.Fatalf("wrong sudo password: %v %q", err, res.Combined())
 	}

@@ -22,7 +22,6 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/internal/ptyauth"
 )
 
 // Ciphers in the order goinfra offers them: AES-GCM first (fast with
@@ -45,9 +44,6 @@ type Conn struct {
 	stop     chan struct{}
 	sftp     *sftp.Client
 	fwdAgent bool
-	// sudoNoPass remembers sudo users for which `sudo -n` works, so a
-	// given sudo password is only fed to sudo that asks for it.
-	sudoNoPass map[string]bool
 	// orphans are temporary files a lost connection kept us from removing.
 	orphans []string
 	// From a connection's second session on, the next session channel is
@@ -63,6 +59,7 @@ type Conn struct {
 var (
 	_ connector.Conn      = (*Conn)(nil)
 	_ connector.Forwarder = (*Conn)(nil)
+	_ connector.Terminal  = (*Conn)(nil)
 )
 
 func (c *Conn) name() string { return c.host.Name }
@@ -639,25 +636,18 @@ func (p *pidLine) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// Terminal implements connector.Terminal: with Options.PTY a command gets
+// a pseudo-terminal, its input streamed from Options.Stdin and its output
+// byte for byte to Options.Stdout.
+func (c *Conn) Terminal() {}
+
 // Run implements connector.Conn. Commands may run concurrently.
 func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
-	if pw, tool := ptyauth.Password(opts); pw != "" {
-		return c.runPrompted(ctx, cmd, opts, pw, tool, nil)
-	}
 	res := connector.Result{ExitCode: -1}
 	start := time.Now()
 	defer func() { res.Duration = time.Since(start) }()
 	unix := opts.Unix
-	var stdin io.Reader = opts.Stdin
-	if opts.SudoPassword != "" && unix.Sudo && unix.SudoAskpass == "" && !c.sudoWithoutPassword(ctx, unix) {
-		// sudo -S reads the password from stdin one byte at a time up to
-		// the newline; the rest of stdin stays for the command.
-		unix.SudoStdin = true
-		if stdin == nil {
-			stdin = strings.NewReader("")
-		}
-		stdin = io.MultiReader(strings.NewReader(opts.SudoPassword+"\n"), stdin)
-	}
+	stdin := opts.Stdin
 	wrapped := unix.Wrap(cmd)
 	c.host.Logger().Debug("ssh run", "host", c.name(), "command", wrapped.String())
 	if opts.OnCommand != nil {
@@ -675,7 +665,11 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 		}
 	}
 	rec := connector.NewRecorder(opts.OnLine)
-	pid := &pidLine{next: rec.Stdout(), pid: make(chan int, 1)}
+	out := rec.Stdout()
+	if opts.Stdout != nil {
+		out = opts.Stdout
+	}
+	pid := &pidLine{next: out, pid: make(chan int, 1)}
 	sess.Stdout, sess.Stderr = pid, rec.Stderr()
 	if stdin != nil {
 		sess.Stdin = stdin
@@ -702,11 +696,11 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	select {
 	case werr = <-waitErr:
 	case <-timeout:
-		c.stopRemote(client, sess, pid, unix, opts)
+		c.stopRemote(client, sess, pid, opts)
 		res.Output = rec.Output()
 		return res, &connector.TimeoutError{Host: c.name(), Limit: opts.Timeout}
 	case <-ctx.Done():
-		c.stopRemote(client, sess, pid, unix, opts)
+		c.stopRemote(client, sess, pid, opts)
 		res.Output = rec.Output()
 		return res, connector.Errorf(c.name(), connector.ErrTimeout, "command stopped: %w", ctx.Err())
 	}
@@ -733,9 +727,10 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 }
 
 // stopRemote stops a command that ran past its time: a TERM then KILL to
-// its process group from a second session (as the same user, escalated as
-// the command was), plus a "signal" request for sshds that honour it.
-func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, unix command.Unix, opts connector.Options) {
+// its process group from a second session, plus a "signal" request for
+// sshds that honour it. What runs as another user is signalled through the
+// command's own escalation too (opts.Kill, from the escalation layer).
+func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, opts connector.Options) {
 	_ = sess.Signal(ssh.SIGTERM)
 	var pgid int
 	select {
@@ -743,55 +738,24 @@ func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, u
 	case <-time.After(2 * time.Second):
 	}
 	if pgid > 1 {
-		k := command.Unix{Sudo: unix.Sudo, SudoUser: unix.SudoUser, Doas: unix.Doas, DoasUser: unix.DoasUser,
-			SuUser: unix.SuUser, ShellExecutable: command.DefaultShell}
-		var stdin io.Reader
-		if unix.SudoStdin {
-			k.SudoStdin = true
-			stdin = strings.NewReader(opts.SudoPassword + "\n")
-		}
 		g := strconv.Itoa(pgid)
-		kill := k.Wrap(command.Shell("kill -TERM -" + g + " 2>/dev/null; sleep 0.3; kill -KILL -" + g + " 2>/dev/null; true"))
+		kill := command.Shell("kill -TERM -" + g + " 2>/dev/null; sleep 0.3; kill -KILL -" + g + " 2>/dev/null; true")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if opts.Kill != nil {
+			_ = opts.Kill(ctx, kill)
+		}
 		if ks, err := client.NewSession(); err == nil {
-			ks.Stdin = stdin
 			done := make(chan struct{})
 			go func() { _ = ks.Run(kill.Raw()); close(done) }()
 			select {
 			case <-done:
-			case <-time.After(10 * time.Second):
+			case <-ctx.Done():
 			}
 			ks.Close()
 		}
+		cancel()
 	}
 	sess.Close()
-}
-
-// sudoWithoutPassword reports whether sudo works without a password for
-// these options (so a given password is not fed to a sudo that does not
-// read it, where the command would read it instead).
-func (c *Conn) sudoWithoutPassword(ctx context.Context, u command.Unix) bool {
-	c.mu.Lock()
-	ok := c.sudoNoPass[u.SudoUser]
-	c.mu.Unlock()
-	if ok {
-		return true
-	}
-	sess, _, err := c.newSession(ctx)
-	if err != nil {
-		return false
-	}
-	defer sess.Close()
-	probe := command.Unix{Sudo: true, SudoUser: u.SudoUser, ShellExecutable: command.NoShell}.Wrap(command.Shell("true"))
-	if sess.Run(probe.Raw()) != nil {
-		return false
-	}
-	c.mu.Lock()
-	if c.sudoNoPass == nil {
-		c.sudoNoPass = map[string]bool{}
-	}
-	c.sudoNoPass[u.SudoUser] = true
-	c.mu.Unlock()
-	return true
 }
 
 // Forward implements connector.Forwarder: it listens on localAddr and

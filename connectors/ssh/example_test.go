@@ -10,6 +10,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 	"github.com/goinfra-dev/goinfra/connectors/ssh"
 )
 
@@ -24,11 +25,14 @@ func Example() {
 		"ssh_strict_host_key_checking": "yes",
 		"ssh_options":                  map[string]any{"ProxyJump": "bastion.example.com"},
 	}}
-	conn, err := kind.(connector.Opener).Open(host)
+	raw, err := kind.(connector.Opener).Open(host)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	// The escalation layer feeds sudo its password and moves files as
+	// another user; the connection itself only transports.
+	conn := escalate.Wrap(raw, escalate.Config{Host: host.Name})
 	defer conn.Close()
 	ctx := context.Background()
 	if err := conn.Connect(ctx); err != nil {

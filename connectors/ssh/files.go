@@ -20,7 +20,6 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/internal/ptyauth"
 )
 
 // sftpRequests is the number of SFTP requests in flight per file, so a
@@ -236,17 +235,15 @@ func (c *Conn) checkSFTP(sc *sftp.Client, err error) {
 
 // Put implements connector.Conn: the file is written to a temporary file
 // in dst's directory and renamed over dst only when complete, so dst is
-// either its old content or the whole new one. With sudo/su/doas the file
-// is staged as the login user, then copied as the escalated user to a
-// temporary file beside dst that takes the replaced file's owner and mode
-// (a new file: the escalated user's), and renamed.
+// either its old content or the whole new one. With sudo/su/doas, see
+// connector/escalate.
 func (c *Conn) Put(ctx context.Context, r io.Reader, dst string, opts connector.Options) error {
 	if dst == "" {
 		return c.transferErr("upload: empty destination path")
 	}
 	c.removeOrphans(ctx)
 	if opts.Escalates() {
-		return c.putEscalated(ctx, r, dst, opts)
+		return c.errEscalated("upload", dst)
 	}
 	if c.useSCP() {
 		return c.putSCPAtomic(ctx, r, dst, opts)
@@ -274,21 +271,11 @@ func (c *Conn) removeOrphans(ctx context.Context) {
 	for _, o := range orphans {
 		cmd = cmd.Append(command.Quoted(o))
 	}
-	if _, err := c.runHelper(ctx, cmd, command.Unix{}, nil); err != nil {
+	if _, err := c.runHelper(ctx, cmd, command.Unix{}); err != nil {
 		c.mu.Lock()
 		c.orphans = append(c.orphans, orphans...)
 		c.mu.Unlock()
 	}
-}
-
-// inner strips the host and class of a connector error, for wrapping it
-// again with the path the user gave.
-func inner(err error) error {
-	var ce *connector.Error
-	if errors.As(err, &ce) && ce.Class == connector.ErrTransfer {
-		return ce.Err
-	}
-	return err
 }
 
 func (c *Conn) putSFTP(ctx context.Context, r io.Reader, dst string) (err error) {
@@ -337,74 +324,17 @@ func (c *Conn) putSFTP(ctx context.Context, r io.Reader, dst string) (err error)
 	return nil
 }
 
-// escalation is the wrapping for an escalated helper command.
-func escalation(opts connector.Options) command.Unix {
-	u := opts.Unix
-	u.Env, u.Chdir = nil, ""
-	if u.ShellExecutable == command.NoShell {
-		u.ShellExecutable = ""
-	}
-	return u
+// errEscalated refuses a transfer as another user: that is the escalation
+// layer's (connector/escalate), which stages it as the login user and
+// installs it with one escalated command.
+func (c *Conn) errEscalated(what, path string) error {
+	return connector.Errorf(c.name(), connector.ErrUnsupported,
+		"%s %s as another user needs the escalation layer (connector/escalate)", what, path)
 }
 
-// stage uploads r as the login user into a private directory and returns
-// the staged path and a cleanup. The directory is not listable by others
-// (0711); the file is readable only when the escalated user is not root,
-// under a random name.
-func (c *Conn) stage(ctx context.Context, r io.Reader, opts connector.Options) (string, func(), error) {
-	dir := "/tmp/.goinfra-" + randomSuffix()
-	file := dir + "/" + randomSuffix()
-	target := "root"
-	switch {
-	case opts.SuUser != "":
-		target = opts.SuUser
-	case opts.Sudo && opts.SudoUser != "":
-		target = opts.SudoUser
-	case !opts.Sudo && opts.Doas && opts.DoasUser != "":
-		target = opts.DoasUser
-	}
-	mode := "0644"
-	if target == "root" {
-		mode = "0600"
-	}
-	if _, err := c.runHelper(ctx, command.New("umask 077 && mkdir", command.Quoted(dir), "&& chmod 0711", command.Quoted(dir)), command.Unix{}, nil); err != nil {
-		return "", nil, c.transferErr("staging: %w", err)
-	}
-	cleanup := func() {
-		if _, err := c.runHelper(context.WithoutCancel(ctx), command.New("rm -rf", command.Quoted(dir)), command.Unix{}, nil); err != nil {
-			c.addOrphan(dir)
-		}
-	}
-	var err error
-	if c.useSCP() {
-		if err = c.scpUpload(ctx, r, file, mode); err != nil && !errors.Is(err, connector.ErrConnect) {
-			err = c.transferErr("staging the upload in %s: %w", dir, err)
-		}
-	} else {
-		err = c.putSFTP(ctx, r, file)
-		if err == nil {
-			var sc *sftp.Client
-			if sc, err = c.sftpClient(ctx); err == nil {
-				m, _ := strconv.ParseUint(mode, 8, 32)
-				err = sc.Chmod(file, os.FileMode(m))
-			}
-		}
-	}
-	if err != nil {
-		cleanup()
-		return "", nil, err
-	}
-	return file, cleanup, nil
-}
-
-// runHelper runs a helper command, returning its stdout; secrets are fed
-// on stdin by the caller only.
-func (c *Conn) runHelper(ctx context.Context, cmd command.Command, u command.Unix, opts *connector.Options) (string, error) {
-	o := connector.Options{Unix: u}
-	if opts != nil {
-		o.SudoPassword, o.SuPassword, o.DoasPassword = opts.SudoPassword, opts.SuPassword, opts.DoasPassword
-	}
-	res, err := c.Run(ctx, cmd, o)
+// runHelper runs a helper command as the login user, returning its stdout.
+func (c *Conn) runHelper(ctx context.Context, cmd command.Command, u command.Unix) (string, error) {
+	res, err := c.Run(ctx, cmd, connector.Options{Unix: u})
 	if err != nil {
 		if msg := strings.TrimSpace(res.Stderr()); msg != "" {
 			return "", fmt.Errorf("%w: %s", err, msg)
@@ -414,46 +344,10 @@ func (c *Conn) runHelper(ctx context.Context, cmd command.Command, u command.Uni
 	return res.Stdout(), nil
 }
 
-// The escalated half of an upload: copy the staged file to a temporary
-// file beside the destination, give it the replaced file's owner and mode
-// (a new file gets the escalated user's umask), rename it into place. The
-// trap removes the temporary file on every path.
-const installScript = `set -e
-t=$(mktemp "$(dirname "$2")/.$(basename "$2").goinfra-XXXXXXXXXX")
-trap 'rm -f "$t"' EXIT HUP INT TERM
-cat "$1" > "$t"
-if [ -e "$2" ]; then
-  chmod "$(stat -c %a "$2")" "$t"
-  chown "$(stat -c %u:%g "$2")" "$t" 2>/dev/null || true
-else
-  chmod "$(printf %o $((0666 & ~$(umask))))" "$t"
-fi
-mv -f "$t" "$2"
-trap - EXIT HUP INT TERM`
-
-func (c *Conn) putEscalated(ctx context.Context, r io.Reader, dst string, opts connector.Options) error {
-	staged, cleanup, err := c.stage(ctx, r, opts)
-	if err != nil {
-		if errors.Is(err, connector.ErrTransfer) {
-			return c.transferErr("upload %s (staging as the login user): %w", dst, inner(err))
-		}
-		return err
-	}
-	defer cleanup()
-	u := escalation(opts)
-	cmd := command.New("sh -c", command.Quoted(installScript), "goinfra-put", command.Quoted(staged), command.Quoted(dst))
-	u.ShellExecutable = command.NoShell
-	if _, err := c.runHelper(ctx, cmd, u, &opts); err != nil {
-		return c.transferErr("upload %s (escalated): %w", dst, err)
-	}
-	return nil
-}
-
-// Get implements connector.Conn. With sudo/su/doas the file is read by the
-// escalated user and streamed over the session (no temporary copy).
+// Get implements connector.Conn. With sudo/su/doas, see connector/escalate.
 func (c *Conn) Get(ctx context.Context, src string, w io.Writer, opts connector.Options) error {
 	if opts.Escalates() {
-		return c.getStream(ctx, src, w, opts)
+		return c.errEscalated("download", src)
 	}
 	if c.useSCP() {
 		return c.scpDownload(ctx, src, w)
@@ -479,58 +373,6 @@ func (c *Conn) Get(ctx context.Context, src string, w io.Writer, opts connector.
 	return nil
 }
 
-// getStream reads src with `cat` as the escalated user; the session is a
-// clean binary channel without a pty.
-func (c *Conn) getStream(ctx context.Context, src string, w io.Writer, opts connector.Options) error {
-	u := escalation(opts)
-	u.ShellExecutable = command.NoShell
-	cmd := command.New("cat --", command.Quoted(src))
-	if pw, tool := ptyauth.Password(opts); pw != "" {
-		o := connector.Options{Unix: u, SudoPassword: opts.SudoPassword, SuPassword: opts.SuPassword, DoasPassword: opts.DoasPassword}
-		if _, err := c.runPrompted(ctx, cmd, o, pw, tool, w); err != nil {
-			return c.transferErr("download %s (escalated): %w", src, err)
-		}
-		return nil
-	}
-	var stdin io.Reader
-	if opts.SudoPassword != "" && u.Sudo && !c.sudoWithoutPassword(ctx, u) {
-		u.SudoStdin = true
-		stdin = strings.NewReader(opts.SudoPassword + "\n")
-	}
-	sess, _, err := c.newSession(ctx)
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
-	var stderr strings.Builder
-	sess.Stdout, sess.Stderr, sess.Stdin = w, &limitedWriter{w: &stderr, n: 4096}, stdin
-	stop := context.AfterFunc(ctx, func() { sess.Close() })
-	defer stop()
-	if err := sess.Run(u.Wrap(cmd).Raw()); err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return c.transferErr("download %s (escalated): %w: %s", src, err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
-}
-
-type limitedWriter struct {
-	w io.Writer
-	n int
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if l.n > 0 {
-		q := p
-		if len(q) > l.n {
-			q = q[:l.n]
-		}
-		l.n -= len(q)
-		l.w.Write(q)
-	}
-	return len(p), nil
-}
 
 // --- SCP (the rcp protocol over `scp -t` / `scp -f`) ---
 
@@ -642,7 +484,7 @@ func (c *Conn) scpUpload(ctx context.Context, r io.Reader, file, mode string) er
 func (c *Conn) putSCPAtomic(ctx context.Context, r io.Reader, dst string, opts connector.Options) error {
 	tmp := path.Join(path.Dir(dst), "."+path.Base(dst)+".goinfra-"+randomSuffix())
 	if err := c.scpUpload(ctx, r, tmp, "0644"); err != nil {
-		if _, rerr := c.runHelper(context.WithoutCancel(ctx), command.New("rm -f", command.Quoted(tmp)), command.Unix{}, nil); rerr != nil {
+		if _, rerr := c.runHelper(context.WithoutCancel(ctx), command.New("rm -f", command.Quoted(tmp)), command.Unix{}); rerr != nil {
 			c.addOrphan(tmp)
 		}
 		if errors.Is(err, connector.ErrConnect) {
@@ -653,8 +495,8 @@ func (c *Conn) putSCPAtomic(ctx context.Context, r io.Reader, dst string, opts c
 	// Keep the replaced file's mode; a new one gets the login user's umask.
 	script := `if [ -e "$2" ]; then chmod "$(stat -c %a "$2")" "$1"; else chmod "$(printf %o $((0666 & ~$(umask))))" "$1"; fi && mv -f "$1" "$2" || { rm -f "$1"; exit 1; }`
 	cmd := command.New("sh -c", command.Quoted(script), "goinfra-put", command.Quoted(tmp), command.Quoted(dst))
-	if _, err := c.runHelper(ctx, cmd, command.Unix{ShellExecutable: command.NoShell}, nil); err != nil {
-		_, _ = c.runHelper(context.WithoutCancel(ctx), command.New("rm -f", command.Quoted(tmp)), command.Unix{}, nil)
+	if _, err := c.runHelper(ctx, cmd, command.Unix{ShellExecutable: command.NoShell}); err != nil {
+		_, _ = c.runHelper(context.WithoutCancel(ctx), command.New("rm -f", command.Quoted(tmp)), command.Unix{})
 		return c.transferErr("upload %s: %w", dst, err)
 	}
 	return nil

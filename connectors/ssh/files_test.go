@@ -42,13 +42,13 @@ func testFilesEscalated(t *testing.T, f *sshfleet.Fleet) {
 			onServer(t, s, "rm -rf "+dir+" && mkdir -p "+dir+" && printf old > "+dir+"/owned && chown 1234:2345 "+dir+"/owned && chmod 0640 "+dir+"/owned")
 			sudo := connector.Options{Unix: command.Unix{Sudo: true}}
 			ctx := context.Background()
-			if err := c.Put(ctx, bytes.NewReader(data), dir+"/owned", sudo); err != nil {
+			if err := escalated(c).Put(ctx, bytes.NewReader(data), dir+"/owned", sudo); err != nil {
 				t.Fatal(err)
 			}
 			if got := onServer(t, s, "stat -c '%u:%g %a' "+dir+"/owned; sha256sum < "+dir+"/owned"); got != "1234:2345 640\n"+sum(data)+"  -" {
 				t.Fatalf("replaced file: %q", got)
 			}
-			if err := c.Put(ctx, strings.NewReader("new\n"), dir+"/new", sudo); err != nil {
+			if err := escalated(c).Put(ctx, strings.NewReader("new\n"), dir+"/new", sudo); err != nil {
 				t.Fatal(err)
 			}
 			if got := onServer(t, s, "stat -c '%U %a' "+dir+"/new"); got != "root 644" {
@@ -57,23 +57,23 @@ func testFilesEscalated(t *testing.T, f *sshfleet.Fleet) {
 			// To another user, through sudo -u.
 			onServer(t, s, "mkdir -p /home/secure/x && chown secure /home/secure/x")
 			asSecure := connector.Options{Unix: command.Unix{Sudo: true, SudoUser: sshfleet.SecureUser}}
-			if err := c.Put(ctx, strings.NewReader("mine\n"), "/home/secure/x/f", asSecure); err != nil {
+			if err := escalated(c).Put(ctx, strings.NewReader("mine\n"), "/home/secure/x/f", asSecure); err != nil {
 				t.Fatal(err)
 			}
 			if got := onServer(t, s, "stat -c %U /home/secure/x/f"); got != sshfleet.SecureUser {
 				t.Fatalf("owner %q", got)
 			}
 			var buf bytes.Buffer
-			if err := c.Get(ctx, dir+"/owned", &buf, sudo); err != nil || sum(buf.Bytes()) != sum(data) {
+			if err := escalated(c).Get(ctx, dir+"/owned", &buf, sudo); err != nil || sum(buf.Bytes()) != sum(data) {
 				t.Fatalf("escalated download: %v (%d bytes)", err, buf.Len())
 			}
 			// Without escalation root's files are out of reach: a clear error.
-			err := c.Get(ctx, dir+"/owned", io.Discard, connector.Options{})
+			err := escalated(c).Get(ctx, dir+"/owned", io.Discard, connector.Options{})
 			if !errors.Is(err, connector.ErrTransfer) || !strings.Contains(err.Error(), dir+"/owned") {
 				t.Fatalf("unescalated download: %v", err)
 			}
 			// A failing escalated upload (directory missing) names the file and leaves nothing.
-			if err := c.Put(ctx, strings.NewReader("x"), dir+"/missing/f", sudo); !errors.Is(err, connector.ErrTransfer) {
+			if err := escalated(c).Put(ctx, strings.NewReader("x"), dir+"/missing/f", sudo); !errors.Is(err, connector.ErrTransfer) {
 				t.Fatalf("upload into a missing directory: %v", err)
 			}
 			if left := onServer(t, s, "ls -a "+dir+" /home/secure/x | grep -F .goinfra-; ls -a /tmp | grep -E '^[.]goinfra-[0-9a-f]{24}$'; true"); left != "" {
@@ -132,7 +132,7 @@ func testUploadCutLeavesOldFile(t *testing.T, f *sshfleet.Fleet) {
 			cr := &cutReader{r: big, n: 8 << 20, cut: s.CutConnections}
 			start := time.Now()
 			// A known size: SCP streams it instead of spooling it first.
-			err := c.Put(context.Background(), sizedReader{cr, 64 << 20}, dst, tc.opts)
+			err := escalated(c).Put(context.Background(), sizedReader{cr, 64 << 20}, dst, tc.opts)
 			t.Logf("cut upload ended after %s: %v", time.Since(start), err)
 			if err == nil {
 				t.Fatal("the cut upload succeeded")
@@ -141,7 +141,7 @@ func testUploadCutLeavesOldFile(t *testing.T, f *sshfleet.Fleet) {
 				t.Fatalf("destination after a cut upload: %d bytes", len(got))
 			}
 			// The connection comes back for the next transfer.
-			if err := c.Put(context.Background(), strings.NewReader("new"), dst, tc.opts); err != nil {
+			if err := escalated(c).Put(context.Background(), strings.NewReader("new"), dst, tc.opts); err != nil {
 				t.Fatal(err)
 			}
 			if got := onServer(t, s, "cat "+dst); got != "new" {

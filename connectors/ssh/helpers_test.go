@@ -13,6 +13,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
@@ -73,6 +74,12 @@ func open(t testing.TB, name string, d connector.Data, logs *logBuf) *Conn {
 	return c.(*Conn)
 }
 
+// escalated puts the escalation layer around c, as the engine does:
+// passwords, escalated transfers and escalated stops are the layer's.
+func escalated(c *Conn) connector.Conn {
+	return escalate.Wrap(c, escalate.Config{Host: c.name()})
+}
+
 func connect(t testing.TB, c *Conn) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -86,7 +93,7 @@ func run(t testing.TB, c *Conn, line string, opts connector.Options) connector.R
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := c.Run(ctx, command.Shell(line), opts)
+	res, err := escalated(c).Run(ctx, command.Shell(line), opts)
 	if err != nil {
 		t.Fatalf("run %q: %v (output %q)", line, err, res.Combined())
 	}

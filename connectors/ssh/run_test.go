@@ -104,7 +104,7 @@ func testTimeoutLeavesNoProcess(t *testing.T, f *sshfleet.Fleet) {
 			start := time.Now()
 			// A background child and a foreground one: both must go.
 			line := "(sleep 300." + n + "; true) & sleep 301." + n + "; true"
-			res, err := c.Run(context.Background(), command.Shell(line), connector.Options{Unix: tc.unix, Timeout: time.Second})
+			res, err := escalated(c).Run(context.Background(), command.Shell(line), connector.Options{Unix: tc.unix, Timeout: time.Second})
 			var te *connector.TimeoutError
 			if !errors.As(err, &te) || !errors.Is(err, connector.ErrTimeout) || res.ExitCode != -1 {
 				t.Fatalf("want a timeout, got %v (exit %d)", err, res.ExitCode)

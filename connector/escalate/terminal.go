@@ -1,14 +1,15 @@
-// Package ptyauth answers the password prompt of su and doas, which read
-// passwords from a terminal only. A connector runs the escalated command on
-// a pseudo-terminal, feeds its output through an Answerer and its input from
-// it: the Answerer types the password when the tool prompts (once: a second
-// prompt is interrupted, so a wrong password is one failed attempt, never a
-// loop), and passes on only what the command prints after the escalated
-// shell announced itself with a random marker line. The password never
-// reaches a command line, an environment or a file, and what the tool
-// printed before the marker (its prompt, its refusal) is kept for error
-// messages with the password masked.
-package ptyauth
+// Answering the password prompt of su and doas, which read passwords from
+// a terminal only: the escalated command runs on a pseudo-terminal, its
+// output goes through an answerer and its input comes from it. The answerer
+// types the password when the tool prompts (once: a second prompt is
+// interrupted, so a wrong password is one failed attempt, never a loop),
+// and passes on only what the command prints after the escalated shell
+// announced itself with a random marker line. The password never reaches a
+// command line, an environment or a file, and what the tool printed before
+// the marker (its prompt, its refusal) is kept for error messages with the
+// password masked.
+
+package escalate
 
 import (
 	"bytes"
@@ -24,11 +25,11 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 )
 
-// Password returns the password a terminal prompt must answer for opts
+// promptPassword returns the password a terminal prompt must answer for opts
 // and the tool that asks for it ("su" or "doas"), or "" when none: sudo
 // reads its password from standard input (sudo -S) and needs no terminal,
 // and behind sudo (root) neither su nor doas asks.
-func Password(opts connector.Options) (pw, tool string) {
+func promptPassword(opts connector.Options) (pw, tool string) {
 	switch {
 	case opts.Sudo:
 		return "", ""
@@ -40,40 +41,40 @@ func Password(opts connector.Options) (pw, tool string) {
 	return "", ""
 }
 
-// NewMarker returns a marker line no command output can guess.
-func NewMarker() string {
+// newMarker returns a marker line no command output can guess.
+func newMarker() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return "goinfra-escalated-" + hex.EncodeToString(b)
 }
 
-// MaxInput bounds the standard input of a command run this way: it is read
+// MaxTerminalInput bounds the standard input of a command run this way: it is read
 // into memory first, because the command is told its length.
-const MaxInput = 64 << 20
+const MaxTerminalInput = 64 << 20
 
-// ReadInput reads a command's whole standard input (nil: none).
-func ReadInput(stdin io.Reader) ([]byte, error) {
+// readInput reads a command's whole standard input (nil: none).
+func readInput(stdin io.Reader) ([]byte, error) {
 	if stdin == nil {
 		return nil, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(stdin, MaxInput+1))
+	b, err := io.ReadAll(io.LimitReader(stdin, MaxTerminalInput+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxInput {
-		return nil, fmt.Errorf("standard input over %d MiB: too large for a command whose password is typed on a terminal", MaxInput>>20)
+	if len(b) > MaxTerminalInput {
+		return nil, fmt.Errorf("standard input over %d MiB: too large for a command whose password is typed on a terminal", MaxTerminalInput>>20)
 	}
 	return b, nil
 }
 
-// Wrap renders cmd for u like u.Wrap, except that doas asks for its
+// terminalWrap renders cmd for u like u.Wrap, except that doas asks for its
 // password (no -n), and that the escalated shell first puts the terminal in
 // raw mode (input then passes byte for byte), prints marker and its
 // process id on a line of their own (see PID), and gives the command
 // exactly inputLen bytes of the terminal's input through a pipe, then
 // end-of-file. Env, chdir and the shell wrap the command inside the
 // escalation, as in command.Unix.Wrap.
-func Wrap(u command.Unix, cmd command.Command, marker string, inputLen int) command.Command {
+func terminalWrap(u command.Unix, cmd command.Command, marker string, inputLen int) command.Command {
 	inner := command.Unix{Env: u.Env, Chdir: u.Chdir, ShellExecutable: u.ShellExecutable}.Wrap(cmd)
 	// Braces on lines of their own: inner may end in a comment.
 	announced := command.New(command.Shell(fmt.Sprintf("stty raw -echo -iexten 2>/dev/null; echo %s $$; head -c %d | {\n", marker, inputLen)),
@@ -96,9 +97,9 @@ func Wrap(u command.Unix, cmd command.Command, marker string, inputLen int) comm
 // maxBefore bounds what is kept of the output before the marker.
 const maxBefore = 64 << 10
 
-// Answerer watches a terminal's output (it is an io.Writer for it) and
+// answerer watches a terminal's output (it is an io.Writer for it) and
 // answers the password prompt on the terminal's input.
-type Answerer struct {
+type answerer struct {
 	pw     string
 	marker []byte
 	in     io.Writer // the terminal's input
@@ -112,20 +113,20 @@ type Answerer struct {
 	authed   chan struct{}
 }
 
-// New returns an Answerer typing pw on in when asked and passing the
+// newAnswerer returns an answerer typing pw on in when asked and passing the
 // command's output (after marker) to out.
-func New(pw, marker string, in, out io.Writer) *Answerer {
-	return &Answerer{pw: pw, marker: []byte(marker), in: in, out: out, answered: -1, authed: make(chan struct{})}
+func newAnswerer(pw, marker string, in, out io.Writer) *answerer {
+	return &answerer{pw: pw, marker: []byte(marker), in: in, out: out, answered: -1, authed: make(chan struct{})}
 }
 
 // Authenticated is closed once the escalated shell announced itself.
-func (a *Answerer) Authenticated() <-chan struct{} { return a.authed }
+func (a *answerer) Authenticated() <-chan struct{} { return a.authed }
 
 // PID is the process id of the escalated shell, as it announced it with
 // the marker (0 before that). Its session holds what the command started
 // (su -c gives the command a session of its own), which a stop must reach
 // as the escalated user.
-func (a *Answerer) PID() int {
+func (a *answerer) PID() int {
 	select {
 	case <-a.authed:
 		return a.pid
@@ -134,14 +135,14 @@ func (a *Answerer) PID() int {
 	}
 }
 
-// StopScript is a shell command that stops the session of the escalated
+// stopScript is a shell command that stops the session of the escalated
 // shell pid: TERM, then KILL. Run it as the escalated user.
-func StopScript(pid int) command.Command {
+func stopScript(pid int) command.Command {
 	return command.Shell(fmt.Sprintf(`s=$(ps -o sid= -p %d | tr -d ' '); [ -n "$s" ] && { pkill -TERM -s "$s"; sleep 0.3; pkill -KILL -s "$s"; }; true`, pid))
 }
 
 // Asked reports whether the tool asked for the password.
-func (a *Answerer) Asked() bool {
+func (a *answerer) Asked() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.answered >= 0
@@ -150,7 +151,7 @@ func (a *Answerer) Asked() bool {
 // Before returns what the tool printed before the command ran, one line,
 // without prompts and with the password masked (it is never echoed, but an
 // error message must not depend on that).
-func (a *Answerer) Before() string {
+func (a *answerer) Before() string {
 	a.mu.Lock()
 	text := string(a.before)
 	a.mu.Unlock()
@@ -167,7 +168,7 @@ func (a *Answerer) Before() string {
 }
 
 // Write implements io.Writer for the terminal's output.
-func (a *Answerer) Write(p []byte) (int, error) {
+func (a *answerer) Write(p []byte) (int, error) {
 	select {
 	case <-a.authed:
 		return a.out.Write(p)
@@ -219,7 +220,7 @@ func (a *Answerer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (a *Answerer) answeredAt() int {
+func (a *answerer) answeredAt() int {
 	if a.answered < 0 {
 		return 0
 	}
@@ -240,9 +241,9 @@ func isPrompt(line string) bool {
 	return strings.HasSuffix(strings.TrimRight(line, " \t"), ":")
 }
 
-// FeedInput writes the command's input to the terminal, once the
+// feedInput writes the command's input to the terminal, once the
 // command runs (the terminal is raw by then: Wrap).
-func FeedInput(in io.Writer, input []byte) error {
+func feedInput(in io.Writer, input []byte) error {
 	if len(input) == 0 {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package ptyauth
+package escalate
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ func TestPassword(t *testing.T) {
 		{connector.Options{Unix: command.Unix{Doas: true, SuUser: "app"}, DoasPassword: "d", SuPassword: "p"}, "d", "doas", "doas first, su runs as root"},
 		{connector.Options{Unix: command.Unix{Sudo: true, SuUser: "app"}, SudoPassword: "s", SuPassword: "p"}, "", "", "behind sudo: sudo -S, su as root"},
 	} {
-		pw, tool := Password(c.opts)
+		pw, tool := promptPassword(c.opts)
 		if pw != c.pw || tool != c.tool {
 			t.Errorf("%s: got %q %q", c.why, pw, tool)
 		}
@@ -43,7 +43,7 @@ func TestWrapRuns(t *testing.T) {
 	u := command.Unix{Env: map[string]string{"A": "a b"}, Chdir: "/"}
 	for _, shell := range []string{"", command.NoShell} {
 		u.ShellExecutable = shell
-		w := Wrap(u, command.Shell("echo $A; pwd; cat # a comment"), "M", 3)
+		w := terminalWrap(u, command.Shell("echo $A; pwd; cat # a comment"), "M", 3)
 		if !strings.Contains(w.Raw(), "head -c 3") {
 			t.Errorf("%s", w.Raw())
 		}
@@ -54,10 +54,10 @@ func TestWrapRuns(t *testing.T) {
 			t.Errorf("shell %q: %q %v", shell, out, err)
 		}
 	}
-	if w := Wrap(command.Unix{Doas: true, DoasUser: "app"}, command.Shell("id"), "M", 0).Raw(); !strings.HasPrefix(w, "doas -u app sh -c ") {
+	if w := terminalWrap(command.Unix{Doas: true, DoasUser: "app"}, command.Shell("id"), "M", 0).Raw(); !strings.HasPrefix(w, "doas -u app sh -c ") {
 		t.Errorf("doas: %s", w)
 	}
-	if w := Wrap(command.Unix{SuUser: "app", UseSuLogin: true}, command.Shell("id"), "M", 0).Raw(); !strings.HasPrefix(w, "su -l app -c ") {
+	if w := terminalWrap(command.Unix{SuUser: "app", UseSuLogin: true}, command.Shell("id"), "M", 0).Raw(); !strings.HasPrefix(w, "su -l app -c ") {
 		t.Errorf("su: %s", w)
 	}
 }
@@ -70,7 +70,7 @@ func (t *terminal) Write(p []byte) (int, error) { return t.typed.Write(p) }
 func TestAnswererOnce(t *testing.T) {
 	var tty terminal
 	var out bytes.Buffer
-	a := New("s3cret", "MARK", &tty, &out)
+	a := newAnswerer("s3cret", "MARK", &tty, &out)
 	a.Write([]byte("Pass"))
 	if tty.typed.Len() != 0 {
 		t.Fatal("answered before the prompt was complete")
@@ -101,7 +101,7 @@ func TestAnswererOnce(t *testing.T) {
 
 func TestAnswererRefused(t *testing.T) {
 	var tty terminal
-	a := New("s3cret", "MARK", &tty, &bytes.Buffer{})
+	a := newAnswerer("s3cret", "MARK", &tty, &bytes.Buffer{})
 	a.Write([]byte("Password: "))
 	a.Write([]byte("\nsu: Authentication failure s3cret\nPassword: "))
 	if got := tty.typed.String(); got != "s3cret\n\x03\x04" {
@@ -118,14 +118,14 @@ func TestAnswererRefused(t *testing.T) {
 }
 
 func TestReadInput(t *testing.T) {
-	if b, err := ReadInput(nil); b != nil || err != nil {
+	if b, err := readInput(nil); b != nil || err != nil {
 		t.Errorf("nil: %q %v", b, err)
 	}
-	if b, err := ReadInput(strings.NewReader("a\x00b")); string(b) != "a\x00b" || err != nil {
+	if b, err := readInput(strings.NewReader("a\x00b")); string(b) != "a\x00b" || err != nil {
 		t.Errorf("%q %v", b, err)
 	}
-	if _, err := ReadInput(io.LimitReader(zeros{}, MaxInput+1)); err == nil {
-		t.Error("input over MaxInput accepted")
+	if _, err := readInput(io.LimitReader(zeros{}, MaxTerminalInput+1)); err == nil {
+		t.Error("input over MaxTerminalInput accepted")
 	}
 }
 
