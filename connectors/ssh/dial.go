@@ -2,7 +2,17 @@ package ssh
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/goinfra-dev/goinfra/connector"
 )
@@ -22,3 +32,245 @@ func (c *Conn) DialContext(ctx context.Context, network, addr string) (net.Conn,
 	}
 	return conn, nil
 }
+
+// dial connects to s. target is true for the host itself (whose password
+// applies); jumpOverride replaces s's ProxyJump for hops of a chain.
+func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, target bool, depth int, chain *[]io.Closer) (*ssh.Client, error) {
+	if depth > 8 {
+		return nil, connector.Errorf(c.name(), connector.ErrConnect, "ProxyJump chain deeper than 8 hops (a loop in the ssh config?)")
+	}
+	timeout := c.connectTimeout(s)
+	jump := s.ProxyJump
+	if !target || jumpOverride != "" {
+		if jumpOverride != "" {
+			jump = jumpOverride
+		}
+	}
+	if jumpOverride == "none" {
+		jump = ""
+	}
+	label := s.Alias
+	if !target {
+		label = "jump host " + s.Alias
+	}
+	var nc net.Conn
+	var err error
+	switch {
+	case jump != "":
+		hops := strings.Split(jump, ",")
+		l, err := parseHop(strings.TrimSpace(hops[len(hops)-1]))
+		if err != nil {
+			return nil, connector.Errorf(c.name(), connector.ErrConnect, "%w", err)
+		}
+		hs, err := resolve(ctx, l, s.ConfigFile, nil)
+		if errors.Is(err, errNoSSHClient) {
+			err = nil
+		}
+		if err != nil {
+			return nil, connector.Errorf(c.name(), connector.ErrConnect, "jump host %s: %w", l.host, err)
+		}
+		override := "none"
+		if len(hops) > 1 {
+			override = strings.Join(hops[:len(hops)-1], ",")
+		} else if hs.ProxyJump != "" {
+			override = hs.ProxyJump
+		}
+		hop, err := c.dial(ctx, hs, override, false, depth+1, chain)
+		if err != nil {
+			return nil, err
+		}
+		dctx, cancel := context.WithTimeout(ctx, timeout)
+		nc, err = hop.DialContext(dctx, "tcp", s.dialAddr())
+		cancel()
+		if err != nil {
+			return nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: dialing %s through %s: %w", label, s.dialAddr(), hs.Alias, err)
+		}
+	case s.ProxyCommand != "":
+		nc, err = proxyCommand(s, &logWriter{log: c.host.Logger(), host: c.name()})
+		if err != nil {
+			return nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: ProxyCommand: %w", label, err)
+		}
+	default:
+		dialer := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+		nc, err = dialer.DialContext(ctx, "tcp", s.dialAddr())
+		if err != nil {
+			return nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: %w", label, err)
+		}
+	}
+	d := c.data()
+	ac := &authConfig{settings: s, key: d.String(KeyKey), keyPassword: d.String(KeyKeyPassword),
+		allowAgent: d.Bool(KeyAllowAgent), lookForKeys: d.Bool(KeyLookForKeys)}
+	if target {
+		ac.password = d.String(KeyPassword)
+	}
+	plan, err := ac.plan()
+	if err != nil {
+		nc.Close()
+		return nil, connector.Errorf(c.name(), connector.ErrAuth, "%s: %w", label, err)
+	}
+	defer plan.close()
+	hk := newHostKeys(s, d.String(KeyKnownHostsFile), c.strict(s), func(msg string) {
+		c.host.Logger().Warn(msg, "host", c.name())
+	})
+	cfg := &ssh.ClientConfig{
+		User:              s.User,
+		Auth:              plan.methods,
+		HostKeyCallback:   hk.Callback,
+		HostKeyAlgorithms: hk.Algorithms(),
+		Timeout:           timeout,
+	}
+	cfg.Ciphers = preferredCiphers
+	if len(s.Ciphers) > 0 {
+		cfg.Ciphers = s.Ciphers
+	}
+	// The handshake shares the connect timeout; a timer works on every
+	// kind of net.Conn (channels through jump hosts have no deadlines).
+	timer := time.AfterFunc(timeout, func() { nc.Close() })
+	stopCtx := context.AfterFunc(ctx, func() { nc.Close() })
+	sc, chans, reqs, err := ssh.NewClientConn(nc, s.dialAddr(), cfg)
+	timedOut := !timer.Stop()
+	stopCtx()
+	if err != nil {
+		nc.Close()
+		var hkErr *HostKeyError
+		switch {
+		case errors.As(hk.lastErr, &hkErr) || errors.As(err, &hkErr):
+			if hkErr == nil {
+				errors.As(hk.lastErr, &hkErr)
+			}
+			return nil, connector.Errorf(c.name(), connector.ErrHostKey, "%s: %w", label, hkErr)
+		case hk.lastErr != nil:
+			return nil, connector.Errorf(c.name(), connector.ErrHostKey, "%s: %w", label, hk.lastErr)
+		case strings.Contains(err.Error(), "unable to authenticate"):
+			msg := fmt.Sprintf("%s: user %s was refused; tried %s", label, s.User, strings.Join(plan.tried, ", "))
+			if len(plan.notes) > 0 {
+				msg += "; " + strings.Join(plan.notes, "; ")
+			}
+			return nil, connector.Errorf(c.name(), connector.ErrAuth, "%s", msg)
+		case timedOut:
+			return nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: no SSH handshake within %s (ConnectTimeout)", label, timeout)
+		case ctx.Err() != nil:
+			return nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: %w", label, ctx.Err())
+		}
+		return nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: %w", label, err)
+	}
+	client := ssh.NewClient(sc, chans, reqs)
+	*chain = append(*chain, client)
+	interval := s.ServerAliveInterval
+	if interval <= 0 {
+		interval = defaultServerAliveInterval
+	}
+	go keepalive(client, interval, s.ServerAliveCountMax)
+	return client, nil
+}
+
+// keepalive sends keepalive@openssh.com requests, as ServerAliveInterval
+// does, and closes a connection that stops answering, so that a dead peer
+// is noticed and idle connections are not dropped by middleboxes.
+func keepalive(client *ssh.Client, interval time.Duration, countMax int) {
+	if countMax <= 0 {
+		countMax = 3
+	}
+	done := make(chan struct{})
+	go func() { client.Wait(); close(done) }()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	missed := 0
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		reply := make(chan error, 1)
+		go func() {
+			_, _, err := client.SendRequest("keepalive@openssh.com", true, nil)
+			reply <- err
+		}()
+		select {
+		case err := <-reply:
+			if err != nil {
+				client.Close()
+				return
+			}
+			missed = 0
+		case <-time.After(interval):
+			missed++
+			if missed >= countMax {
+				client.Close()
+				return
+			}
+		case <-done:
+			return
+		}
+	}
+}
+
+// proxyCommand runs ProxyCommand (tokens expanded) and talks SSH over its
+// standard input and output.
+func proxyCommand(s *Settings, stderr io.Writer) (net.Conn, error) {
+	line := expandTokens(s.ProxyCommand, s)
+	cmd := exec.Command("/bin/sh", "-c", "exec "+line)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &pipeConn{r: stdout, w: stdin, cmd: cmd, addr: fakeAddr(s.dialAddr())}, nil
+}
+
+// logWriter passes a helper's stderr to the host's log (debug level).
+type logWriter struct {
+	log  *slog.Logger
+	host string
+}
+
+func (l *logWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		if line != "" {
+			l.log.Debug("ProxyCommand: "+line, "host", l.host)
+		}
+	}
+	return len(p), nil
+}
+
+type pipeConn struct {
+	r    io.ReadCloser
+	w    io.WriteCloser
+	cmd  *exec.Cmd
+	addr net.Addr
+	once sync.Once
+}
+
+func (p *pipeConn) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+func (p *pipeConn) Write(b []byte) (int, error) { return p.w.Write(b) }
+
+func (p *pipeConn) Close() error {
+	p.once.Do(func() {
+		p.w.Close()
+		p.r.Close()
+		if p.cmd.Process != nil {
+			p.cmd.Process.Kill()
+		}
+		p.cmd.Wait()
+	})
+	return nil
+}
+
+func (p *pipeConn) LocalAddr() net.Addr { return fakeAddr("proxycommand") }
+
+func (p *pipeConn) RemoteAddr() net.Addr { return p.addr }
+
+func (p *pipeConn) SetDeadline(time.Time) error { return nil }
+
+func (p *pipeConn) SetReadDeadline(time.Time) error { return nil }
+
+func (p *pipeConn) SetWriteDeadline(time.Time) error { return nil }

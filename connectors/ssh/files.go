@@ -373,7 +373,6 @@ func (c *Conn) Get(ctx context.Context, src string, w io.Writer, opts connector.
 	return nil
 }
 
-
 // --- SCP (the rcp protocol over `scp -t` / `scp -f`) ---
 
 // sized learns the length of r, spooling it to a local temporary file

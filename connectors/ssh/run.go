@@ -1,0 +1,169 @@
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+)
+
+// pidLine takes the first line of stdout (the remote shell's PID, which is
+// also its process group: sshd starts every session command with setsid)
+// and passes everything after it on.
+type pidLine struct {
+	next io.Writer
+	buf  []byte
+	done bool
+	pid  chan int
+}
+
+func (p *pidLine) Write(b []byte) (int, error) {
+	if p.done {
+		return p.next.Write(b)
+	}
+	p.buf = append(p.buf, b...)
+	i := bytes.IndexByte(p.buf, '\n')
+	if i < 0 {
+		return len(b), nil
+	}
+	p.done = true
+	n, _ := strconv.Atoi(strings.TrimSpace(string(p.buf[:i])))
+	p.pid <- n
+	if rest := p.buf[i+1:]; len(rest) > 0 {
+		if _, err := p.next.Write(rest); err != nil {
+			return 0, err
+		}
+	}
+	p.buf = nil
+	return len(b), nil
+}
+
+// Terminal implements connector.Terminal: with Options.PTY a command gets
+// a pseudo-terminal, its input streamed from Options.Stdin and its output
+// byte for byte to Options.Stdout.
+func (c *Conn) Terminal() {}
+
+// Run implements connector.Conn. Commands may run concurrently.
+func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
+	res := connector.Result{ExitCode: -1}
+	start := time.Now()
+	defer func() { res.Duration = time.Since(start) }()
+	unix := opts.Unix
+	stdin := opts.Stdin
+	wrapped := unix.Wrap(cmd)
+	c.host.Logger().Debug("ssh run", "host", c.name(), "command", wrapped.String())
+	if opts.OnCommand != nil {
+		opts.OnCommand(wrapped.String())
+	}
+	sess, client, err := c.newSession(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer sess.Close()
+	if opts.PTY {
+		modes := ssh.TerminalModes{ssh.ECHO: 0, ssh.TTY_OP_ISPEED: 38400, ssh.TTY_OP_OSPEED: 38400}
+		if err := sess.RequestPty("xterm", 24, 200, modes); err != nil {
+			return res, connector.Errorf(c.name(), connector.ErrConnect, "requesting a pty: %w", err)
+		}
+	}
+	rec := connector.NewRecorder(opts.OnLine)
+	out := rec.Stdout()
+	if opts.Stdout != nil {
+		out = opts.Stdout
+	}
+	pid := &pidLine{next: out, pid: make(chan int, 1)}
+	sess.Stdout, sess.Stderr = pid, rec.Stderr()
+	if stdin != nil {
+		sess.Stdin = stdin
+	}
+	// The login shell prints its PID (= process group) first, then execs
+	// the command, so a timeout can stop the whole group from a second
+	// session even where sshd ignores "signal" requests.
+	line := "echo $$; exec " + wrapped.Raw()
+	if unix.ShellExecutable == command.NoShell && !unix.Escalates() {
+		line = "echo $$; " + wrapped.Raw()
+	}
+	if err := sess.Start(line); err != nil {
+		return res, connector.Errorf(c.name(), connector.ErrConnect, "starting the command: %w", err)
+	}
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- sess.Wait() }()
+	var timeout <-chan time.Time
+	if opts.Timeout > 0 {
+		t := time.NewTimer(opts.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var werr error
+	select {
+	case werr = <-waitErr:
+	case <-timeout:
+		c.stopRemote(client, sess, pid, opts)
+		res.Output = rec.Output()
+		return res, &connector.TimeoutError{Host: c.name(), Limit: opts.Timeout}
+	case <-ctx.Done():
+		c.stopRemote(client, sess, pid, opts)
+		res.Output = rec.Output()
+		return res, connector.Errorf(c.name(), connector.ErrTimeout, "command stopped: %w", ctx.Err())
+	}
+	res.Output = rec.Output()
+	var exitErr *ssh.ExitError
+	var missing *ssh.ExitMissingError
+	switch {
+	case werr == nil:
+		res.ExitCode = 0
+	case errors.As(werr, &exitErr):
+		res.ExitCode = exitErr.ExitStatus()
+		if exitErr.Signal() != "" && exitErr.ExitStatus() == 0 {
+			res.ExitCode = -1
+		}
+	case errors.As(werr, &missing) || c.lost(client):
+		return res, connector.Errorf(c.name(), connector.ErrConnect, "connection lost while the command ran (the next command reconnects)")
+	default:
+		return res, connector.Errorf(c.name(), connector.ErrConnect, "%w", werr)
+	}
+	if !opts.Succeeded(res.ExitCode) {
+		return res, &connector.CommandError{Host: c.name(), ExitCode: res.ExitCode, Command: wrapped.String()}
+	}
+	return res, nil
+}
+
+// stopRemote stops a command that ran past its time: a TERM then KILL to
+// its process group from a second session, plus a "signal" request for
+// sshds that honour it. What runs as another user is signalled through the
+// command's own escalation too (opts.Kill, from the escalation layer).
+func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, opts connector.Options) {
+	_ = sess.Signal(ssh.SIGTERM)
+	var pgid int
+	select {
+	case pgid = <-pid.pid:
+	case <-time.After(2 * time.Second):
+	}
+	if pgid > 1 {
+		g := strconv.Itoa(pgid)
+		kill := command.Shell("kill -TERM -" + g + " 2>/dev/null; sleep 0.3; kill -KILL -" + g + " 2>/dev/null; true")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if opts.Kill != nil {
+			_ = opts.Kill(ctx, kill)
+		}
+		if ks, err := client.NewSession(); err == nil {
+			done := make(chan struct{})
+			go func() { _ = ks.Run(kill.Raw()); close(done) }()
+			select {
+			case <-done:
+			case <-ctx.Done():
+			}
+			ks.Close()
+		}
+		cancel()
+	}
+	sess.Close()
+}
