@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -107,6 +108,9 @@ func TestWrapGolden(t *testing.T) {
 		{"su shell", Unix{SuUser: "app", SuShell: "/bin/bash"}, hi, `su -s /bin/bash app -c 'sh -c '"'"'echo hi'"'"''`},
 		{"su all", Unix{SuUser: "app", UseSuLogin: true, PreserveSuEnv: true, SuShell: "/bin/bash"}, Shell("id"),
 			`su -l -m -s /bin/bash app -c 'sh -c id'`},
+		// su execs -s without a PATH search: a bare name is resolved first.
+		{"su shell name", Unix{SuUser: "app", SuShell: "bash"}, hi, "su -s `which bash` app -c 'sh -c '\"'\"'echo hi'\"'\"''"},
+		{"su shell odd name", Unix{SuUser: "app", SuShell: "my sh"}, hi, "su -s `which 'my sh'` app -c 'sh -c '\"'\"'echo hi'\"'\"''"},
 		{"su no shell", Unix{SuUser: "app", ShellExecutable: NoShell}, hi, `su app -c 'echo hi'`},
 		{"doas", Unix{Doas: true}, hi, `doas -n sh -c 'echo hi'`},
 		{"doas user", Unix{Doas: true, DoasUser: "app"}, hi, `doas -n -u app sh -c 'echo hi'`},
@@ -147,5 +151,27 @@ func TestValidate(t *testing.T) {
 	}
 	if err := (Unix{Env: map[string]string{"A_B": "x"}}).Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestSuShellByNameRuns runs the rendered su line through a real su: su
+// execs its -s argument without a PATH search, so `-s bash` fails with 127.
+func TestSuShellByNameRuns(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: su asks no password only of root")
+	}
+	for _, tool := range []string{"su", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s: %v", tool, err)
+		}
+	}
+	u := Unix{SuUser: "root", SuShell: "bash", ShellExecutable: NoShell}
+	line := u.Wrap(Shell(`echo "shell=${BASH_VERSION:+bash}"`)).Raw()
+	out, err := exec.Command("/bin/sh", "-c", line).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "shell=bash" {
+		t.Errorf("%s: got %q, want shell=bash", line, got)
 	}
 }

@@ -129,7 +129,7 @@ func (u Unix) Wrap(cmd Command) Command {
 			bits = bits.Append("-m")
 		}
 		if u.SuShell != "" {
-			bits = bits.Append("-s").Append(Quoted(u.SuShell))
+			bits = bits.Append("-s").Append(suShell(u.SuShell))
 		}
 		bits = bits.Append(Quoted(u.SuUser)).Append("-c")
 		// su runs its -c argument through the target user's shell, so the
@@ -146,4 +146,14 @@ func (u Unix) Wrap(cmd Command) Command {
 		return bits.Append(Quoted(shell)).Append("-c").Append(QuotedCommand(cmd))
 	}
 	return bits.Append(cmd)
+}
+
+// suShell is su's -s argument. su execs it without a PATH search, so a bare
+// name such as bash is resolved by the target's shell first, as pyinfra
+// does (`which bash`); an absolute path is used as given.
+func suShell(shell string) Part {
+	if strings.HasPrefix(shell, "/") {
+		return Quoted(shell)
+	}
+	return plain("`which " + Quote(shell) + "`")
 }

@@ -31,10 +31,47 @@ func TestDockerSSH(t *testing.T) {
 		// A socket that is not there: a connect error naming the host.
 		c, _ := e.Open(t, "x", map[string]any{"dockerssh_socket": "/nonexistent/docker.sock"})
 		err := c.Connect(context.Background())
-		if !errors.Is(err, connector.ErrConnect) || !strings.Contains(err.Error(), "@dockerssh/"+srv.Name+":x") {
+		if !errors.Is(err, connector.ErrConnect) || !strings.Contains(err.Error(), "@dockerssh/"+srv.Name+":x") ||
+			!strings.Contains(err.Error(), "no Docker engine socket /nonexistent/docker.sock on ") {
 			t.Errorf("missing remote socket: %v", err)
 		}
 		c.Close()
+	})
+
+	t.Run("SocketPermission", func(t *testing.T) {
+		// The fleet's deploy user is not in the docker group of this
+		// machine's socket (root:docker, mode 660): sshd cannot open it
+		// for them ("Permission denied" in its log).
+		if out, err := srv.Exec(context.Background(), "su -s /bin/sh "+sshfleet.DeployUser+" -c 'test -w /var/run/docker.sock' && echo usable"); err == nil && strings.Contains(out, "usable") {
+			t.Skip("the deploy user may open this machine's Docker socket")
+		}
+		c, _ := e.Open(t, "x", map[string]any{"ssh_user": sshfleet.DeployUser})
+		err := c.Connect(context.Background())
+		c.Close()
+		if !errors.Is(err, connector.ErrConnect) {
+			t.Fatalf("socket the user may not open: %v", err)
+		}
+		for _, want := range []string{"ssh user " + sshfleet.DeployUser + " may not open the Docker engine socket /var/run/docker.sock on ", "permission denied", "docker group"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q\ndoes not say %q", err, want)
+			}
+		}
+		if strings.Contains(err.Error(), "Is the docker daemon running?") {
+			t.Errorf("error %q blames the daemon", err)
+		}
+	})
+
+	// Last: it reconfigures the server.
+	t.Run("ForwardingForbidden", func(t *testing.T) {
+		if err := srv.Configure(nil, "AllowStreamLocalForwarding no"); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := e.Open(t, "x", nil)
+		err := c.Connect(context.Background())
+		c.Close()
+		if !errors.Is(err, connector.ErrConnect) || !strings.Contains(err.Error(), "sshd does not allow forwarding to a socket (AllowStreamLocalForwarding") {
+			t.Errorf("stream forwarding forbidden: %v", err)
+		}
 	})
 }
 

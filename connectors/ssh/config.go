@@ -48,18 +48,6 @@ type Settings struct {
 	Options []string
 }
 
-// knownHostsAddr is the name known_hosts records the host under.
-func (s *Settings) knownHostsAddr() string {
-	h := s.HostName
-	if s.HostKeyAlias != "" {
-		h = s.HostKeyAlias
-	}
-	if s.Port == 22 {
-		return h
-	}
-	return "[" + h + "]:" + strconv.Itoa(s.Port)
-}
-
 // dialAddr is host:port for net.Dial.
 func (s *Settings) dialAddr() string {
 	return joinHostPort(s.HostName, s.Port)

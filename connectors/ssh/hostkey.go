@@ -2,13 +2,19 @@ package ssh
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -75,23 +81,41 @@ func shellWord(s string) string {
 // them across processes.
 var knownHostsMu sync.Mutex
 
-// hostKeys checks server keys against the known_hosts files of one host.
+// hostKeys checks server keys against the known_hosts files of one host
+// as OpenSSH's ssh does (x/crypto's knownhosts matcher refuses wildcard
+// patterns and authorities for hosts on other ports than 22, and revokes
+// keys for every host: golang/go#52056).
 type hostKeys struct {
-	addr    string // known_hosts name
-	files   []string
-	writeTo string
-	hash    bool
-	mode    strictMode
-	warn    func(string)
-	prompt  func(question string) (bool, error)
-	lastErr error
-	// ca holds the "file:line" of @cert-authority lines: knownhosts
-	// reports them among a host's keys, but they record no host key.
-	ca map[string]bool
+	// addr is the name the host is looked up and recorded under:
+	// HostKeyAlias, else the host name, as [host]:port on other ports.
+	addr string
+	// bare is the host name without its port, looked up as well when
+	// nothing is recorded under addr (OpenSSH's "checking without port
+	// identifier"); "" when addr has no port or is an alias.
+	bare string
+	// principal is the name a host certificate must be issued for.
+	principal string
+	files     []string
+	writeTo   string
+	hash      bool
+	mode      strictMode
+	warn      func(string)
+	prompt    func(question string) (bool, error)
+	lastErr   error
 }
 
 func newHostKeys(s *Settings, knownHostsFile string, mode strictMode, warn func(string)) *hostKeys {
-	hk := &hostKeys{addr: s.knownHostsAddr(), hash: s.HashKnownHosts, mode: mode, warn: warn, prompt: termPrompt}
+	// ssh lower-cases the names it looks up (ssh -G prints them so too).
+	host := strings.ToLower(s.HostName)
+	hk := &hostKeys{addr: host, principal: host, hash: s.HashKnownHosts, mode: mode, warn: warn, prompt: termPrompt}
+	switch {
+	case s.HostKeyAlias != "":
+		hk.addr = strings.ToLower(s.HostKeyAlias)
+		hk.principal = hk.addr
+	case s.Port != 0 && s.Port != 22:
+		hk.addr = "[" + host + "]:" + strconv.Itoa(s.Port)
+		hk.bare = host
+	}
 	if knownHostsFile != "" {
 		hk.files = []string{expandHome(knownHostsFile)}
 	} else {
@@ -109,158 +133,392 @@ type fakeAddr string
 func (a fakeAddr) Network() string { return "tcp" }
 func (a fakeAddr) String() string  { return string(a) }
 
-// db loads the existing known_hosts files.
-func (hk *hostKeys) db() (ssh.HostKeyCallback, error) {
-	var files []string
-	for _, f := range hk.files {
-		if _, err := os.Stat(f); err == nil {
-			files = append(files, f)
-		}
-	}
-	if len(files) == 0 {
-		return func(string, net.Addr, ssh.PublicKey) error { return &knownhosts.KeyError{} }, nil
-	}
-	cb, err := knownhosts.New(files...)
-	if err != nil {
-		return nil, fmt.Errorf("reading known_hosts %s: %w", strings.Join(files, ", "), err)
-	}
-	hk.ca = map[string]bool{}
+// known_hosts markers.
+const (
+	markerCA      = "@cert-authority"
+	markerRevoked = "@revoked"
+)
+
+// knownHost is one usable line of a known_hosts file.
+type knownHost struct {
+	file   string
+	line   int
+	marker string // "", markerCA or markerRevoked
+	hosts  string // a pattern list, or one hashed name (|1|salt|hash)
+	key    ssh.PublicKey
+}
+
+func (k knownHost) where() string { return fmt.Sprintf("%s:%d", k.file, k.line) }
+
+// readKnownHosts reads the usable lines of the files that exist. Lines
+// OpenSSH cannot use (unknown markers, bad keys, truncated lines) are
+// skipped, as OpenSSH skips them.
+func readKnownHosts(files []string) ([]knownHost, error) {
+	var out []knownHost
 	for _, f := range files {
-		for _, n := range caLines(f) {
-			hk.ca[fmt.Sprintf("%s:%d", f, n)] = true
+		b, err := os.ReadFile(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
 		}
-	}
-	return cb, nil
-}
-
-// caLines returns the numbers of the @cert-authority lines of a
-// known_hosts file, counted as knownhosts counts them.
-func caLines(file string) []int {
-	fh, err := os.Open(file)
-	if err != nil {
-		return nil
-	}
-	defer fh.Close()
-	var out []int
-	sc := bufio.NewScanner(fh)
-	for n := 1; sc.Scan(); n++ {
-		if f := strings.Fields(sc.Text()); len(f) > 0 && f[0] == "@cert-authority" {
-			out = append(out, n)
+		if err != nil {
+			return nil, fmt.Errorf("reading known_hosts: %w", err)
 		}
-	}
-	return out
-}
-
-// plainKeys drops @cert-authority entries from a knownhosts KeyError's keys.
-func (hk *hostKeys) plainKeys(want []knownhosts.KnownKey) []knownhosts.KnownKey {
-	var out []knownhosts.KnownKey
-	for _, k := range want {
-		if !hk.ca[fmt.Sprintf("%s:%d", k.Filename, k.Line)] {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
-// knownAddr returns the host-port string knownhosts expects for addr.
-func (hk *hostKeys) lookupAddr() string {
-	return knownHostsLookup(hk.addr)
-}
-
-// knownHostsLookup turns a known_hosts name ("host", "[host]:port") into
-// the host:port knownhosts callbacks take.
-func knownHostsLookup(addr string) string {
-	if strings.HasPrefix(addr, "[") {
-		if i := strings.LastIndex(addr, "]:"); i > 0 {
-			return net.JoinHostPort(addr[1:i], addr[i+2:])
-		}
-	}
-	return net.JoinHostPort(addr, "22")
-}
-
-// Algorithms returns the host key algorithms to offer: those of the keys
-// known_hosts holds for the host, so that a host recorded by OpenSSH is
-// checked against the key type it was recorded with. nil: no preference.
-func (hk *hostKeys) Algorithms() []string {
-	cb, err := hk.db()
-	if err != nil {
-		return nil
-	}
-	var ke *knownhosts.KeyError
-	if !errors.As(cb(hk.lookupAddr(), fakeAddr(hk.lookupAddr()), probeKey{}), &ke) || len(ke.Want) == 0 {
-		return nil
-	}
-	plain := hk.plainKeys(ke.Want)
-	if len(plain) < len(ke.Want) {
-		// An authority is recorded for the host: certificates first, of
-		// any key type (a CA signs keys of every type), as OpenSSH orders
-		// them; then the plain keys recorded, else any plain key (a host
-		// without a certificate is then an unknown host).
-		algos := []string{
-			ssh.CertAlgoED25519v01, ssh.CertAlgoECDSA256v01, ssh.CertAlgoECDSA384v01, ssh.CertAlgoECDSA521v01,
-			ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01,
-		}
-		rest := []string{ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521,
-			ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256}
-		if len(plain) > 0 {
-			rest = hk.algorithmsFor(plain)
-		}
-		for _, a := range rest {
-			if !slices.Contains(algos, a) {
-				algos = append(algos, a)
-			}
-		}
-		return algos
-	}
-	return hk.algorithmsFor(ke.Want)
-}
-
-// algorithmsFor returns the host key algorithms of the recorded keys,
-// then the certificate algorithms of the same key types.
-func (hk *hostKeys) algorithmsFor(want []knownhosts.KnownKey) []string {
-	seen := map[string]bool{}
-	var algos []string
-	add := func(a ...string) {
-		for _, x := range a {
-			if !seen[x] {
-				seen[x] = true
-				algos = append(algos, x)
+		for i, text := range strings.Split(string(b), "\n") {
+			if kh, ok := parseKnownHost(text); ok {
+				kh.file, kh.line = f, i+1
+				out = append(out, kh)
 			}
 		}
 	}
-	var certs []string
-	for _, k := range want {
-		switch t := k.Key.Type(); t {
-		case ssh.KeyAlgoRSA:
-			add(ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
-			certs = append(certs, ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01, ssh.CertAlgoRSAv01)
+	return out, nil
+}
+
+// parseKnownHost parses one line as OpenSSH's hostkeys_foreach does:
+// [marker] hosts keytype base64 [comment].
+func parseKnownHost(text string) (knownHost, bool) {
+	var kh knownHost
+	rest := strings.TrimLeft(text, " \t")
+	if rest == "" || rest[0] == '#' {
+		return kh, false
+	}
+	for strings.HasPrefix(rest, "@") {
+		if kh.marker != "" {
+			return kh, false // one marker only
+		}
+		// A marker ends at the first space, else at the first tab.
+		end := strings.IndexByte(rest, ' ')
+		if end < 0 {
+			end = strings.IndexByte(rest, '\t')
+		}
+		if end < 0 {
+			return kh, false
+		}
+		switch m := rest[:end]; m {
+		case markerCA, markerRevoked:
+			kh.marker = m
 		default:
-			add(t)
-			if c, ok := certAlgos[t]; ok {
-				certs = append(certs, c)
+			return kh, false
+		}
+		rest = strings.TrimLeft(rest[end:], " \t")
+	}
+	end := strings.IndexAny(rest, " \t")
+	if end < 0 {
+		return kh, false
+	}
+	kh.hosts = rest[:end]
+	rest = strings.TrimLeft(rest[end:], " \t")
+	if rest == "" || rest[0] == '#' {
+		return kh, false
+	}
+	key, ok := parseKnownHostKey(rest)
+	if !ok {
+		return kh, false
+	}
+	kh.key = key
+	return kh, true
+}
+
+// parseKnownHostKey parses "keytype base64 ..." as OpenSSH's sshkey_read:
+// the type named must be the key's own.
+func parseKnownHostKey(s string) (ssh.PublicKey, bool) {
+	end := strings.IndexAny(s, " \t")
+	if end < 0 {
+		return nil, false
+	}
+	typ := s[:end]
+	rest := strings.TrimLeft(s[end:], " \t")
+	if end = strings.IndexAny(rest, " \t"); end >= 0 {
+		rest = rest[:end]
+	}
+	if rest == "" {
+		return nil, false
+	}
+	blob, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil {
+		return nil, false
+	}
+	key, err := ssh.ParsePublicKey(blob)
+	if err != nil {
+		return nil, false
+	}
+	got := key.Type()
+	// rsa-sha2-* name RSA keys too.
+	for _, alias := range []string{ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSASHA512} {
+		if typ == alias {
+			typ = ssh.KeyAlgoRSA
+		}
+	}
+	for _, alias := range []string{ssh.CertAlgoRSASHA256v01, ssh.CertAlgoRSASHA512v01} {
+		if typ == alias {
+			typ = ssh.CertAlgoRSAv01
+		}
+	}
+	return key, typ == got
+}
+
+// matchHostField reports whether name matches a line's host field, as
+// OpenSSH's match_maybe_hashed: a hashed name must be name's hash; a
+// pattern list must match name (case-insensitively) without a negation
+// matching it.
+func matchHostField(name, field string) bool {
+	if strings.HasPrefix(field, "|") {
+		return matchHashed(name, field)
+	}
+	return matchPatternList(strings.ToLower(name), field) == 1
+}
+
+// matchHashed compares name with a |1|salt|hash field (HMAC-SHA1 of name
+// keyed with salt).
+func matchHashed(name, field string) bool {
+	const magic = "|1|"
+	if !strings.HasPrefix(field, magic) {
+		return false
+	}
+	b64salt, _, ok := strings.Cut(field[len(magic):], "|")
+	if !ok {
+		return false
+	}
+	salt, err := base64.StdEncoding.DecodeString(b64salt)
+	if err != nil || len(salt) != sha1.Size {
+		return false
+	}
+	mac := hmac.New(sha1.New, salt)
+	mac.Write([]byte(name))
+	want := magic + base64.StdEncoding.EncodeToString(salt) + "|" + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	return hmac.Equal([]byte(want), []byte(field))
+}
+
+// matchPatternList is OpenSSH's match_pattern_list on a lower-cased s:
+// 1 if a pattern of the comma-separated list matches, -1 if a negated
+// one (!pattern) does, else 0.
+func matchPatternList(s, list string) int {
+	positive := 0
+	for _, sub := range strings.Split(list, ",") {
+		negated := strings.HasPrefix(sub, "!")
+		if negated {
+			sub = sub[1:]
+		}
+		// OpenSSH gives up on a pattern of 1024 bytes or more.
+		if len(sub) >= 1023 {
+			return 0
+		}
+		if matchPattern(s, strings.ToLower(sub)) { // configshare.go
+			if negated {
+				return -1
+			}
+			positive = 1
+		}
+	}
+	return positive
+}
+
+// recordedFor returns the lines recorded for name.
+func recordedFor(all []knownHost, name string) []knownHost {
+	var out []knownHost
+	for _, kh := range all {
+		if matchHostField(name, kh.hosts) {
+			out = append(out, kh)
+		}
+	}
+	return out
+}
+
+// samePublicKey compares the public keys, certificates reduced to their
+// keys (OpenSSH's sshkey_equal_public).
+func samePublicKey(a, b ssh.PublicKey) bool {
+	if c, ok := a.(*ssh.Certificate); ok {
+		a = c.Key
+	}
+	if c, ok := b.(*ssh.Certificate); ok {
+		b = c.Key
+	}
+	return bytes.Equal(a.Marshal(), b.Marshal())
+}
+
+type hostStatus int
+
+const (
+	hostNew hostStatus = iota
+	hostOK
+	hostChanged
+	hostRevoked
+)
+
+// statusOf is OpenSSH's check_key_in_hostkeys over the lines recorded for
+// one name: a certificate is known when an authority line holds its
+// signer; a plain key when a plain line holds it, changed when plain lines
+// hold only other keys; either is revoked when a @revoked line holds it
+// (or the certificate's signer). found is the line that decided.
+func statusOf(lines []knownHost, key ssh.PublicKey) (status hostStatus, found *knownHost) {
+	cert, isCert := key.(*ssh.Certificate)
+	want := ""
+	if isCert {
+		want = markerCA
+	}
+	for i := range lines {
+		kh := &lines[i]
+		if kh.marker != want {
+			continue
+		}
+		if isCert {
+			if samePublicKey(cert.SignatureKey, kh.key) {
+				status, found = hostOK, kh
+				break
+			}
+			continue
+		}
+		if samePublicKey(key, kh.key) {
+			status, found = hostOK, kh
+			break
+		}
+		status, found = hostChanged, kh
+	}
+	for i := range lines {
+		kh := &lines[i]
+		if kh.marker == markerRevoked && (samePublicKey(key, kh.key) || isCert && samePublicKey(cert.SignatureKey, kh.key)) {
+			return hostRevoked, kh
+		}
+	}
+	return status, found
+}
+
+// verdict is the outcome of OpenSSH's check_host_key for key.
+type verdict struct {
+	status hostStatus
+	found  *knownHost
+	// certErr says why a certificate was not accepted (its plain key was
+	// then checked).
+	certErr error
+}
+
+// verify decides on key under name as OpenSSH's check_host_key does: a
+// certificate is accepted through a recorded authority if it is valid
+// for the host, else its plain key is checked. With bare set, a key
+// unknown under name is looked up under bare (the name without its port);
+// only a match there counts. OpenSSH then ignores a revoked key (and
+// carries on as with an unknown one): goinfra refuses it.
+func (hk *hostKeys) verify(all []knownHost, name, bare string, key ssh.PublicKey) verdict {
+	lines := recordedFor(all, name)
+	var certErr error
+	if cert, ok := key.(*ssh.Certificate); ok {
+		status, found := statusOf(lines, cert)
+		switch status {
+		case hostOK:
+			if certErr = hk.checkCert(cert); certErr == nil {
+				return verdict{status: hostOK, found: found}
+			}
+		case hostRevoked:
+			return verdict{status: hostRevoked, found: found}
+		default:
+			if bare != "" {
+				if v := hk.verify(all, bare, "", cert); v.status == hostOK || v.status == hostRevoked {
+					return v
+				}
+			}
+			certErr = errors.New("no @cert-authority line for the host holds its signer")
+		}
+		key = cert.Key
+	}
+	status, found := statusOf(lines, key)
+	if status == hostNew && bare != "" {
+		if v := hk.verify(all, bare, "", key); v.status == hostOK || v.status == hostRevoked {
+			return v
+		}
+	}
+	return verdict{status: status, found: found, certErr: certErr}
+}
+
+// checkCert checks a host certificate whose signer is a recorded
+// authority, as OpenSSH's sshkey_cert_check_host: a host certificate,
+// valid now, naming the host among its (required) principals.
+func (hk *hostKeys) checkCert(cert *ssh.Certificate) error {
+	if cert.CertType != ssh.HostCert {
+		return errors.New("it is not a host certificate")
+	}
+	if len(cert.ValidPrincipals) == 0 {
+		return errors.New("it names no principals")
+	}
+	return (&ssh.CertChecker{}).CheckCert(hk.principal, cert)
+}
+
+// defaultHostKeyAlgorithms is OpenSSH's default HostKeyAlgorithms, less
+// the security-key types.
+var defaultHostKeyAlgorithms = []string{
+	ssh.CertAlgoED25519v01, ssh.CertAlgoECDSA256v01, ssh.CertAlgoECDSA384v01, ssh.CertAlgoECDSA521v01,
+	ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01,
+	ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521,
+	ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256,
+}
+
+// plainKeyType is the key type an algorithm's host key has.
+func plainKeyType(algo string) string {
+	switch algo {
+	case ssh.CertAlgoED25519v01:
+		return ssh.KeyAlgoED25519
+	case ssh.CertAlgoECDSA256v01:
+		return ssh.KeyAlgoECDSA256
+	case ssh.CertAlgoECDSA384v01:
+		return ssh.KeyAlgoECDSA384
+	case ssh.CertAlgoECDSA521v01:
+		return ssh.KeyAlgoECDSA521
+	case ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01, ssh.CertAlgoRSAv01, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256:
+		return ssh.KeyAlgoRSA
+	}
+	return algo
+}
+
+// Algorithms returns the host key algorithms to offer, ordered as
+// OpenSSH's ssh orders its default list for the keys recorded for the
+// host (so that the server shows the key OpenSSH would see): the list as
+// it is when a key of its first type is recorded, else the algorithms of
+// recorded key types (all certificate ones when an authority is
+// recorded) first. Without a line for the host (name with port), those of
+// its name without port count. The legacy ssh-rsa (SHA-1) algorithms, and
+// the types of other keys recorded, come last, for old servers.
+func (hk *hostKeys) Algorithms() []string {
+	all, err := readKnownHosts(hk.files)
+	if err != nil {
+		return nil
+	}
+	lines := recordedFor(all, hk.addr)
+	if len(lines) == 0 && hk.bare != "" {
+		lines = recordedFor(all, hk.bare)
+	}
+	recorded := map[string]bool{}
+	ca := false
+	for _, kh := range lines {
+		switch kh.marker {
+		case "":
+			recorded[kh.key.Type()] = true
+		case markerCA:
+			ca = true
+		}
+	}
+	var first, last []string
+	if recorded[plainKeyType(defaultHostKeyAlgorithms[0])] {
+		first = slices.Clone(defaultHostKeyAlgorithms)
+	} else {
+		for _, a := range defaultHostKeyAlgorithms {
+			if recorded[plainKeyType(a)] || ca && plainKeyType(a) != a {
+				first = append(first, a)
+			} else {
+				last = append(last, a)
 			}
 		}
 	}
-	// Host certificates of the same key types last: a plain key recorded
-	// for the host is checked as such; a host known only through
-	// @cert-authority may present its certificate.
-	add(certs...)
+	algos := append(first, last...)
+	extra := []string{ssh.CertAlgoRSAv01, ssh.KeyAlgoRSA}
+	for t := range recorded {
+		extra = append(extra, t)
+	}
+	slices.Sort(extra[2:])
+	for _, a := range extra {
+		if !slices.Contains(algos, a) {
+			algos = append(algos, a)
+		}
+	}
 	return algos
 }
-
-var certAlgos = map[string]string{
-	ssh.KeyAlgoED25519:  ssh.CertAlgoED25519v01,
-	ssh.KeyAlgoECDSA256: ssh.CertAlgoECDSA256v01,
-	ssh.KeyAlgoECDSA384: ssh.CertAlgoECDSA384v01,
-	ssh.KeyAlgoECDSA521: ssh.CertAlgoECDSA521v01,
-}
-
-// probeKey is a key no host has, used to learn which keys a host has.
-type probeKey struct{}
-
-func (probeKey) Type() string                            { return "goinfra-probe" }
-func (probeKey) Marshal() []byte                         { return []byte("goinfra-probe-key") }
-func (probeKey) Verify(_ []byte, _ *ssh.Signature) error { return errors.New("probe") }
 
 // Callback implements ssh.HostKeyCallback.
 func (hk *hostKeys) Callback(_ string, _ net.Addr, key ssh.PublicKey) error {
@@ -273,50 +531,33 @@ func (hk *hostKeys) check(key ssh.PublicKey) error {
 	if hk.mode == strictOff {
 		return nil
 	}
-	cb, err := hk.db()
+	all, err := readKnownHosts(hk.files)
 	if err != nil {
 		return err
 	}
-	err = cb(hk.lookupAddr(), fakeAddr(hk.lookupAddr()), key)
-	if err == nil {
-		return nil
-	}
-	var revoked *knownhosts.RevokedError
-	if errors.As(err, &revoked) {
-		return &HostKeyError{Addr: hk.addr, Revoked: true, Files: hk.files}
-	}
-	if cert, ok := key.(*ssh.Certificate); ok {
-		// Signed by a revoked authority: refused, as by OpenSSH.
-		if errors.As(cb(hk.lookupAddr(), fakeAddr(hk.lookupAddr()), cert.SignatureKey), &revoked) {
-			return &HostKeyError{Addr: hk.addr, Revoked: true, Files: hk.files}
-		}
-		// A certificate no recorded authority vouches for: its plain key
-		// is checked as such, as OpenSSH does ("Retry with plain key").
-		hk.warn(fmt.Sprintf("the host certificate of %s is not trusted (%v); checking its plain key", hk.addr, err))
+	v := hk.verify(all, hk.addr, hk.bare, key)
+	if cert, ok := key.(*ssh.Certificate); ok && v.certErr != nil {
+		// As OpenSSH does, the plain key of a certificate not accepted
+		// was checked instead.
+		hk.warn(fmt.Sprintf("the host certificate of %s is not trusted (%v); checking its plain key", hk.addr, v.certErr))
 		key = cert.Key
-		if err = cb(hk.lookupAddr(), fakeAddr(hk.lookupAddr()), key); err == nil {
-			return nil
-		}
-		if errors.As(err, &revoked) {
-			return &HostKeyError{Addr: hk.addr, Revoked: true, Files: hk.files}
-		}
 	}
-	var ke *knownhosts.KeyError
-	if !errors.As(err, &ke) {
-		return err
-	}
-	fp := ssh.FingerprintSHA256(key)
-	if want := hk.plainKeys(ke.Want); len(want) > 0 {
-		ke = &knownhosts.KeyError{Want: want}
-		where := ke.Want[0].Filename + ":" + fmt.Sprint(ke.Want[0].Line)
+	switch v.status {
+	case hostOK:
+		return nil
+	case hostRevoked:
+		return &HostKeyError{Addr: hk.addr, Revoked: true, Files: hk.files}
+	case hostChanged:
+		fp := ssh.FingerprintSHA256(key)
 		if hk.mode == strictNo {
 			hk.warn(fmt.Sprintf("host key of %s changed (now %s %s, recorded in %s); connecting anyway because StrictHostKeyChecking is no",
-				hk.addr, key.Type(), fp, where))
+				hk.addr, key.Type(), fp, v.found.where()))
 			return nil
 		}
 		return &HostKeyError{Addr: hk.addr, Changed: true, Files: hk.files,
-			Detail: fmt.Sprintf("it offered %s %s, %s holds another key", key.Type(), fp, where)}
+			Detail: fmt.Sprintf("it offered %s %s, %s holds another key", key.Type(), fp, v.found.where())}
 	}
+	fp := ssh.FingerprintSHA256(key)
 	switch hk.mode {
 	case strictYes:
 		return &HostKeyError{Addr: hk.addr, Files: hk.files,
@@ -393,9 +634,8 @@ func appendKnownHost(file, addr string, key ssh.PublicKey, hash bool) error {
 	}
 	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN) //nolint:errcheck
 	// Another process may have recorded it while we waited for the lock.
-	if cb, err := knownhosts.New(file); err == nil {
-		la := knownHostsLookup(addr)
-		if cb(la, fakeAddr(la), key) == nil {
+	if all, err := readKnownHosts([]string{file}); err == nil {
+		if status, _ := statusOf(recordedFor(all, addr), key); status == hostOK {
 			return nil
 		}
 	}

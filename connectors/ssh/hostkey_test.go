@@ -2,6 +2,7 @@ package ssh
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -10,10 +11,12 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -218,5 +221,189 @@ func TestAppendKnownHostConcurrent(t *testing.T) {
 		if err := cb(fmt.Sprintf("h%d:2222", i), fakeAddr("x:1"), k); err != nil {
 			t.Fatalf("key %d: %v", i, err)
 		}
+	}
+}
+
+// TestKnownHostsLikeOpenSSH gives the same known_hosts file to OpenSSH's
+// ssh and to goinfra, both with StrictHostKeyChecking yes, connecting to
+// one real sshd on a non-default port whose host keys are also certified
+// by a host CA, and expects the same verdict from both: wildcards across
+// ports, the retry without the port, negation, hashed names, markers and
+// lines OpenSSH skips.
+func TestKnownHostsLikeOpenSSH(t *testing.T) {
+	if _, err := osexec.LookPath("ssh"); err != nil {
+		t.Skip("no OpenSSH client:", err)
+	}
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1})
+	s := f.Servers[0]
+	if s.Port == 22 {
+		t.Skip("the fleet server listens on port 22")
+	}
+	dir := t.TempDir()
+	hostCA, otherCA := filepath.Join(dir, "host_ca"), filepath.Join(dir, "other_ca")
+	keygen(t, "-q", "-t", "ed25519", "-N", "", "-f", hostCA)
+	keygen(t, "-q", "-t", "ed25519", "-N", "", "-f", otherCA)
+	files := map[string][]byte{}
+	config := ""
+	var ed25519Key string
+	for i, hk := range s.HostKeys {
+		if strings.HasPrefix(hk, "ssh-ed25519 ") {
+			ed25519Key = hk
+		}
+		pub := filepath.Join(dir, "host"+strconv.Itoa(i)+".pub")
+		if err := os.WriteFile(pub, []byte(hk+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		keygen(t, "-q", "-s", hostCA, "-h", "-I", s.Name, "-n", s.Host, pub)
+		cert, err := os.ReadFile(strings.TrimSuffix(pub, ".pub") + "-cert.pub")
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "goinfra_host" + strconv.Itoa(i) + "-cert.pub"
+		files[name] = cert
+		config += "HostCertificate " + s.SSHDDir() + "/" + name + "\n"
+	}
+	if ed25519Key == "" {
+		t.Fatalf("no ed25519 host key among %q", s.HostKeys)
+	}
+	if err := s.Configure(files, config); err != nil {
+		t.Fatal(err)
+	}
+	read := func(p string) string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	ca, other := read(hostCA+".pub"), read(otherCA+".pub")
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	otherSigner, _ := ssh.NewSignerFromKey(priv)
+	otherKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(otherSigner.PublicKey())))
+
+	port := strconv.Itoa(s.Port)
+	withPort := "[" + s.Host + "]:" + port
+	// The host without its last digit, for wildcards: 127.0.0.1 -> 127.0.0.
+	prefix := s.Host[:strings.LastIndex(s.Host, ".")+1]
+	edBlob := strings.Fields(ed25519Key)[1]
+
+	cases := []struct {
+		name, file string
+		accept     bool // OpenSSH's verdict, checked too
+	}{
+		{"exact with port", withPort + " " + ed25519Key, true},
+		{"star", "* " + ed25519Key, true},
+		{"wildcard without port: retried without the port", prefix + "* " + ed25519Key, true},
+		{"bracketed wildcards", "[" + prefix + "*]:* " + ed25519Key, true},
+		{"question marks", "[" + prefix + "?]:" + strings.Repeat("?", len(port)) + " " + ed25519Key, true},
+		{"negated name with port", "*,!" + withPort + " " + ed25519Key, true},
+		{"negation of the bare name does not exclude the port form", "!" + s.Host + ",* " + ed25519Key, true},
+		{"negated everywhere", "!" + withPort + ",!" + s.Host + ",* " + ed25519Key, false},
+		{"other host", "[" + prefix + "250]:* " + ed25519Key, false},
+		{"other port", "[" + s.Host + "]:1 " + ed25519Key, false},
+		{"changed with port", withPort + " " + otherKey, false},
+		// The server shows its certificate first, unknown under the name
+		// with port, so the name without port is tried, where the plain
+		// key is known.
+		{"changed with port, certificate's plain key known without port", withPort + " " + otherKey + "\n" + s.Host + " " + ed25519Key, true},
+		{"other key for the bare name", s.Host + " " + otherKey, false},
+		{"hashed with port", knownhosts.HashHostname(withPort) + " " + ed25519Key, true},
+		{"hashed bare name", knownhosts.HashHostname(s.Host) + " " + ed25519Key, true},
+		{"hashed other name", knownhosts.HashHostname("["+s.Host+"]:1") + " " + ed25519Key, false},
+		{"cert-authority star", "@cert-authority * " + ca, true},
+		{"cert-authority without port", "@cert-authority " + prefix + "* " + ca, true},
+		{"cert-authority any port", "@cert-authority [" + s.Host + "]:* " + ca, true},
+		{"cert-authority other domain", "@cert-authority *.example.com " + ca, false},
+		{"other cert-authority, plain key known", "@cert-authority * " + other + "\n* " + ed25519Key, true},
+		{"revoked", "@revoked * " + ed25519Key + "\n* " + ed25519Key, false},
+		{"revoked for another host only", "@revoked [" + prefix + "250]:* " + ed25519Key + "\n* " + ed25519Key, true},
+		{"revoked cert-authority", "@revoked * " + ca + "\n@cert-authority * " + ca + "\n* " + ed25519Key, false},
+		{"unparsable lines skipped", "this is not a known_hosts line\n" + withPort + " ssh-ed25519 AAAA\n* " + ed25519Key, true},
+		{"unknown marker skipped", "@trusted * " + ed25519Key, false},
+		{"key type not the blob's", withPort + " ssh-rsa " + edBlob, false},
+		{"leading blanks and comments", "# known hosts\n\t  " + withPort + " " + ed25519Key + " a comment", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			kh := writeFile(t, tc.file+"\n")
+			out, err := osexec.Command("ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+				"-o", "UserKnownHostsFile="+kh, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "CheckHostIP=no",
+				"-i", f.KeyFile, "-o", "IdentitiesOnly=yes", "-p", port, "root@"+s.Host, "true").CombinedOutput()
+			openssh := err == nil
+			if openssh != tc.accept {
+				t.Fatalf("OpenSSH accepted=%v, the test expects %v: %v %s", openssh, tc.accept, err, out)
+			}
+			d := fleetData(t, f, s)
+			d[KeyKnownHostsFile] = kh
+			d[KeyOptions] = map[string]any{"GlobalKnownHostsFile": "/dev/null"}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err = open(t, s.Name, d, nil).Connect(ctx)
+			if err != nil && !errors.Is(err, connector.ErrHostKey) {
+				t.Fatalf("goinfra: %v", err)
+			}
+			if goinfra := err == nil; goinfra != openssh {
+				t.Errorf("goinfra accepted=%v (%v), OpenSSH accepted=%v (%s)\nknown_hosts:\n%s", goinfra, err, openssh, bytes.TrimSpace(out), tc.file)
+			}
+		})
+	}
+}
+
+// TestKnownHostsNamesLikeSSHKeygen asks OpenSSH's ssh-keygen -F which lines
+// of a known_hosts file a name selects, and expects goinfra to select the
+// same lines with the same markers: patterns with * and ?, negation, case,
+// [host]:port forms, hashed names, markers and lines skipped as unusable.
+func TestKnownHostsNamesLikeSSHKeygen(t *testing.T) {
+	if _, err := osexec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("no ssh-keygen:", err)
+	}
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, _ := ssh.NewSignerFromKey(priv)
+	key := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
+	hosts := []string{
+		"foo", "FOO", "Foo.Example.COM", "*.example.com", "!bad.example.com,*.example.com", "*,!bar", "!foo,*",
+		"f?o", "??", "[foo]:2222", "[foo]:*", "[f*]:22?2", "[FOO]:2222", "127.0.8.*", "[127.0.8.*]:*", "127.0.8.1",
+		"[::1]:2222", "::1", "foo,bar", "foo,,bar", ",", "!foo", "*", "[*]:*", "a*b*c", "*a", "x*",
+		knownhosts.HashHostname("foo"), knownhosts.HashHostname("[foo]:2222"), knownhosts.HashHostname("FOO"),
+		"|1|bad", "|2|x|y", "|1|AAAA|AAAA",
+	}
+	var file strings.Builder
+	for i, h := range hosts {
+		switch i % 4 {
+		case 1:
+			file.WriteString("@cert-authority ")
+		case 2:
+			file.WriteString("@revoked ")
+		}
+		fmt.Fprintf(&file, "%s %s c%d\n", h, key, i)
+	}
+	// Lines both skip.
+	fmt.Fprintf(&file, "@trusted foo %s\n@revoked @cert-authority foo %s\nfoo\n# foo %s\n\t  foo %s indented\n", key, key, key, key)
+	kh := writeFile(t, file.String())
+	all, err := readKnownHosts([]string{kh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := regexp.MustCompile(`(?m)^# Host .* found: line (\d+) ?(CA|REVOKED)?$`)
+	markers := map[string]int{}
+	for _, name := range []string{"foo", "FOO", "bar", "fxo", "x", "ab", "[foo]:2222", "[foo]:22", "[foo]:2223", "[fxo]:2232",
+		"foo.example.com", "FOO.EXAMPLE.COM", "bad.example.com", "127.0.8.1", "[127.0.8.1]:2222", "127.0.9.1",
+		"[::1]:2222", "::1", "abc", "axxbxxc", "acb", "xa", "[foo]:2222x"} {
+		out, _ := osexec.Command("ssh-keygen", "-F", name, "-f", kh).Output()
+		var want []string
+		for _, m := range found.FindAllStringSubmatch(string(out), -1) {
+			want = append(want, m[1]+" "+m[2])
+			markers[m[2]]++
+		}
+		var got []string
+		for _, l := range recordedFor(all, name) {
+			got = append(got, strconv.Itoa(l.line)+" "+map[string]string{"": "", markerCA: "CA", markerRevoked: "REVOKED"}[l.marker])
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: goinfra selects lines %q, ssh-keygen -F %q", name, got, want)
+		}
+	}
+	if markers[""] < 20 || markers["CA"] < 5 || markers["REVOKED"] < 5 {
+		t.Errorf("ssh-keygen -F selected too few lines to compare: %v", markers)
 	}
 }

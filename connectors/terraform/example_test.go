@@ -23,6 +23,6 @@ func ExampleDriver_Expand() {
 		fmt.Println(h.Name, h.Data["ssh_hostname"], h.Data["ssh_user"])
 	}
 	// Output:
-	// web1 10.0.0.1 deploy
-	// 10.0.0.2 10.0.0.2 <nil>
+	// @terraform/web1 10.0.0.1 deploy
+	// @terraform/10.0.0.2 10.0.0.2 <nil>
 }

@@ -7,7 +7,10 @@
 // wrapper ("out.value.hosts", as pyinfra requires) and the shorter one
 // without it ("out.hosts") are accepted. A string item is an SSH host name;
 // an object item is host data and needs "name" or "ssh_hostname" (the host
-// is called by its name, else by its ssh_hostname).
+// is called by its name, else by its ssh_hostname; a name alone is also the
+// address). As in pyinfra, hosts are named "@terraform/<name>" (a name may
+// hold spaces); a name that is itself a target string ("@docker/web") is
+// kept, so that its kind runs it.
 //
 // Expand sees only the target, so the program and its directory come from
 // the environment (pyinfra always runs `terraform` in the current
@@ -131,7 +134,7 @@ func target(item any) (connector.Target, error) {
 		if strings.TrimSpace(v) == "" {
 			return connector.Target{}, errors.New("empty host name")
 		}
-		return connector.Target{Name: v, Data: map[string]any{"ssh_hostname": v}}, nil
+		return connector.Target{Name: hostName(v), Data: map[string]any{"ssh_hostname": v}}, nil
 	case map[string]any:
 		data := make(map[string]any, len(v))
 		for k, x := range v {
@@ -153,9 +156,22 @@ func target(item any) (connector.Target, error) {
 			}
 			return connector.Target{}, fmt.Errorf("%q must be a non-empty string, given %s", which, jsonType(name))
 		}
-		return connector.Target{Name: s, Data: data}, nil
+		// The host was reached at its name before names got their
+		// "@terraform/" prefix: it still is.
+		if _, ok := data["ssh_hostname"]; !ok && !strings.HasPrefix(s, "@") {
+			data["ssh_hostname"] = s
+		}
+		return connector.Target{Name: hostName(s), Data: data}, nil
 	}
 	return connector.Target{}, fmt.Errorf("must be a host name (string) or host data (object), given %s", jsonType(item))
+}
+
+// hostName is the inventory name of a host called name.
+func hostName(name string) string {
+	if strings.HasPrefix(name, "@") {
+		return name
+	}
+	return "@terraform/" + name
 }
 
 // outputTTL is how long an answer of terraform is reused: the targets of

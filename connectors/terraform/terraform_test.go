@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/connector"
+	_ "github.com/goinfra-dev/goinfra/connectors/ssh" // runs the hosts
+	"github.com/goinfra-dev/goinfra/inventory"
 )
 
 // standIn puts the stand-in terraform (testdata/terraform) first on PATH,
@@ -57,8 +59,8 @@ func expand(t *testing.T, key string) ([]connector.Target, error) {
 func TestExpandStrings(t *testing.T) {
 	standIn(t, "terraform", "")
 	want := []connector.Target{
-		{Name: "web1.example.com", Data: map[string]any{"ssh_hostname": "web1.example.com"}},
-		{Name: "web2.example.com", Data: map[string]any{"ssh_hostname": "web2.example.com"}},
+		{Name: "@terraform/web1.example.com", Data: map[string]any{"ssh_hostname": "web1.example.com"}},
+		{Name: "@terraform/web2.example.com", Data: map[string]any{"ssh_hostname": "web2.example.com"}},
 	}
 	// pyinfra's form through the value wrapper, and the short one.
 	for _, key := range []string{"hosts.value", "hosts"} {
@@ -75,8 +77,8 @@ func TestExpandStrings(t *testing.T) {
 func TestExpandObjects(t *testing.T) {
 	standIn(t, "terraform", "")
 	want := []connector.Target{
-		{Name: "web1", Data: map[string]any{"ssh_hostname": "10.0.0.1", "ssh_port": float64(2222), "ssh_user": "deploy"}},
-		{Name: "10.0.0.2", Data: map[string]any{"ssh_hostname": "10.0.0.2"}},
+		{Name: "@terraform/web1", Data: map[string]any{"ssh_hostname": "10.0.0.1", "ssh_port": float64(2222), "ssh_user": "deploy"}},
+		{Name: "@terraform/10.0.0.2", Data: map[string]any{"ssh_hostname": "10.0.0.2"}},
 	}
 	for _, key := range []string{"servers.value.web", "servers.web"} {
 		got, err := expand(t, key)
@@ -111,7 +113,7 @@ func TestTofuAndDriverFields(t *testing.T) {
 	work := standIn(t, "tofu", `{"ips": {"sensitive": false, "type": ["list", "string"], "value": ["10.1.1.1"]}}`)
 	t.Setenv(EnvCommand, "tofu")
 	got, err := expand(t, "ips")
-	if err != nil || len(got) != 1 || got[0].Name != "10.1.1.1" {
+	if err != nil || len(got) != 1 || got[0].Name != "@terraform/10.1.1.1" {
 		t.Fatalf("with %s=tofu: %+v %v", EnvCommand, got, err)
 	}
 	// Fields beat the environment.
@@ -186,5 +188,39 @@ func TestSensitiveNotNeeded(t *testing.T) {
 	_, err := expand(t, "missing")
 	if err == nil || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "token") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// TestInventoryNames loads an inventory as the CLI does: the hosts are
+// named "@terraform/<name>" as in pyinfra (a name may hold spaces), join
+// the group @terraform and are run by ssh at their ssh_hostname, which a
+// name alone also gives.
+func TestInventoryNames(t *testing.T) {
+	standIn(t, "terraform", `{"web": {"sensitive": false, "type": "list", "value": [
+		"10.0.0.5",
+		{"name": "front end", "ssh_hostname": "10.0.0.6"},
+		{"name": "db.internal"}
+	]}}`)
+	inv, err := inventory.Load(context.Background(), "@terraform/web", inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"@terraform/10.0.0.5":    "10.0.0.5",
+		"@terraform/front end":   "10.0.0.6",
+		"@terraform/db.internal": "db.internal",
+	}
+	if len(inv.Hosts) != len(want) {
+		t.Errorf("hosts %+v", inv.Hosts)
+	}
+	for name, addr := range want {
+		h := inv.Get(name)
+		if h == nil {
+			t.Errorf("no host %q in %+v", name, inv.Hosts)
+			continue
+		}
+		if h.Kind != "ssh" || !h.InGroup("@terraform") || h.Data.String("ssh_hostname") != addr {
+			t.Errorf("host %q: kind %s, groups %v, ssh_hostname %q (want ssh, @terraform, %q)", name, h.Kind, h.Groups, h.Data.String("ssh_hostname"), addr)
+		}
 	}
 }

@@ -76,7 +76,9 @@ func TestInventoryOverSSH(t *testing.T) {
 		"1700000000,web,state,running\n"+
 		"1700000000,web,state-human-short,running\n"+
 		"1700000000,web,state-human-long,The container is created and running. You can stop it using\\n`vagrant halt`%!(VAGRANT_COMMA) see logs with `vagrant docker-logs`%!(VAGRANT_COMMA) etc.\n")
-	write(t, work, "ssh-config-web.txt", fmt.Sprintf(`Host web
+	// With a stray notice, which must not become an ssh option.
+	write(t, work, "ssh-config-web.txt", fmt.Sprintf(`==> vagrant: A new version of Vagrant is available: 2.4.3 (installed version: 2.4.1)!
+Host web
   HostName %s
   User deploy
   Port %d
@@ -86,6 +88,7 @@ func TestInventoryOverSSH(t *testing.T) {
   IdentityFile %s
   IdentitiesOnly yes
   LogLevel FATAL
+  Vagrant-libvirt: synced folders are not shared over ssh
 
 `, srv.Host, srv.Port, fleet.KnownHostsFile, fleet.KeyFile))
 	write(t, work, vagrant.OptionsFile, `{"groups": {"web": ["vms"]}, "data": {"web": {"role": "vm"}}}`)
@@ -105,7 +108,7 @@ func TestInventoryOverSSH(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, group string
-	}{{"tf-web", "@terraform"}, {"web", "@vagrant"}} {
+	}{{"@terraform/tf-web", "@terraform"}, {"@vagrant/web", "@vagrant"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := inv.Get(tc.name)
 			if h == nil {
@@ -117,7 +120,7 @@ func TestInventoryOverSSH(t *testing.T) {
 			if p, ok := h.Data["ssh_port"].(int); !ok || p != srv.Port {
 				t.Errorf("ssh_port %#v, want the int %d", h.Data["ssh_port"], srv.Port)
 			}
-			if tc.name == "web" && (!slices.Contains(h.Groups, "vms") || h.Data.String("role") != "vm") {
+			if tc.name == "@vagrant/web" && (!slices.Contains(h.Groups, "vms") || h.Data.String("role") != "vm") {
 				t.Errorf("@vagrant.json not applied: groups %v, role %v", h.Groups, h.Data["role"])
 			}
 			drv, _ := connector.Lookup(h.Kind)
@@ -139,7 +142,7 @@ func TestInventoryOverSSH(t *testing.T) {
 				t.Errorf("output %q", res.Stdout())
 			}
 			data := []byte("binary\x00\xff\r\n" + tc.name)
-			dst := "/tmp/goinfra-e2e-" + tc.name
+			dst := "/tmp/goinfra-e2e-" + strings.TrimPrefix(tc.group, "@")
 			if err := c.Put(ctx, bytes.NewReader(data), dst, connector.Options{}); err != nil {
 				t.Fatalf("put: %v", err)
 			}

@@ -23,6 +23,6 @@ func ExampleDriver_Expand() {
 		fmt.Println(h.Name, h.Data["ssh_hostname"], h.Data["ssh_port"], h.Data["ssh_user"])
 	}
 	// Output:
-	// web 127.0.0.1 2222 vagrant
-	// api 192.168.121.17 22 vagrant
+	// @vagrant/web 127.0.0.1 2222 vagrant
+	// @vagrant/api 192.168.121.17 22 vagrant
 }

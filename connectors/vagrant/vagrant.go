@@ -2,7 +2,8 @@
 // yields every running Vagrant machine of the current directory's
 // Vagrantfile, "@vagrant/<vm>" only the one named (several may be given
 // as "@vagrant/web,@vagrant/db" on the command line, or "@vagrant/web,db"
-// as one target in an inventory file). The hosts are run over SSH.
+// as one target in an inventory file). The hosts are named "@vagrant/<vm>",
+// as in pyinfra, and are run over SSH.
 //
 // Running machines come from `vagrant status --machine-readable`; their SSH
 // settings from `vagrant ssh-config <vm>`, run for all of them at once
@@ -16,7 +17,10 @@
 //	UserKnownHostsFile     ssh_known_hosts_file
 //	StrictHostKeyChecking  ssh_strict_host_key_checking
 //	ForwardAgent           ssh_forward_agent
-//	anything else          ssh_options (IdentitiesOnly, HostKeyAlgorithms, ...)
+//	other ssh settings     ssh_options (IdentitiesOnly, HostKeyAlgorithms, ...)
+//
+// Lines that are no ssh setting (a plugin's notice on stdout, ...) are
+// ignored, as pyinfra ignores them, with a debug message.
 //
 // An optional "@vagrant.json" in the current directory adds host data and
 // groups per machine, as in pyinfra:
@@ -34,6 +38,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -298,7 +303,8 @@ func (d *Driver) target(ctx context.Context, name string, opts *options) (connec
 	if err != nil {
 		return connector.Target{}, fmt.Errorf("vagrant ssh-config %s: %w", name, err)
 	}
-	t := connector.Target{Name: name, Data: data}
+	// Named as pyinfra names them; the inventory runs such a name by ssh.
+	t := connector.Target{Name: "@vagrant/" + name, Data: data}
 	if extra, ok := opts.Data[name]; ok {
 		for k, v := range extra {
 			data[k] = v
@@ -355,6 +361,12 @@ func sshData(out []byte) (map[string]any, error) {
 				options[key] = value
 			}
 		default:
+			if !sshKeyword[strings.ToLower(key)] {
+				// Not an ssh setting (a plugin's notice on stdout, ...):
+				// as an ssh option it would make ssh refuse to connect.
+				slog.Debug("vagrant ssh-config: ignoring a line that is no ssh setting", "line", line)
+				continue
+			}
 			if _, seen := options[key]; !seen {
 				options[key] = value
 			}
@@ -367,6 +379,49 @@ func sshData(out []byte) (map[string]any, error) {
 		data["ssh_options"] = options
 	}
 	return data, nil
+}
+
+// sshKeyword holds, lower-cased, the ssh_config(5) keywords that may be
+// given to ssh as -o options (OpenSSH 10, with the older names it still
+// accepts). Host, Match and Include are left out: ssh takes none of them
+// on its command line.
+var sshKeyword = map[string]bool{}
+
+func init() {
+	for _, k := range strings.Fields(`
+		AddKeysToAgent AddressFamily BatchMode BindAddress BindInterface
+		CanonicalDomains CanonicalizeFallbackLocal CanonicalizeHostname
+		CanonicalizeMaxDots CanonicalizePermittedCNAMEs CASignatureAlgorithms
+		CertificateFile ChallengeResponseAuthentication ChannelTimeout
+		CheckHostIP Cipher Ciphers ClearAllForwardings Compression
+		CompressionLevel ConnectionAttempts ConnectTimeout ControlMaster
+		ControlPath ControlPersist DynamicForward EnableEscapeCommandline
+		EnableSSHKeysign EscapeChar ExitOnForwardFailure FingerprintHash
+		ForkAfterAuthentication ForwardAgent ForwardX11 ForwardX11Timeout
+		ForwardX11Trusted GatewayPorts GlobalKnownHostsFile
+		GSSAPIAuthentication GSSAPIClientIdentity GSSAPIDelegateCredentials
+		GSSAPIKeyExchange GSSAPIKexAlgorithms GSSAPIRenewalForcesRekey
+		GSSAPIServerIdentity GSSAPITrustDns HashKnownHosts
+		HostbasedAcceptedAlgorithms
+		HostbasedAuthentication HostbasedKeyTypes HostKeyAlgorithms
+		HostKeyAlias HostName IdentitiesOnly IdentityAgent IdentityFile
+		IgnoreUnknown IPQoS KbdInteractiveAuthentication KbdInteractiveDevices
+		KeepAlive KexAlgorithms KnownHostsCommand LocalCommand LocalForward
+		LogLevel LogVerbose MACs NoHostAuthenticationForLocalhost
+		NumberOfPasswordPrompts ObscureKeystrokeTiming PasswordAuthentication
+		PermitLocalCommand PermitRemoteOpen PKCS11Provider Port
+		PreferredAuthentications Protocol ProxyCommand ProxyJump
+		ProxyUseFdpass PubkeyAcceptedAlgorithms PubkeyAcceptedKeyTypes
+		PubkeyAuthentication RefuseConnection RekeyLimit RemoteCommand
+		RemoteForward RequestTTY RequiredRSASize RevokedHostKeys
+		SecurityKeyProvider SendEnv ServerAliveCountMax ServerAliveInterval
+		SessionType SetEnv SmartcardDevice StdinNull StreamLocalBindMask
+		StreamLocalBindUnlink StrictHostKeyChecking SyslogFacility Tag
+		TCPKeepAlive Tunnel TunnelDevice UpdateHostKeys User
+		UserKnownHostsFile VerifyHostKeyDNS VisualHostKey WarnWeakCrypto
+		XAuthLocation`) {
+		sshKeyword[strings.ToLower(k)] = true
+	}
 }
 
 func unquote(s string) string {

@@ -94,7 +94,8 @@ func TestExpandAllRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []connector.Target{{Name: "web", Data: webData}, {Name: "api", Data: apiData}}
+	// Named as pyinfra names them, "@vagrant/<vm>".
+	want := []connector.Target{{Name: "@vagrant/web", Data: webData}, {Name: "@vagrant/api", Data: apiData}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("@vagrant:\n got %#v\nwant %#v", got, want)
 	}
@@ -127,14 +128,14 @@ func TestExpandNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].Name != "api" || !reflect.DeepEqual(got[0].Data, apiData) {
+	if len(got) != 1 || got[0].Name != "@vagrant/api" || !reflect.DeepEqual(got[0].Data, apiData) {
 		t.Errorf("@vagrant/api: %#v", got)
 	}
 	if calls := readCalls(t, work); !reflect.DeepEqual(calls, []string{"ssh-config api", "status --machine-readable"}) {
 		t.Errorf("calls %q", calls)
 	}
 	got, err = expand(t, "api, web")
-	if err != nil || len(got) != 2 || got[0].Name != "web" || got[1].Name != "api" {
+	if err != nil || len(got) != 2 || got[0].Name != "@vagrant/web" || got[1].Name != "@vagrant/api" {
 		t.Errorf("@vagrant/api,web: %+v %v", got, err)
 	}
 	// The second target reused the first one's status.
@@ -158,6 +159,33 @@ func TestOptionsFile(t *testing.T) {
 	}
 	if got[1].Data["ssh_user"] != "vagrant" || len(got[1].Groups) != 0 {
 		t.Errorf("api: %+v", got[1])
+	}
+}
+
+// TestStrayLines: lines of `vagrant ssh-config` output that are no ssh
+// setting (a plugin's or vagrant's own notice on stdout) are left out, as
+// pyinfra leaves them out: as ssh options they would make ssh refuse
+// every connection ("Bad configuration option").
+func TestStrayLines(t *testing.T) {
+	web, err := os.ReadFile(filepath.Join("testdata", "ssh-config-web.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := standIn(t, "status.txt", "ssh-config-api.txt")
+	stray := "==> vagrant: A new version of Vagrant is available: 2.4.3 (installed version: 2.4.1)!\n" +
+		"==> vagrant: To upgrade visit: https://www.vagrantup.com/downloads.html\n\n" +
+		string(web) +
+		"  Vagrant-libvirt: the machine's network is not managed\n" +
+		"  Match host web\n" +
+		"  Include /etc/ssh/other_config\n" +
+		"  NotAnSSHOption yes\n"
+	write(t, work, "ssh-config-web.txt", stray)
+	got, err := expand(t, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !reflect.DeepEqual(got[0].Data, webData) {
+		t.Errorf("got %#v\nwant %#v", got, webData)
 	}
 }
 
