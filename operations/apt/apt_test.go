@@ -13,15 +13,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goinfra-dev/goinfra/connectors/ssh/sshtest"
+	"github.com/goinfra-dev/goinfra/internal/sshtest"
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/operations"
 	_ "github.com/goinfra-dev/goinfra/operations/apt"
-	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
 // testHost is an operations.Host over a real connection; facts are

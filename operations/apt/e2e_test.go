@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // TestDeployThroughBinary runs a deploy file with the real binary

@@ -7,7 +7,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/connectors/docker/dockertest"
+	"github.com/goinfra-dev/goinfra/internal/dockertest"
 )
 
 // TestBusybox runs the operations in a container whose every tool is

@@ -5,11 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goinfra-dev/goinfra/connectors/ssh/sshtest"
-
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshtest"
 )
 
 // TestSSHSudo runs the operations over a real sshd as the fleet's

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // uniqueName is a user or group name no other test run uses.

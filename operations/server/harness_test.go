@@ -7,16 +7,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goinfra-dev/goinfra/connectors/ssh/sshtest"
+	"github.com/goinfra-dev/goinfra/internal/sshtest"
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/connectors/local"
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/operations"
 	_ "github.com/goinfra-dev/goinfra/operations/server"
-	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
 // testHost is an operations.Host over a real connection. Facts are

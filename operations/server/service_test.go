@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/operations/server"
-	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
 // fakeInitd is an LSB init script around a real daemon (sleep), managed
