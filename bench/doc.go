@@ -2,8 +2,8 @@
 // of .ci/run (`go test` runs no benchmark unless asked).
 //
 // The issue 9 suite (fleet_test.go) runs the goinfra binary against OpenSSH
-// on 20 sshd processes of package sshfleet, both sides in turns within each
-// iteration, and reports each side's median wall time (goinfra-ms,
+// on 20 sshd processes of package internal/sshfleet, both sides in turns
+// within each iteration, and reports each side's median wall time (goinfra-ms,
 // openssh-ms), their ratio, and each side's client CPU time:
 //
 //	go test ./bench -run '^$' -bench 'AN|BN|C1|CN|Memory' -benchtime 5x -timeout 90m

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 const fleetSize = 20

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
-	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
 // installDoas copies this machine's doas (binary and PAM file) into the

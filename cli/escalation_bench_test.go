@@ -3,7 +3,7 @@ package cli_test
 import (
 	"testing"
 
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // BenchmarkEscalation20Hosts is one `exec id -un` on 20 hosts through the

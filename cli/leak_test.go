@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // hostInv writes an inventory of one host on srv with the given Starlark

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // bareInv is an inventory of one host on srv that names neither user,

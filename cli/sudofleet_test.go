@@ -20,8 +20,8 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
-	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
 // fleetInv writes an inventory of n hosts h01..hNN spread over the fleet's

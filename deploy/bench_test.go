@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // BenchmarkDeploy20Ops20Hosts runs a deploy of 20 operations (10 file

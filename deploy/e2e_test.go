@@ -1,8 +1,8 @@
 package deploy_test
 
 // End-to-end tests: a goinfra binary (deploy/internal/testbin: the real
-// command plus a "twin" kind of extra local hosts and fallback operations)
-// is built once and runs deploy files against this machine.
+// command plus a "twin" kind of extra local hosts) is built once and runs
+// deploy files against this machine.
 
 import (
 	"bytes"

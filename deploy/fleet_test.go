@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goinfra-dev/goinfra/connectors/docker/dockertest"
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/dockertest"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // fleetInventory writes an inventory file reaching every fleet server as

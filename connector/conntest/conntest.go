@@ -34,6 +34,11 @@
 //
 // The commands it runs are POSIX sh (busybox is enough); the target needs
 // mktemp, stat -c, wc, cat, chmod, ls, grep, sleep and kill.
+//
+// MockConn is the other side: an in-memory Conn for tests of code built on
+// connections (facts, operations, deploys) that need no host. It answers
+// commands from expectations registered with On (matchers Exact, Prefix,
+// Contains, Regexp) and records the commands and uploads it was given.
 package conntest
 
 import (

@@ -14,7 +14,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/connectors/docker/dockertest"
+	"github.com/goinfra-dev/goinfra/internal/dockertest"
 )
 
 // Benchmarks against the docker CLI, in the same run on the same

@@ -16,7 +16,7 @@ import (
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 	_ "github.com/goinfra-dev/goinfra/connectors/docker"
-	"github.com/goinfra-dev/goinfra/connectors/docker/dockertest"
+	"github.com/goinfra-dev/goinfra/internal/dockertest"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/connectors/docker/dockertest"
+	"github.com/goinfra-dev/goinfra/internal/dockertest"
 )
 
 // Escalation in a container switches the exec's user through the Engine

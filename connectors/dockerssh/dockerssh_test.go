@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/connectors/docker/dockertest"
 	_ "github.com/goinfra-dev/goinfra/connectors/dockerssh"
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/dockertest"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // TestDockerSSH runs the shared engine suite through a real OpenSSH server

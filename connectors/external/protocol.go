@@ -4,8 +4,9 @@
 // protocol described in docs/protocol.md; the program may be written in any
 // language.
 //
-// The package has both sides of the protocol. RegisterFromPath (called by
-// the CLI at start-up) finds the programs and registers each one as a
+// The package has both sides of the protocol. Register (called by the CLI
+// at start-up with its connector path; RegisterFromPath is the shorthand
+// with default settings) finds the programs and registers each one as a
 // connector.Driver that drives the program. Serve runs any Go
 // connector.Driver as such a program, so a kind written in Go can be built
 // into goinfra or shipped as a separate executable without a change.

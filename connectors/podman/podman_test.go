@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/connectors/docker/dockertest"
 	"github.com/goinfra-dev/goinfra/connectors/podman"
+	"github.com/goinfra-dev/goinfra/internal/dockertest"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"

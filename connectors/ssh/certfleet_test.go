@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 func keygen(t *testing.T, args ...string) {

@@ -3,7 +3,7 @@ package ssh
 import (
 	"testing"
 
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // TestFleet runs the integration tests against one fleet of real sshds

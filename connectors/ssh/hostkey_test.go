@@ -22,7 +22,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 func knownName(s *sshfleet.Server) string {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // TestPutStriped: a file above stripeMin goes over several SFTP sessions

@@ -16,8 +16,8 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
-	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
 // childEnv carries the host data to TestTerminalChild, which runs in a

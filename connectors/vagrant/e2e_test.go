@@ -16,8 +16,8 @@ import (
 	_ "github.com/goinfra-dev/goinfra/connectors/ssh"
 	"github.com/goinfra-dev/goinfra/connectors/terraform"
 	"github.com/goinfra-dev/goinfra/connectors/vagrant"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 	"github.com/goinfra-dev/goinfra/inventory"
-	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
 // TestInventoryOverSSH builds an inventory from "@terraform/servers.web"

@@ -2,7 +2,6 @@ package apt_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -11,109 +10,30 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/goinfra-dev/goinfra/connectors/ssh/sshtest"
-
-	"github.com/goinfra-dev/goinfra/command"
-	"github.com/goinfra-dev/goinfra/connector"
-	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/optest"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
-	"github.com/goinfra-dev/goinfra/operations"
 	_ "github.com/goinfra-dev/goinfra/operations/apt"
-	"github.com/goinfra-dev/goinfra/sshfleet"
 )
-
-// testHost is an operations.Host over a real connection; facts are
-// gathered fresh on every call, so each plan sees the host as it is.
-type testHost struct {
-	name string
-	conn connector.Conn
-	opts connector.Options
-}
-
-func (h *testHost) Name() string         { return h.name }
-func (h *testHost) Data() connector.Data { return connector.Data{} }
-func (h *testHost) Fact(ctx context.Context, name string, args facts.Args) (any, error) {
-	return facts.Get(ctx, h.conn, name, args, h.opts)
-}
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // debianHost is a Debian container of the ssh test fleet, reached as the
 // passwordless-sudo user with _sudo. Only containers: the test replaces
 // the host's apt sources.
-func debianHost(t *testing.T) (*testHost, *sshfleet.Fleet) {
+func debianHost(t *testing.T) (*optest.Host, *sshfleet.Fleet) {
 	t.Helper()
 	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Containers})
 	if f.Mode != sshfleet.Containers {
 		testenv.Skip(t, "the apt tests need a Debian container (fleet runs %s)", f.Mode)
 	}
-	s := f.Servers[0]
-	conn, _ := sshtest.Connect(t, f, s, sshfleet.DeployUser)
-	return &testHost{name: s.Name, conn: conn, opts: connector.Options{Unix: command.Unix{Sudo: true}}}, f
+	return optest.FleetSudo(t, f, f.Servers[0]), f
 }
 
-func plan(t *testing.T, h *testHost, name string, args map[string]any) *operations.Plan {
+// converge is optest.Converge returning the first plan's steps, for
+// checking the apt-get lines.
+func converge(t *testing.T, h *optest.Host, name string, args map[string]any) string {
 	t.Helper()
-	op, ok := operations.Lookup(name)
-	if !ok {
-		t.Fatalf("%s is not registered", name)
-	}
-	checked, err := operations.CheckArgs(op, args)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	p, err := op.Plan(ctxT(t), h, checked)
-	if err != nil {
-		t.Fatalf("plan %s %v: %v", name, args, err)
-	}
-	return p
-}
-
-func apply(t *testing.T, h *testHost, p *operations.Plan) {
-	t.Helper()
-	for _, s := range p.Steps {
-		res, err := operations.Execute(ctxT(t), h.conn, s, h.opts)
-		if err != nil {
-			t.Fatalf("%s: %v: %s", s.Describe(), err, res.Output.Stderr())
-		}
-	}
-}
-
-// converge plans (a change), applies, and checks the second plan is empty.
-func converge(t *testing.T, h *testHost, name string, args map[string]any) string {
-	t.Helper()
-	p := plan(t, h, name, args)
-	if !p.Changed() {
-		t.Fatalf("%s %v: first plan changes nothing", name, args)
-	}
-	apply(t, h, p)
-	if again := plan(t, h, name, args); again.Changed() {
-		t.Fatalf("%s %v: second plan is not empty: %s", name, args, describe(again))
-	}
-	return describe(p)
-}
-
-func describe(p *operations.Plan) string {
-	var l []string
-	for _, s := range p.Steps {
-		l = append(l, s.Describe())
-	}
-	return strings.Join(l, "; ")
-}
-
-func run(t *testing.T, h *testHost, line string) string {
-	t.Helper()
-	res, err := h.conn.Run(ctxT(t), command.Shell(line), h.opts)
-	if err != nil {
-		t.Fatalf("%s: %v: %s", line, err, res.Output.Stderr())
-	}
-	return strings.TrimSpace(res.Output.Stdout())
+	return optest.Describe(optest.Converge(t, h, name, args))
 }
 
 // buildDeb makes a tiny architecture-independent package with dpkg-deb.
@@ -172,7 +92,7 @@ func TestLocalRepository(t *testing.T) {
 	if !strings.HasPrefix(d, "export DEBIAN_FRONTEND=noninteractive && apt-get -y") || !strings.Contains(d, "apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold update; ") {
 		t.Errorf("update: %s", d)
 	}
-	if got := run(t, h, "apt-cache policy goinfra-hello | grep Candidate"); got != "Candidate: 2.0" {
+	if got := optest.Run(t, h, "apt-cache policy goinfra-hello | grep Candidate"); got != "Candidate: 2.0" {
 		t.Fatalf("the repository is not used: %q", got)
 	}
 
@@ -181,24 +101,24 @@ func TestLocalRepository(t *testing.T) {
 	if !strings.HasSuffix(d, "install goinfra-hello=1.0") {
 		t.Errorf("install: %s", d)
 	}
-	if got := run(t, h, "cat /usr/share/goinfra-hello/version"); got != "1.0" {
+	if got := optest.Run(t, h, "cat /usr/share/goinfra-hello/version"); got != "1.0" {
 		t.Fatalf("installed version %q", got)
 	}
-	if p := plan(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-hello"}}); p.Changed() {
-		t.Fatalf("installed package without latest: %s", describe(p))
+	if p := optest.Plan(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-hello"}}); p.Changed() {
+		t.Fatalf("installed package without latest: %s", optest.Describe(p))
 	}
 	d = converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-hello"}, "latest": true})
 	if !strings.HasSuffix(d, "install goinfra-hello") {
 		t.Errorf("upgrade: %s", d)
 	}
-	if got := run(t, h, "cat /usr/share/goinfra-hello/version"); got != "2.0" {
+	if got := optest.Run(t, h, "cat /usr/share/goinfra-hello/version"); got != "2.0" {
 		t.Fatalf("upgraded version %q", got)
 	}
 	d = converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-hello"}, "present": false})
 	if !strings.HasSuffix(d, "remove goinfra-hello") {
 		t.Errorf("remove: %s", d)
 	}
-	if got := run(t, h, "dpkg-query -W -f '${Status}' goinfra-hello 2>/dev/null || true"); strings.HasSuffix(got, " installed") {
+	if got := optest.Run(t, h, "dpkg-query -W -f '${Status}' goinfra-hello 2>/dev/null || true"); strings.HasSuffix(got, " installed") {
 		t.Fatalf("still installed: %q", got)
 	}
 
@@ -210,18 +130,18 @@ func TestLocalRepository(t *testing.T) {
 	if !strings.HasSuffix(d, "install --no-install-recommends --no-install-suggests goinfra-tool") || strings.Contains(d, "update") {
 		t.Errorf("install with arguments: %s", d)
 	}
-	if got := run(t, h, "dpkg-query -W -f '${Package}=${Version} ' goinfra-tool goinfra-extra 2>/dev/null; true"); !strings.Contains(got, "goinfra-tool=1.0") || strings.Contains(got, "goinfra-extra=1.0") {
+	if got := optest.Run(t, h, "dpkg-query -W -f '${Package}=${Version} ' goinfra-tool goinfra-extra 2>/dev/null; true"); !strings.Contains(got, "goinfra-tool=1.0") || strings.Contains(got, "goinfra-extra=1.0") {
 		t.Fatalf("installed: %q", got)
 	}
 	// Recommends are installed by default.
-	converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-tool"}, "present": false})
-	converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-tool"}})
-	if got := run(t, h, "cat /usr/share/goinfra-extra/version"); got != "1.0" {
+	optest.Converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-tool"}, "present": false})
+	optest.Converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-tool"}})
+	if got := optest.Run(t, h, "cat /usr/share/goinfra-extra/version"); got != "1.0" {
 		t.Fatalf("recommended package: %q", got)
 	}
 	// Several packages, some installed: only the missing ones.
-	converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-tool", "goinfra-extra"}, "present": false})
-	run(t, h, "apt-get install -y goinfra-extra >/dev/null")
+	optest.Converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-tool", "goinfra-extra"}, "present": false})
+	optest.Run(t, h, "apt-get install -y goinfra-extra >/dev/null")
 	d = converge(t, h, "apt.packages", map[string]any{"packages": []any{"goinfra-extra", "goinfra-hello=2.0"}, "no_recommends": true})
 	if !strings.HasSuffix(d, "install --no-install-recommends goinfra-hello=2.0") {
 		t.Errorf("partial install: %s", d)
@@ -231,7 +151,7 @@ func TestLocalRepository(t *testing.T) {
 // localRepository builds packages here, uploads them with a Packages
 // index written by hand to /srv/repo on h, and makes it h's only apt
 // source (no update done yet).
-func localRepository(t *testing.T, h *testHost) {
+func localRepository(t *testing.T, h *optest.Host) {
 	t.Helper()
 	if _, err := exec.LookPath("dpkg-deb"); err != nil {
 		testenv.Skip(t, "dpkg-deb is missing (apt-get install dpkg)")
@@ -244,21 +164,21 @@ func localRepository(t *testing.T, h *testHost) {
 		buildDeb(t, dir, "goinfra-tool", "1.0", "goinfra-extra"),
 	}
 	var index strings.Builder
-	run(t, h, "mkdir -p /srv/repo && rm -f /srv/repo/*")
+	optest.Run(t, h, "mkdir -p /srv/repo && rm -f /srv/repo/*")
 	for _, deb := range debs {
 		index.WriteString(packagesStanza(t, deb))
 		f, err := os.Open(deb)
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = h.conn.Put(ctxT(t), f, "/srv/repo/"+filepath.Base(deb), h.opts)
+		err = h.Conn.Put(optest.Ctx(t), f, "/srv/repo/"+filepath.Base(deb), h.Opts)
 		f.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := h.conn.Put(ctxT(t), bytes.NewReader([]byte(index.String())), "/srv/repo/Packages", h.opts); err != nil {
+	if err := h.Conn.Put(optest.Ctx(t), bytes.NewReader([]byte(index.String())), "/srv/repo/Packages", h.Opts); err != nil {
 		t.Fatal(err)
 	}
-	run(t, h, "echo 'deb [trusted=yes] file:/srv/repo ./' >/etc/apt/sources.list && rm -rf /etc/apt/sources.list.d/* /var/lib/apt/lists/* /var/lib/apt/periodic/update-success-stamp")
+	optest.Run(t, h, "echo 'deb [trusted=yes] file:/srv/repo ./' >/etc/apt/sources.list && rm -rf /etc/apt/sources.list.d/* /var/lib/apt/lists/* /var/lib/apt/periodic/update-success-stamp")
 }

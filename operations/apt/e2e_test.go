@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/optest"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // TestDeployThroughBinary runs a deploy file with the real binary
@@ -55,7 +56,7 @@ apt.packages(name="Tools", packages=["goinfra-tool", "goinfra-hello=1.0"], no_re
 	}
 	installed := func() string {
 		// Known but not installed packages are listed too: keep the others.
-		return run(t, h, "dpkg-query -W -f '${Status}|${Package}=${Version}\\n' goinfra-tool goinfra-hello goinfra-extra 2>/dev/null | sed -n 's/^.* installed|//p' | sort | tr '\\n' ' '; true")
+		return optest.Run(t, h, "dpkg-query -W -f '${Status}|${Package}=${Version}\\n' goinfra-tool goinfra-hello goinfra-extra 2>/dev/null | sed -n 's/^.* installed|//p' | sort | tr '\\n' ' '; true")
 	}
 	if out, code := goinfra("inventory.star", "deploy.star", "--dry"); code != 0 || !strings.Contains(out, "change") {
 		t.Fatalf("--dry: exit %d\n%s", code, out)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/connectors/local"
+	"github.com/goinfra-dev/goinfra/internal/optest"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
 )
@@ -22,7 +23,7 @@ func BenchmarkPlanPutNoChange(b *testing.B) {
 		b.Fatal(err)
 	}
 	conn := local.New(&connector.Host{Name: "@local", Data: connector.Data{}})
-	h := &testHost{name: "@local", conn: conn, data: connector.Data{}, dir: dir}
+	h := &optest.Host{HostName: "@local", Conn: conn, HostData: connector.Data{}, Dir: dir}
 	op, _ := operations.Lookup("files.put")
 	args, err := operations.CheckArgs(op, map[string]any{"src": src, "dest": filepath.Join(dir, "dest")})
 	if err != nil {
@@ -33,7 +34,7 @@ func BenchmarkPlanPutNoChange(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, s := range p.Steps {
-		if _, err := operations.Execute(ctx, conn, s, h.opts); err != nil {
+		if _, err := operations.Execute(ctx, conn, s, h.Opts); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/optest"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
@@ -22,12 +23,12 @@ import (
 func TestPut(t *testing.T) {
 	h := localHost(t)
 	d := t.TempDir()
-	writeFile(t, filepath.Join(h.dir, "motd"), "hello\nworld\n", 0o644)
+	writeFile(t, filepath.Join(h.Dir, "motd"), "hello\nworld\n", 0o644)
 	dest := filepath.Join(d, "etc", "app", "motd")
 	args := map[string]any{"src": "motd", "dest": dest}
 
-	p := converge(t, h, "files.put", args)
-	if got, want := steps(p, d), []string{"mkdir -p D/etc/app", "upload " + filepath.Join(h.dir, "motd") + " to D/etc/app/motd"}; !reflect.DeepEqual(got, want) {
+	p := optest.Converge(t, h, "files.put", args)
+	if got, want := steps(p, d), []string{"mkdir -p D/etc/app", "upload " + filepath.Join(h.Dir, "motd") + " to D/etc/app/motd"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("first plan %q, want %q", got, want)
 	}
 	if !strings.Contains(p.Diff, "--- /dev/null") || !strings.Contains(p.Diff, "+hello\n+world\n") {
@@ -38,8 +39,8 @@ func TestPut(t *testing.T) {
 	}
 
 	// New content: only the upload, with a diff from the old content.
-	writeFile(t, filepath.Join(h.dir, "motd"), "hello\nthere\n", 0o644)
-	p = converge(t, h, "files.put", args)
+	writeFile(t, filepath.Join(h.Dir, "motd"), "hello\nthere\n", 0o644)
+	p = optest.Converge(t, h, "files.put", args)
 	if got := steps(p, d); len(got) != 1 || !strings.HasPrefix(got[0], "upload ") {
 		t.Errorf("changed content plans %q", got)
 	}
@@ -49,7 +50,7 @@ func TestPut(t *testing.T) {
 
 	// Owner and mode only: no upload.
 	args = map[string]any{"src": "motd", "dest": dest, "user": "nobody", "group": "nogroup", "mode": "0600"}
-	p = converge(t, h, "files.put", args)
+	p = optest.Converge(t, h, "files.put", args)
 	if got, want := steps(p, d), []string{"chmod 600 D/etc/app/motd", "chown nobody:nogroup D/etc/app/motd"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("attributes plan %q, want %q", got, want)
 	}
@@ -60,31 +61,31 @@ func TestPut(t *testing.T) {
 		t.Errorf("dest is %q", got)
 	}
 	args["mode"] = 640
-	if got := steps(planOp(t, h, "files.put", args), d); !reflect.DeepEqual(got, []string{"chmod 640 D/etc/app/motd"}) {
+	if got := steps(optest.Plan(t, h, "files.put", args), d); !reflect.DeepEqual(got, []string{"chmod 640 D/etc/app/motd"}) {
 		t.Errorf("mode change plans %q", got)
 	}
 
 	// A replaced file keeps owner and mode.
-	writeFile(t, filepath.Join(h.dir, "motd"), "v3\n", 0o644)
+	writeFile(t, filepath.Join(h.Dir, "motd"), "v3\n", 0o644)
 	args["mode"] = 600
-	converge(t, h, "files.put", args)
+	optest.Converge(t, h, "files.put", args)
 	if got := stat(t, dest); got != "nobody nogroup 600" {
 		t.Errorf("after an upload dest is %q", got)
 	}
 
 	// force uploads although nothing changed.
 	args["force"] = true
-	if p := planOp(t, h, "files.put", args); len(p.Steps) != 1 || p.Diff != "" {
-		t.Errorf("force plans %q, diff %q", describe(p), p.Diff)
+	if p := optest.Plan(t, h, "files.put", args); len(p.Steps) != 1 || p.Diff != "" {
+		t.Errorf("force plans %q, diff %q", optest.Describe(p), p.Diff)
 	}
 }
 
 func TestPutIntoDirectoryAndBinary(t *testing.T) {
 	h := localHost(t)
 	d := t.TempDir()
-	bin := filepath.Join(h.dir, "blob.bin")
+	bin := filepath.Join(h.Dir, "blob.bin")
 	writeFile(t, bin, "\x00\x01\x02binary", 0o644)
-	p := converge(t, h, "files.put", map[string]any{"src": bin, "dest": d})
+	p := optest.Converge(t, h, "files.put", map[string]any{"src": bin, "dest": d})
 	if got := readFile(t, filepath.Join(d, "blob.bin")); got != "\x00\x01\x02binary" {
 		t.Fatalf("uploaded into the directory: %q", got)
 	}
@@ -92,16 +93,16 @@ func TestPutIntoDirectoryAndBinary(t *testing.T) {
 		t.Errorf("binary diff:\n%s", p.Diff)
 	}
 
-	_, err := tryPlan(t, h, "files.put", map[string]any{"src": "missing", "dest": d})
+	_, err := optest.TryPlan(t, h, "files.put", map[string]any{"src": "missing", "dest": d})
 	if err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("missing src: %v", err)
 	}
 	// assume_exists: the source appears later; planned blind.
-	p = planOp(t, h, "files.put", map[string]any{"src": "later", "dest": filepath.Join(d, "later"), "assume_exists": true})
+	p = optest.Plan(t, h, "files.put", map[string]any{"src": "later", "dest": filepath.Join(d, "later"), "assume_exists": true})
 	if len(p.Steps) != 1 {
-		t.Errorf("assume_exists plans %q", describe(p))
+		t.Errorf("assume_exists plans %q", optest.Describe(p))
 	}
-	if _, err := tryPlan(t, h, "files.put", map[string]any{"src": bin, "dest": d + "/x", "mode": "u+x"}); err == nil {
+	if _, err := optest.TryPlan(t, h, "files.put", map[string]any{"src": bin, "dest": d + "/x", "mode": "u+x"}); err == nil {
 		t.Error("a symbolic mode was accepted")
 	}
 }
@@ -113,18 +114,18 @@ func TestGet(t *testing.T) {
 	writeFile(t, remote, "remote content\n", 0o644)
 	local := filepath.Join(d, "local", "copy.txt")
 	args := map[string]any{"src": remote, "dest": local, "create_local_dir": true}
-	converge(t, h, "files.get", args)
+	optest.Converge(t, h, "files.get", args)
 	if got := readFile(t, local); got != "remote content\n" {
 		t.Fatalf("downloaded %q", got)
 	}
 	writeFile(t, remote, "new\n", 0o644)
-	converge(t, h, "files.get", args)
+	optest.Converge(t, h, "files.get", args)
 	if got := readFile(t, local); got != "new\n" {
 		t.Fatalf("downloaded %q", got)
 	}
 	// Relative dest: against the deploy directory.
-	converge(t, h, "files.get", map[string]any{"src": remote, "dest": "rel.txt"})
-	if got := readFile(t, filepath.Join(h.dir, "rel.txt")); got != "new\n" {
+	optest.Converge(t, h, "files.get", map[string]any{"src": remote, "dest": "rel.txt"})
+	if got := readFile(t, filepath.Join(h.Dir, "rel.txt")); got != "new\n" {
 		t.Fatalf("downloaded %q", got)
 	}
 }
@@ -134,7 +135,7 @@ func TestFile(t *testing.T) {
 	d := t.TempDir()
 	p := filepath.Join(d, "a", "b", "file")
 	args := map[string]any{"path": p, "user": "nobody", "mode": 640}
-	plan := converge(t, h, "files.file", args)
+	plan := optest.Converge(t, h, "files.file", args)
 	if got, want := steps(plan, d), []string{"mkdir -p D/a/b", "chown nobody D/a/b", "touch D/a/b/file", "chmod 640 D/a/b/file", "chown nobody D/a/b/file"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("plan %q, want %q", got, want)
 	}
@@ -142,20 +143,20 @@ func TestFile(t *testing.T) {
 		t.Errorf("file is %q", got)
 	}
 	args["group"] = "nogroup"
-	plan = converge(t, h, "files.file", args)
+	plan = optest.Converge(t, h, "files.file", args)
 	if got := steps(plan, d); !reflect.DeepEqual(got, []string{"chown nobody:nogroup D/a/b/file"}) {
 		t.Errorf("group change plans %q", got)
 	}
 	// touch changes on every run, as in pyinfra.
-	if plan := planOp(t, h, "files.file", map[string]any{"path": p, "touch": true}); len(plan.Steps) != 1 {
-		t.Errorf("touch plans %q", describe(plan))
+	if plan := optest.Plan(t, h, "files.file", map[string]any{"path": p, "touch": true}); len(plan.Steps) != 1 {
+		t.Errorf("touch plans %q", optest.Describe(plan))
 	}
-	converge(t, h, "files.file", map[string]any{"path": p, "present": false})
+	optest.Converge(t, h, "files.file", map[string]any{"path": p, "present": false})
 	if _, err := os.Lstat(p); !os.IsNotExist(err) {
 		t.Errorf("present=False left %s: %v", p, err)
 	}
 	// A directory is not a file.
-	if _, err := tryPlan(t, h, "files.file", map[string]any{"path": d}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := optest.TryPlan(t, h, "files.file", map[string]any{"path": d}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("file on a directory: %v", err)
 	}
 }
@@ -165,7 +166,7 @@ func TestDirectory(t *testing.T) {
 	d := t.TempDir()
 	p := filepath.Join(d, "x", "y")
 	args := map[string]any{"path": p, "mode": "0750", "group": "nogroup"}
-	plan := converge(t, h, "files.directory", args)
+	plan := optest.Converge(t, h, "files.directory", args)
 	if got, want := steps(plan, d), []string{"mkdir -p D/x/y", "chmod 750 D/x/y", "chgrp nogroup D/x/y"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("plan %q, want %q", got, want)
 	}
@@ -173,19 +174,19 @@ func TestDirectory(t *testing.T) {
 		t.Errorf("directory is %q", got)
 	}
 	writeFile(t, filepath.Join(p, "f"), "x", 0o644)
-	plan = converge(t, h, "files.directory", map[string]any{"path": p, "user": "nobody", "recursive": true})
+	plan = optest.Converge(t, h, "files.directory", map[string]any{"path": p, "user": "nobody", "recursive": true})
 	if got := steps(plan, d); !reflect.DeepEqual(got, []string{"chown -R nobody D/x/y"}) {
 		t.Errorf("recursive plans %q", got)
 	}
 	if got := stat(t, filepath.Join(p, "f")); !strings.HasPrefix(got, "nobody ") {
 		t.Errorf("recursive chown left %q", got)
 	}
-	converge(t, h, "files.directory", map[string]any{"path": p, "present": false})
+	optest.Converge(t, h, "files.directory", map[string]any{"path": p, "present": false})
 	if _, err := os.Lstat(p); !os.IsNotExist(err) {
 		t.Errorf("present=False left %s: %v", p, err)
 	}
 	writeFile(t, p, "", 0o644)
-	if _, err := tryPlan(t, h, "files.directory", map[string]any{"path": p}); err == nil || !strings.Contains(err.Error(), "not a directory") {
+	if _, err := optest.TryPlan(t, h, "files.directory", map[string]any{"path": p}); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("directory on a file: %v", err)
 	}
 }
@@ -196,7 +197,7 @@ func TestLink(t *testing.T) {
 	writeFile(t, filepath.Join(d, "target1"), "1", 0o644)
 	writeFile(t, filepath.Join(d, "target2"), "2", 0o644)
 	l := filepath.Join(d, "links", "l")
-	plan := converge(t, h, "files.link", map[string]any{"path": l, "target": filepath.Join(d, "target1")})
+	plan := optest.Converge(t, h, "files.link", map[string]any{"path": l, "target": filepath.Join(d, "target1")})
 	if got, want := steps(plan, d), []string{"mkdir -p D/links", "ln -s D/target1 D/links/l"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("plan %q, want %q", got, want)
 	}
@@ -204,8 +205,8 @@ func TestLink(t *testing.T) {
 		t.Fatalf("link points to %q", got)
 	}
 	// The same target written relative to the link's directory.
-	noChange(t, h, "files.link", map[string]any{"path": l, "target": "../target1"})
-	plan = converge(t, h, "files.link", map[string]any{"path": l, "target": "../target2", "user": "nobody"})
+	optest.NoChange(t, h, "files.link", map[string]any{"path": l, "target": "../target1"})
+	plan = optest.Converge(t, h, "files.link", map[string]any{"path": l, "target": "../target2", "user": "nobody"})
 	if got, want := steps(plan, d), []string{"rm -f D/links/l", "ln -s ../target2 D/links/l", "chown -h nobody D/links/l"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("retarget plan %q, want %q", got, want)
 	}
@@ -215,7 +216,7 @@ func TestLink(t *testing.T) {
 	if got := stat(t, filepath.Join(d, "target2")); !strings.HasPrefix(got, "root ") {
 		t.Errorf("chown followed the link: target is %q", got)
 	}
-	converge(t, h, "files.link", map[string]any{"path": l, "present": false})
+	optest.Converge(t, h, "files.link", map[string]any{"path": l, "present": false})
 	if _, err := os.Lstat(l); !os.IsNotExist(err) {
 		t.Errorf("present=False left %s", l)
 	}
@@ -223,11 +224,11 @@ func TestLink(t *testing.T) {
 	// Something else in the way: an error, or moved aside with force.
 	writeFile(t, l, "in the way", 0o644)
 	args := map[string]any{"path": l, "target": "../target1"}
-	if _, err := tryPlan(t, h, "files.link", args); err == nil || !strings.Contains(err.Error(), "not a link") {
+	if _, err := optest.TryPlan(t, h, "files.link", args); err == nil || !strings.Contains(err.Error(), "not a link") {
 		t.Errorf("link over a file: %v", err)
 	}
 	args["force"] = true
-	converge(t, h, "files.link", args)
+	optest.Converge(t, h, "files.link", args)
 	matches, _ := filepath.Glob(l + ".*")
 	if len(matches) != 1 || readFile(t, matches[0]) != "in the way" {
 		t.Errorf("force_backup kept %q", matches)
@@ -235,7 +236,7 @@ func TestLink(t *testing.T) {
 
 	// Hard links.
 	hard := filepath.Join(d, "hard")
-	converge(t, h, "files.link", map[string]any{"path": hard, "target": filepath.Join(d, "target1"), "symbolic": false})
+	optest.Converge(t, h, "files.link", map[string]any{"path": hard, "target": filepath.Join(d, "target1"), "symbolic": false})
 	a, _ := os.Stat(hard)
 	b, _ := os.Stat(filepath.Join(d, "target1"))
 	if !os.SameFile(a, b) {
@@ -253,7 +254,7 @@ func TestLine(t *testing.T) {
 	}
 
 	// Missing: appended.
-	plan := converge(t, h, "files.line", map[string]any{"path": p, "line": "listen = yes"})
+	plan := optest.Converge(t, h, "files.line", map[string]any{"path": p, "line": "listen = yes"})
 	if got := readFile(t, p); got != "a = 1\n# comment\nport = 80\nlisten = yes\n" {
 		t.Fatalf("after append: %q", got)
 	}
@@ -261,9 +262,9 @@ func TestLine(t *testing.T) {
 		t.Errorf("diff:\n%s", plan.Diff)
 	}
 	// Unanchored: matches part of a line, as in pyinfra.
-	noChange(t, h, "files.line", map[string]any{"path": p, "line": "comment"})
+	optest.NoChange(t, h, "files.line", map[string]any{"path": p, "line": "comment"})
 	// Replace matching lines.
-	plan = converge(t, h, "files.line", map[string]any{"path": p, "line": "^port = .*$", "replace": "port = 8080"})
+	plan = optest.Converge(t, h, "files.line", map[string]any{"path": p, "line": "^port = .*$", "replace": "port = 8080"})
 	if got := readFile(t, p); got != "a = 1\n# comment\nport = 8080\nlisten = yes\n" {
 		t.Fatalf("after replace: %q", got)
 	}
@@ -271,13 +272,13 @@ func TestLine(t *testing.T) {
 		t.Errorf("diff:\n%s", plan.Diff)
 	}
 	// Nothing matches but the replacement is there: no change.
-	noChange(t, h, "files.line", map[string]any{"path": p, "line": "^nomatch$", "replace": "port = 8080"})
+	optest.NoChange(t, h, "files.line", map[string]any{"path": p, "line": "^nomatch$", "replace": "port = 8080"})
 	// Literal text and case.
-	converge(t, h, "files.line", map[string]any{"path": p, "line": "x[1] = (a+b)", "escape_regex_characters": true})
-	noChange(t, h, "files.line", map[string]any{"path": p, "line": "x[1] = (a+b)", "escape_regex_characters": true})
-	noChange(t, h, "files.line", map[string]any{"path": p, "line": "^LISTEN", "flags": []any{"i"}})
+	optest.Converge(t, h, "files.line", map[string]any{"path": p, "line": "x[1] = (a+b)", "escape_regex_characters": true})
+	optest.NoChange(t, h, "files.line", map[string]any{"path": p, "line": "x[1] = (a+b)", "escape_regex_characters": true})
+	optest.NoChange(t, h, "files.line", map[string]any{"path": p, "line": "^LISTEN", "flags": []any{"i"}})
 	// Removal.
-	converge(t, h, "files.line", map[string]any{"path": p, "line": "^#", "present": false})
+	optest.Converge(t, h, "files.line", map[string]any{"path": p, "line": "^#", "present": false})
 	if got := readFile(t, p); got != "a = 1\nport = 8080\nlisten = yes\nx[1] = (a+b)\n" {
 		t.Fatalf("after removal: %q", got)
 	}
@@ -286,43 +287,43 @@ func TestLine(t *testing.T) {
 		t.Errorf("edited file is %q", got)
 	}
 	// backup copies first.
-	converge(t, h, "files.line", map[string]any{"path": p, "line": "b = 2", "backup": true})
+	optest.Converge(t, h, "files.line", map[string]any{"path": p, "line": "b = 2", "backup": true})
 	if m, _ := filepath.Glob(p + ".*"); len(m) != 1 || readFile(t, m[0]) != "a = 1\nport = 8080\nlisten = yes\nx[1] = (a+b)\n" {
 		t.Errorf("backup: %q", m)
 	}
 
 	// A missing file is created with the line; absent stays absent.
 	q := filepath.Join(d, "new")
-	noChange(t, h, "files.line", map[string]any{"path": q, "line": "x", "present": false})
-	converge(t, h, "files.line", map[string]any{"path": q, "line": "first"})
+	optest.NoChange(t, h, "files.line", map[string]any{"path": q, "line": "x", "present": false})
+	optest.Converge(t, h, "files.line", map[string]any{"path": q, "line": "first"})
 	if got := readFile(t, q); got != "first\n" {
 		t.Fatalf("created %q", got)
 	}
 	// A file without a final newline gets one before the appended line.
 	writeFile(t, q, "no newline", 0o644)
-	converge(t, h, "files.line", map[string]any{"path": q, "line": "second"})
+	optest.Converge(t, h, "files.line", map[string]any{"path": q, "line": "second"})
 	if got := readFile(t, q); got != "no newline\nsecond\n" {
 		t.Fatalf("appended %q", got)
 	}
-	if _, err := tryPlan(t, h, "files.line", map[string]any{"path": q, "line": "(", "present": false}); err == nil {
+	if _, err := optest.TryPlan(t, h, "files.line", map[string]any{"path": q, "line": "(", "present": false}); err == nil {
 		t.Error("a bad regular expression was accepted")
 	}
 }
 
 func TestTemplate(t *testing.T) {
 	h := localHost(t)
-	h.data = map[string]any{"port": 8080}
-	h.groups = []string{"web"}
+	h.HostData = map[string]any{"port": 8080}
+	h.HostGroups = []string{"web"}
 	d := t.TempDir()
-	writeFile(t, filepath.Join(h.dir, "header.j2"), "# {{ host.name }}\n", 0o644)
-	writeFile(t, filepath.Join(h.dir, "site.conf.j2"), `{% include "header.j2" %}listen {{ host.data.port }};
+	writeFile(t, filepath.Join(h.Dir, "header.j2"), "# {{ host.name }}\n", 0o644)
+	writeFile(t, filepath.Join(h.Dir, "site.conf.j2"), `{% include "header.j2" %}listen {{ host.data.port }};
 {% for s in servers %}server {{ s }};
 {% endfor %}groups {{ host.groups | join(",") }}
 {{ title | upper }}
 `, 0o644)
 	dest := filepath.Join(d, "site.conf")
 	args := map[string]any{"src": "site.conf.j2", "dest": dest, "mode": 644, "servers": []any{"a", "b"}, "title": "hi"}
-	plan := converge(t, h, "files.template", args)
+	plan := optest.Converge(t, h, "files.template", args)
 	want := "# @local\nlisten 8080;\nserver a;\nserver b;\ngroups web\nHI\n"
 	if got := readFile(t, dest); got != want {
 		t.Fatalf("rendered %q, want %q", got, want)
@@ -331,21 +332,21 @@ func TestTemplate(t *testing.T) {
 		t.Errorf("diff:\n%s", plan.Diff)
 	}
 	args["title"] = "changed"
-	plan = converge(t, h, "files.template", args)
+	plan = optest.Converge(t, h, "files.template", args)
 	if !strings.Contains(plan.Diff, "-HI\n+CHANGED\n") {
 		t.Errorf("diff:\n%s", plan.Diff)
 	}
 
 	// An undefined variable is an error naming the template.
-	writeFile(t, filepath.Join(h.dir, "bad.j2"), "{{ nosuchvar }}\n", 0o644)
-	_, err := tryPlan(t, h, "files.template", map[string]any{"src": "bad.j2", "dest": dest})
+	writeFile(t, filepath.Join(h.Dir, "bad.j2"), "{{ nosuchvar }}\n", 0o644)
+	_, err := optest.TryPlan(t, h, "files.template", map[string]any{"src": "bad.j2", "dest": dest})
 	if err == nil || !strings.Contains(err.Error(), "bad.j2") {
 		t.Errorf("undefined variable: %v", err)
 	}
 	// A syntax error names the template and the line, without quoting
 	// the whole template.
-	writeFile(t, filepath.Join(h.dir, "syntax.j2"), "a\n{% if x %}\nsecret body\n", 0o644)
-	_, err = tryPlan(t, h, "files.template", map[string]any{"src": "syntax.j2", "dest": dest})
+	writeFile(t, filepath.Join(h.Dir, "syntax.j2"), "a\n{% if x %}\nsecret body\n", 0o644)
+	_, err = optest.TryPlan(t, h, "files.template", map[string]any{"src": "syntax.j2", "dest": dest})
 	if err == nil || !strings.Contains(err.Error(), "syntax.j2") || !strings.Contains(err.Error(), "Line: 4") || strings.Contains(err.Error(), "secret body") {
 		t.Errorf("syntax error: %v", err)
 	}
@@ -364,7 +365,7 @@ func TestFacts(t *testing.T) {
 	if err := os.Symlink("f", filepath.Join(d, "l")); err != nil {
 		t.Fatal(err)
 	}
-	ctx := ctxT(t)
+	ctx := optest.Ctx(t)
 	check := func(what string, err error) {
 		t.Helper()
 		if err != nil {
@@ -485,7 +486,7 @@ func TestUnreadable(t *testing.T) {
 	}
 	f := filepath.Join(dir, "secret")
 	writeFile(t, f, "x", 0o600)
-	h.opts.Sudo, h.opts.SudoUser = true, "nobody"
+	h.Opts.Sudo, h.Opts.SudoUser = true, "nobody"
 	if _, err := exec.LookPath("sudo"); err != nil {
 		testenv.Skip(t, "sudo is missing")
 	}
@@ -494,7 +495,7 @@ func TestUnreadable(t *testing.T) {
 		"files.FileContents": {"path": f},
 		"files.FindInFile":   {"path": f, "pattern": "x"},
 	} {
-		_, err := h.Fact(ctxT(t), name, args)
+		_, err := h.Fact(optest.Ctx(t), name, args)
 		if err == nil || !strings.Contains(err.Error(), "ermission denied") {
 			t.Errorf("%s of an unreadable file: %v", name, err)
 		}

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/optest"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // uniqueName is a user or group name no other test run uses.
@@ -32,57 +33,57 @@ func TestFleetAccounts(t *testing.T) {
 // accounts runs server.group, server.user, server.shell and server.script
 // on h: each first plan changes, the second is empty, and the host shows
 // the result.
-func accounts(t *testing.T, h *testHost) {
+func accounts(t *testing.T, h *optest.Host) {
 	grp, extra, usr := uniqueName(t, "gig"), uniqueName(t, "gix"), uniqueName(t, "giu")
 	home := "/home/" + usr
 	t.Cleanup(func() {
-		run(t, h, "userdel "+usr+" 2>/dev/null; groupdel "+grp+" 2>/dev/null; groupdel "+extra+" 2>/dev/null; groupdel "+usr+" 2>/dev/null; rm -rf "+home+" /srv/"+usr+"; true")
+		optest.Run(t, h, "userdel "+usr+" 2>/dev/null; groupdel "+grp+" 2>/dev/null; groupdel "+extra+" 2>/dev/null; groupdel "+usr+" 2>/dev/null; rm -rf "+home+" /srv/"+usr+"; true")
 	})
 
 	// Groups.
-	converge(t, h, "server.group", map[string]any{"group": grp})
-	converge(t, h, "server.group", map[string]any{"group": extra, "gid": 47011, "system": true})
-	if got := run(t, h, "getent group "+grp+" "+extra+" | cut -d: -f1,3"); !strings.HasPrefix(got, grp+":") || !strings.Contains(got, extra+":47011") {
+	optest.Converge(t, h, "server.group", map[string]any{"group": grp})
+	optest.Converge(t, h, "server.group", map[string]any{"group": extra, "gid": 47011, "system": true})
+	if got := optest.Run(t, h, "getent group "+grp+" "+extra+" | cut -d: -f1,3"); !strings.HasPrefix(got, grp+":") || !strings.Contains(got, extra+":47011") {
 		t.Fatalf("groups: %q", got)
 	}
 
 	// A user with a primary and a secondary group; home made by ensure_home.
-	p := converge(t, h, "server.user", map[string]any{
+	p := optest.Converge(t, h, "server.user", map[string]any{
 		"user": usr, "shell": "/bin/sh", "group": grp, "groups": []any{extra}, "comment": "Go Infra", "uid": 47012,
 	})
-	if d := describe(p); !strings.Contains(d, "useradd -d "+home+" -s /bin/sh -g "+grp+" -G "+extra+" --uid 47012 -c 'Go Infra' -M "+usr) {
+	if d := optest.Describe(p); !strings.Contains(d, "useradd -d "+home+" -s /bin/sh -g "+grp+" -G "+extra+" --uid 47012 -c 'Go Infra' -M "+usr) {
 		t.Errorf("useradd: %s", d)
 	}
-	if got := run(t, h, "getent passwd "+usr+" && id -Gn "+usr+" && stat -c '%U %G %F' "+home); got != usr+":x:47012:"+gid(t, h, grp)+":Go Infra:"+home+":/bin/sh\n"+grp+" "+extra+"\n"+usr+" "+grp+" directory" {
+	if got := optest.Run(t, h, "getent passwd "+usr+" && id -Gn "+usr+" && stat -c '%U %G %F' "+home); got != usr+":x:47012:"+gid(t, h, grp)+":Go Infra:"+home+":/bin/sh\n"+grp+" "+extra+"\n"+usr+" "+grp+" directory" {
 		t.Fatalf("user: %q", got)
 	}
 	// The same arguments again, and without the optional ones: nothing.
-	noChange(t, h, "server.user", map[string]any{"user": usr})
-	noChange(t, h, "server.user", map[string]any{"user": usr, "shell": nil, "home": nil, "groups": extra})
+	optest.NoChange(t, h, "server.user", map[string]any{"user": usr})
+	optest.NoChange(t, h, "server.user", map[string]any{"user": usr, "shell": nil, "home": nil, "groups": extra})
 
 	// Changes go through usermod; the new home is made and owned.
-	p = converge(t, h, "server.user", map[string]any{"user": usr, "shell": "/bin/bash", "groups": []any{}, "home": "/srv/" + usr})
-	if d := describe(p); !strings.Contains(d, "usermod -d /srv/"+usr+" -s /bin/bash -G '' "+usr) || !strings.Contains(d, "mkdir -p /srv/"+usr) {
+	p = optest.Converge(t, h, "server.user", map[string]any{"user": usr, "shell": "/bin/bash", "groups": []any{}, "home": "/srv/" + usr})
+	if d := optest.Describe(p); !strings.Contains(d, "usermod -d /srv/"+usr+" -s /bin/bash -G '' "+usr) || !strings.Contains(d, "mkdir -p /srv/"+usr) {
 		t.Errorf("usermod: %s", d)
 	}
-	if got := run(t, h, "getent passwd "+usr+" | cut -d: -f6,7 && id -Gn "+usr+" && stat -c '%U %G' /srv/"+usr); got != "/srv/"+usr+":/bin/bash\n"+grp+"\n"+usr+" "+grp {
+	if got := optest.Run(t, h, "getent passwd "+usr+" | cut -d: -f6,7 && id -Gn "+usr+" && stat -c '%U %G' /srv/"+usr); got != "/srv/"+usr+":/bin/bash\n"+grp+"\n"+usr+" "+grp {
 		t.Fatalf("modified user: %q", got)
 	}
 	// A home owned by someone else is given back.
-	run(t, h, "chown root:root /srv/"+usr)
-	p = converge(t, h, "server.user", map[string]any{"user": usr})
-	if d := describe(p); d != "chown "+usr+":"+grp+" /srv/"+usr {
+	optest.Run(t, h, "chown root:root /srv/"+usr)
+	p = optest.Converge(t, h, "server.user", map[string]any{"user": usr})
+	if d := optest.Describe(p); d != "chown "+usr+":"+grp+" /srv/"+usr {
 		t.Errorf("home ownership: %s", d)
 	}
 
 	// An encrypted password goes through chpasswd's input; the plan
 	// compares digests, never shows the hash.
 	hash := "$6$goinfrasalt$Zl8m8pCqYQ0bU3xG2pYlq1Jc7Qm1bA9b8mHq0Vd7tS0jXwq1Yh9yKq3e9p0u2m7rY2lqz0Zk6s3aQ1bC4dE5f."
-	p = converge(t, h, "server.user", map[string]any{"user": usr, "password": hash})
-	if d := describe(p); d != "chpasswd -e" {
+	p = optest.Converge(t, h, "server.user", map[string]any{"user": usr, "password": hash})
+	if d := optest.Describe(p); d != "chpasswd -e" {
 		t.Errorf("password: %s", d)
 	}
-	if got := run(t, h, "getent shadow "+usr+" | cut -d: -f2"); got != hash {
+	if got := optest.Run(t, h, "getent shadow "+usr+" | cut -d: -f2"); got != hash {
 		t.Fatalf("shadow: %q", got)
 	}
 
@@ -90,105 +91,105 @@ func accounts(t *testing.T, h *testHost) {
 	// directory), appended to what is there; delete_keys keeps only ours.
 	keyA := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGoinfraTestKeyA+/= a@test"
 	keyB := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGoinfraTestKeyB+/= b@test"
-	if err := os.WriteFile(filepath.Join(h.dir, "b.pub"), []byte(keyB+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(h.Dir, "b.pub"), []byte(keyB+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	auth := "/srv/" + usr + "/.ssh/authorized_keys"
-	converge(t, h, "server.user", map[string]any{"user": usr, "public_keys": []any{keyA, "b.pub"}})
-	if got := run(t, h, "stat -c '%U %G %a' /srv/"+usr+"/.ssh "+auth+" && cat "+auth); got != usr+" "+grp+" 700\n"+usr+" "+grp+" 600\n"+keyA+"\n"+keyB {
+	optest.Converge(t, h, "server.user", map[string]any{"user": usr, "public_keys": []any{keyA, "b.pub"}})
+	if got := optest.Run(t, h, "stat -c '%U %G %a' /srv/"+usr+"/.ssh "+auth+" && cat "+auth); got != usr+" "+grp+" 700\n"+usr+" "+grp+" 600\n"+keyA+"\n"+keyB {
 		t.Fatalf("authorized_keys: %q", got)
 	}
-	run(t, h, "printf 'other-key' >>"+auth)
-	noChange(t, h, "server.user", map[string]any{"user": usr, "public_keys": keyB})
-	p = converge(t, h, "server.user", map[string]any{"user": usr, "public_keys": keyB, "delete_keys": true})
-	if strings.Contains(describe(p), "AAAA") {
-		t.Errorf("a key on a command line: %s", describe(p))
+	optest.Run(t, h, "printf 'other-key' >>"+auth)
+	optest.NoChange(t, h, "server.user", map[string]any{"user": usr, "public_keys": keyB})
+	p = optest.Converge(t, h, "server.user", map[string]any{"user": usr, "public_keys": keyB, "delete_keys": true})
+	if strings.Contains(optest.Describe(p), "AAAA") {
+		t.Errorf("a key on a command line: %s", optest.Describe(p))
 	}
-	if got := run(t, h, "cat "+auth); got != keyB {
+	if got := optest.Run(t, h, "cat "+auth); got != keyB {
 		t.Fatalf("authorized_keys with delete_keys: %q", got)
 	}
 
 	// Removal; then a user whose name is an existing group gets it as
 	// primary group, and create_home copies the skeleton.
-	converge(t, h, "server.user", map[string]any{"user": usr, "present": false})
-	if got := run(t, h, "getent passwd "+usr+" || echo gone"); got != "gone" {
+	optest.Converge(t, h, "server.user", map[string]any{"user": usr, "present": false})
+	if got := optest.Run(t, h, "getent passwd "+usr+" || echo gone"); got != "gone" {
 		t.Fatalf("user not removed: %q", got)
 	}
-	converge(t, h, "server.group", map[string]any{"group": usr})
+	optest.Converge(t, h, "server.group", map[string]any{"group": usr})
 	// useradd -m leaves an existing home as it is: its owner is fixed.
-	p = converge(t, h, "server.user", map[string]any{"user": usr, "create_home": true, "system": true})
-	if d := describe(p); !strings.Contains(d, "chown "+usr+":"+usr+" "+home) {
+	p = optest.Converge(t, h, "server.user", map[string]any{"user": usr, "create_home": true, "system": true})
+	if d := optest.Describe(p); !strings.Contains(d, "chown "+usr+":"+usr+" "+home) {
 		t.Errorf("existing home with create_home: %s", d)
 	}
-	converge(t, h, "server.user", map[string]any{"user": usr, "present": false})
-	run(t, h, "rm -rf "+home)
-	converge(t, h, "server.group", map[string]any{"group": usr})
-	p = converge(t, h, "server.user", map[string]any{"user": usr, "create_home": true, "system": true})
-	if d := describe(p); !strings.Contains(d, "-g "+usr+" -r -m "+usr) || strings.Contains(d, "mkdir") {
+	optest.Converge(t, h, "server.user", map[string]any{"user": usr, "present": false})
+	optest.Run(t, h, "rm -rf "+home)
+	optest.Converge(t, h, "server.group", map[string]any{"group": usr})
+	p = optest.Converge(t, h, "server.user", map[string]any{"user": usr, "create_home": true, "system": true})
+	if d := optest.Describe(p); !strings.Contains(d, "-g "+usr+" -r -m "+usr) || strings.Contains(d, "mkdir") {
 		t.Errorf("useradd with create_home: %s", d)
 	}
-	if got := run(t, h, "id -gn "+usr+" && stat -c '%U %G' "+home); got != usr+"\n"+usr+" "+usr {
+	if got := optest.Run(t, h, "id -gn "+usr+" && stat -c '%U %G' "+home); got != usr+"\n"+usr+" "+usr {
 		t.Fatalf("created home: %q", got)
 	}
 	// userdel also removes the group named after the user, as it
 	// was the user's primary group.
-	converge(t, h, "server.user", map[string]any{"user": usr, "present": false})
+	optest.Converge(t, h, "server.user", map[string]any{"user": usr, "present": false})
 	for _, g := range []string{grp, extra} {
-		converge(t, h, "server.group", map[string]any{"group": g, "present": false})
+		optest.Converge(t, h, "server.group", map[string]any{"group": g, "present": false})
 	}
-	if got := run(t, h, "getent group "+grp+" "+extra+" "+usr+" || echo none"); got != "none" {
+	if got := optest.Run(t, h, "getent group "+grp+" "+extra+" "+usr+" || echo none"); got != "none" {
 		t.Fatalf("groups not removed: %q", got)
 	}
 
 	// Invalid names never reach a command line.
-	if _, err := tryPlan(t, h, "server.user", map[string]any{"user": "-o"}); err == nil {
+	if _, err := optest.TryPlan(t, h, "server.user", map[string]any{"user": "-o"}); err == nil {
 		t.Error("user -o: no error")
 	}
 
 	// server.shell always runs, in order, through the shell.
-	p = plan(t, h, "server.shell", map[string]any{"commands": []any{"echo one", "echo $((1+1))"}})
-	if out := apply(t, h, p); out != "one2" {
+	p = optest.Plan(t, h, "server.shell", map[string]any{"commands": []any{"echo one", "echo $((1+1))"}})
+	if out := optest.Apply(t, h, p); out != "one2" {
 		t.Errorf("shell output %q", out)
 	}
-	if p := plan(t, h, "server.shell", map[string]any{"commands": "true"}); len(p.Steps) != 1 {
+	if p := optest.Plan(t, h, "server.shell", map[string]any{"commands": "true"}); len(p.Steps) != 1 {
 		t.Errorf("a single command: %d steps", len(p.Steps))
 	}
 
 	// server.script uploads, runs with arguments, and removes the script.
-	src := filepath.Join(h.dir, "hello.sh")
+	src := filepath.Join(h.Dir, "hello.sh")
 	if err := os.WriteFile(src, []byte("#!/bin/sh\necho \"hello $1|$2\" \"$(id -un)\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p = plan(t, h, "server.script", map[string]any{"src": "hello.sh", "args": []any{"a b", "$HOME"}})
-	if out := apply(t, h, p); out != "hello a b|$HOME root" {
+	p = optest.Plan(t, h, "server.script", map[string]any{"src": "hello.sh", "args": []any{"a b", "$HOME"}})
+	if out := optest.Apply(t, h, p); out != "hello a b|$HOME root" {
 		t.Errorf("script output %q", out)
 	}
-	if got := run(t, h, "ls /tmp | grep -c '^goinfra-script-' || true"); got != "0" {
+	if got := optest.Run(t, h, "ls /tmp | grep -c '^goinfra-script-' || true"); got != "0" {
 		t.Errorf("scripts left in /tmp: %s", got)
 	}
 	// A failing script fails its step, and is removed all the same.
 	if err := os.WriteFile(src, []byte("#!/bin/sh\nexit 3\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p = plan(t, h, "server.script", map[string]any{"src": src})
+	p = optest.Plan(t, h, "server.script", map[string]any{"src": src})
 	var failed bool
 	for _, s := range p.Steps {
-		if _, err := executeStep(t, h, s); err != nil {
+		if _, err := optest.Execute(t, h, s); err != nil {
 			failed = true
 		}
 	}
 	if !failed {
 		t.Error("a script exiting 3 did not fail")
 	}
-	if got := run(t, h, "ls /tmp | grep -c '^goinfra-script-' || true"); got != "0" {
+	if got := optest.Run(t, h, "ls /tmp | grep -c '^goinfra-script-' || true"); got != "0" {
 		t.Errorf("failed script left in /tmp: %s", got)
 	}
-	if _, err := tryPlan(t, h, "server.script", map[string]any{"src": "missing.sh"}); err == nil || !strings.Contains(err.Error(), "missing.sh") {
+	if _, err := optest.TryPlan(t, h, "server.script", map[string]any{"src": "missing.sh"}); err == nil || !strings.Contains(err.Error(), "missing.sh") {
 		t.Errorf("missing script: %v", err)
 	}
 }
 
-func gid(t *testing.T, h *testHost, group string) string {
+func gid(t *testing.T, h *optest.Host, group string) string {
 	t.Helper()
-	return run(t, h, "getent group "+group+" | cut -d: -f3")
+	return optest.Run(t, h, "getent group "+group+" | cut -d: -f3")
 }

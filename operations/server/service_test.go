@@ -5,9 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goinfra-dev/goinfra/internal/optest"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/goinfra-dev/goinfra/operations/server"
-	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
 // fakeInitd is an LSB init script around a real daemon (sleep), managed
@@ -34,10 +35,10 @@ esac
 
 // containerHost is a Debian container of the fleet, which runs no
 // systemd: its services are sysvinit's.
-func containerHost(t *testing.T) *testHost {
+func containerHost(t *testing.T) *optest.Host {
 	t.Helper()
 	h, _ := fleetHost(t, sshfleet.Containers)
-	if run(t, h, "test -d /run/systemd/system && echo systemd || echo none") != "none" {
+	if optest.Run(t, h, "test -d /run/systemd/system && echo systemd || echo none") != "none" {
 		testenv.Skip(t, "the fleet does not run in containers")
 	}
 	return h
@@ -47,14 +48,14 @@ func containerHost(t *testing.T) *testHost {
 // start and enable, stop and disable, restart and reload only what runs.
 func TestSysvinitService(t *testing.T) {
 	h := containerHost(t)
-	run(t, h, "cat >/etc/init.d/gifake <<'EOF'\n"+fakeInitd+"EOF\nchmod 755 /etc/init.d/gifake")
-	if v, err := server.InitSystem.Get(ctxT(t), h); err != nil || v != server.SysVinit {
+	optest.Run(t, h, "cat >/etc/init.d/gifake <<'EOF'\n"+fakeInitd+"EOF\nchmod 755 /etc/init.d/gifake")
+	if v, err := server.InitSystem.Get(optest.Ctx(t), h); err != nil || v != server.SysVinit {
 		t.Fatalf("init system %v %v", v, err)
 	}
 	status := func() string {
-		return run(t, h, "/etc/init.d/gifake status >/dev/null && echo running || echo stopped; ls /etc/rc2.d | grep gifake || true")
+		return optest.Run(t, h, "/etc/init.d/gifake status >/dev/null && echo running || echo stopped; ls /etc/rc2.d | grep gifake || true")
 	}
-	d := describe(converge(t, h, "server.service", map[string]any{"service": "gifake", "enabled": true}))
+	d := optest.Describe(optest.Converge(t, h, "server.service", map[string]any{"service": "gifake", "enabled": true}))
 	if d != "/etc/init.d/gifake start; update-rc.d gifake defaults; update-rc.d gifake enable" {
 		t.Errorf("start and enable: %s", d)
 	}
@@ -62,15 +63,15 @@ func TestSysvinitService(t *testing.T) {
 		t.Fatalf("after start: %q", got)
 	}
 	// Running: restart and reload (every time, as in pyinfra).
-	p := plan(t, h, "server.service", map[string]any{"service": "gifake", "restarted": true, "reloaded": true})
-	if d := describe(p); d != "/etc/init.d/gifake restart; /etc/init.d/gifake reload" {
+	p := optest.Plan(t, h, "server.service", map[string]any{"service": "gifake", "restarted": true, "reloaded": true})
+	if d := optest.Describe(p); d != "/etc/init.d/gifake restart; /etc/init.d/gifake reload" {
 		t.Errorf("restart and reload: %s", d)
 	}
-	apply(t, h, p)
-	if got := run(t, h, "cat /run/gifake.log"); got != "restarted\nreloaded" {
+	optest.Apply(t, h, p)
+	if got := optest.Run(t, h, "cat /run/gifake.log"); got != "restarted\nreloaded" {
 		t.Errorf("log %q", got)
 	}
-	d = describe(converge(t, h, "server.service", map[string]any{"service": "gifake", "running": false, "enabled": false}))
+	d = optest.Describe(optest.Converge(t, h, "server.service", map[string]any{"service": "gifake", "running": false, "enabled": false}))
 	if d != "/etc/init.d/gifake stop; update-rc.d gifake disable" {
 		t.Errorf("stop and disable: %s", d)
 	}
@@ -78,19 +79,19 @@ func TestSysvinitService(t *testing.T) {
 		t.Fatalf("after stop: %q", got)
 	}
 	// Stopped: nothing to restart; running=None leaves it stopped.
-	noChange(t, h, "server.service", map[string]any{"service": "gifake", "running": nil, "restarted": true, "enabled": nil})
+	optest.NoChange(t, h, "server.service", map[string]any{"service": "gifake", "running": nil, "restarted": true, "enabled": nil})
 	// Enabled again after a disable (stop links back to start links).
-	converge(t, h, "server.service", map[string]any{"service": "gifake", "enabled": true})
+	optest.Converge(t, h, "server.service", map[string]any{"service": "gifake", "enabled": true})
 	if got := status(); got != "running\nS01gifake" {
 		t.Fatalf("after enabling again: %q", got)
 	}
-	converge(t, h, "server.service", map[string]any{"service": "gifake", "running": false})
+	optest.Converge(t, h, "server.service", map[string]any{"service": "gifake", "running": false})
 
-	_, err := tryPlan(t, h, "server.service", map[string]any{"service": "gi-missing"})
+	_, err := optest.TryPlan(t, h, "server.service", map[string]any{"service": "gi-missing"})
 	if !errors.Is(err, server.ErrNoService) {
 		t.Errorf("unknown service: %v", err)
 	}
-	if _, err := tryPlan(t, h, "server.service", map[string]any{"service": "a;b"}); err == nil {
+	if _, err := optest.TryPlan(t, h, "server.service", map[string]any{"service": "a;b"}); err == nil {
 		t.Error("service a;b: no error")
 	}
 }
@@ -144,47 +145,47 @@ esac
 func TestDetectedInitSystems(t *testing.T) {
 	h := containerHost(t)
 	install := func(name, script string) {
-		run(t, h, "cat >/usr/local/bin/"+name+" <<'EOF'\n"+script+"EOF\nchmod 755 /usr/local/bin/"+name)
+		optest.Run(t, h, "cat >/usr/local/bin/"+name+" <<'EOF'\n"+script+"EOF\nchmod 755 /usr/local/bin/"+name)
 	}
 	install("rc-service", fakeRCService)
 	install("rc-update", fakeRCUpdate)
-	if v, _ := server.InitSystem.Get(ctxT(t), h); v != server.OpenRC {
+	if v, _ := server.InitSystem.Get(optest.Ctx(t), h); v != server.OpenRC {
 		t.Fatalf("with rc-service: %v", v)
 	}
-	d := describe(converge(t, h, "server.service", map[string]any{"service": "gisvc", "enabled": true}))
+	d := optest.Describe(optest.Converge(t, h, "server.service", map[string]any{"service": "gisvc", "enabled": true}))
 	if d != "rc-service gisvc start; rc-update add gisvc default" {
 		t.Errorf("openrc: %s", d)
 	}
-	d = describe(converge(t, h, "server.service", map[string]any{"service": "gisvc", "running": false, "enabled": false}))
+	d = optest.Describe(optest.Converge(t, h, "server.service", map[string]any{"service": "gisvc", "running": false, "enabled": false}))
 	if d != "rc-service gisvc stop; rc-update del gisvc default" {
 		t.Errorf("openrc: %s", d)
 	}
-	if _, err := tryPlan(t, h, "server.service", map[string]any{"service": "other"}); !errors.Is(err, server.ErrNoService) {
+	if _, err := optest.TryPlan(t, h, "server.service", map[string]any{"service": "other"}); !errors.Is(err, server.ErrNoService) {
 		t.Errorf("openrc unknown service: %v", err)
 	}
 
 	// systemctl alone is not enough: systemd must run.
 	install("systemctl", fakeSystemctl)
-	if v, _ := server.InitSystem.Get(ctxT(t), h); v != server.OpenRC {
+	if v, _ := server.InitSystem.Get(optest.Ctx(t), h); v != server.OpenRC {
 		t.Fatalf("systemctl without a running systemd: %v", v)
 	}
-	run(t, h, "mkdir -p /run/systemd/system")
-	if v, _ := server.InitSystem.Get(ctxT(t), h); v != server.Systemd {
+	optest.Run(t, h, "mkdir -p /run/systemd/system")
+	if v, _ := server.InitSystem.Get(optest.Ctx(t), h); v != server.Systemd {
 		t.Fatalf("with a running systemd: %v", v)
 	}
-	d = describe(converge(t, h, "server.service", map[string]any{"service": "gisvc", "enabled": true}))
+	d = optest.Describe(optest.Converge(t, h, "server.service", map[string]any{"service": "gisvc", "enabled": true}))
 	if d != "systemctl start gisvc; systemctl enable gisvc" {
 		t.Errorf("systemd: %s", d)
 	}
-	st, err := server.ServiceStatus.Get(ctxT(t), h, server.Service{Init: server.Systemd, Name: "gisvc"})
+	st, err := server.ServiceStatus.Get(optest.Ctx(t), h, server.Service{Init: server.Systemd, Name: "gisvc"})
 	if err != nil || st == nil || !*st.Running || !*st.Enabled {
 		t.Errorf("status %+v %v", st, err)
 	}
-	apply(t, h, plan(t, h, "server.service", map[string]any{"service": "gisvc", "reloaded": true, "command": "try-restart"}))
-	if got := run(t, h, "cat /run/fake-systemd/log"); got != "reload gisvc\ntry-restart gisvc" {
+	optest.Apply(t, h, optest.Plan(t, h, "server.service", map[string]any{"service": "gisvc", "reloaded": true, "command": "try-restart"}))
+	if got := optest.Run(t, h, "cat /run/fake-systemd/log"); got != "reload gisvc\ntry-restart gisvc" {
 		t.Errorf("reload and command: %q", got)
 	}
-	if _, err := tryPlan(t, h, "server.service", map[string]any{"service": "other"}); !errors.Is(err, server.ErrNoService) || !strings.Contains(err.Error(), "other") {
+	if _, err := optest.TryPlan(t, h, "server.service", map[string]any{"service": "other"}); !errors.Is(err, server.ErrNoService) || !strings.Contains(err.Error(), "other") {
 		t.Errorf("systemd unknown unit: %v", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/connectors/ssh"
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // Data is the host data that logs in to s as user with the fleet's key and

@@ -18,8 +18,8 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
-	"github.com/goinfra-dev/goinfra/sshfleet"
 )
 
 func requireOpenSSHClient(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goinfra-dev/goinfra/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // A test starts a fleet, talks to it with any SSH client, and checks the
