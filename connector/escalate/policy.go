@@ -88,7 +88,7 @@ func passwordRequired(res connector.Result, err error) bool {
 }
 
 // wrongPassword reports whether sudo's messages say the password was
-// refused (sudo 1.8/1.9 wordings, also with -p '').
+// refused (sudo 1.8/1.9 wordings, also with an empty -p prompt).
 func wrongPassword(stderr string) bool {
 	for _, s := range []string{"incorrect password", "Sorry, try again", "no password was provided", "Authentication failure"} {
 		if strings.Contains(stderr, s) {

@@ -162,4 +162,3 @@ func randomName() string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
-

@@ -13,6 +13,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 	"github.com/goinfra-dev/goinfra/connectors/local"
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/internal/sshfleet"
@@ -82,7 +83,7 @@ func Local(t testing.TB, why string) *Host {
 	if os.Geteuid() != 0 {
 		testenv.Skip(t, "%s", why)
 	}
-	conn := local.New(&connector.Host{Name: "@local", Data: connector.Data{}})
+	conn := escalate.Wrap(local.New(&connector.Host{Name: "@local", Data: connector.Data{}}), escalate.Config{Host: "@local"})
 	if err := conn.Connect(Ctx(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 	"github.com/goinfra-dev/goinfra/connectors/ssh"
 	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
@@ -41,10 +42,12 @@ func Data(t testing.TB, f *sshfleet.Fleet, s *sshfleet.Server, user string) conn
 func Connect(t testing.TB, f *sshfleet.Fleet, s *sshfleet.Server, user string) (connector.Conn, connector.Data) {
 	t.Helper()
 	data := Data(t, f, s, user)
-	conn, err := ssh.Driver{}.Open(&connector.Host{Name: s.Name, Data: data})
+	raw, err := ssh.Driver{}.Open(&connector.Host{Name: s.Name, Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As the engine does: escalation is the layer's, not the connector's.
+	conn := escalate.Wrap(raw, escalate.Config{Host: s.Name})
 	t.Cleanup(func() { conn.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
