@@ -25,6 +25,8 @@ type app struct {
 	reported sync.Map
 	// connectorPath is --connector-path (see external.go).
 	connectorPath []string
+	// discoverOnce registers the external connector programs at most once.
+	discoverOnce sync.Once
 }
 
 // operation runs the words after the inventory (words[0] is its name:

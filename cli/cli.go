@@ -23,7 +23,7 @@ import (
 	"syscall"
 )
 
-// Exit statuses (SPEC §7a).
+// Exit statuses, as the README documents them.
 const (
 	ExitOK          = 0
 	ExitFailed      = 1   // a host failed (connect, command, operation)

@@ -74,7 +74,7 @@ func TestInventoryFile(t *testing.T) {
 	}
 }
 
-// TestGroupDataLayers checks every layer of SPEC §6 against the one below:
+// TestGroupDataLayers checks every layer of host data against the one below:
 // --data > host (user over connector) > group (later wins) > all > default.
 func TestGroupDataLayers(t *testing.T) {
 	dir := t.TempDir()

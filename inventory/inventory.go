@@ -114,6 +114,10 @@ type Options struct {
 	// "@", and of the names inventory-only kinds yield (default
 	// connector.DefaultKind, "ssh").
 	DefaultKind string
+	// Lookup finds a connector kind by name (nil: connector.Lookup). A
+	// program may find kinds lazily: the CLI registers external connector
+	// programs only when a kind is not built in.
+	Lookup func(kind string) (connector.Driver, bool)
 }
 
 // Load builds an inventory from spec: a path to a Starlark inventory file

@@ -60,6 +60,14 @@ type hostBuild struct {
 	user    map[string]any
 }
 
+// lookup finds a connector kind through Options.Lookup.
+func (l *loader) lookup(kind string) (connector.Driver, bool) {
+	if l.opts.Lookup != nil {
+		return l.opts.Lookup(kind)
+	}
+	return connector.Lookup(kind)
+}
+
 type loader struct {
 	ctx  context.Context
 	opts Options
@@ -158,7 +166,7 @@ func (l *loader) parseTarget(t string) (kind, arg string, drv connector.Driver, 
 			return "", "", nil, fmt.Errorf("target %q: no connector kind after @", t)
 		}
 	}
-	drv, ok := connector.Lookup(kind)
+	drv, ok := l.lookup(kind)
 	if !ok {
 		uk := &connector.UnknownKindError{Kind: kind, Known: connector.Kinds()}
 		if near := suggest.Nearest(kind, uk.Known); near != "" {
@@ -236,7 +244,7 @@ func (l *loader) resolve(e *entry) error {
 			// "@vagrant/web" names a host of an inventory-only kind (pyinfra's
 			// vagrant connector names its hosts so): it is not expanded again
 			// but run by the default kind, with the settings its data carries.
-			if _, ok := connector.Lookup(l.opts.DefaultKind); !ok {
+			if _, ok := l.lookup(l.opts.DefaultKind); !ok {
 				uk := &connector.UnknownKindError{Kind: l.opts.DefaultKind, Known: connector.Kinds()}
 				return invalidf(uk, "%starget %q: host %s: %v", e.where, e.target, name, uk)
 			}
@@ -498,7 +506,7 @@ func (l *loader) groupData(hosts []*hostBuild) (map[string]map[string]any, error
 // one before: all, groups in order, connector, host, --data), then
 // type-checks it and fills in defaults.
 func (l *loader) finish(hb *hostBuild, groupData map[string]map[string]any) (*Host, error) {
-	drv, _ := connector.Lookup(hb.kind)
+	drv, _ := l.lookup(hb.kind)
 	keys := drv.DataKeys()
 	// Sized for the declared keys and some user data: growing maps was
 	// most of the cost of loading a large inventory.

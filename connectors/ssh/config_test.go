@@ -205,7 +205,7 @@ func TestDriver(t *testing.T) {
 	}
 }
 
-// Every SPEC §3 data key is declared, with its default, and the secrets
+// Every data key pyinfra's ssh connector reads is declared, with its default, and the secrets
 // are marked secret (so they are masked wherever data is shown).
 func TestDataKeysAndDefaults(t *testing.T) {
 	keys := map[string]connector.DataKey{}
