@@ -58,3 +58,19 @@ func WriteFileAtomic(path string, perm os.FileMode, fill func(io.Writer) error) 
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// ContextReader returns r, stopping with ctx's error once ctx is done: a
+// copy from it ends when the command or transfer is cancelled.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}

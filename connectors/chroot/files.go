@@ -223,7 +223,7 @@ func (c *Conn) Put(ctx context.Context, r io.Reader, dst string, opts connector.
 			unix.Unlinkat(d.dirFD, tmp, 0)
 		}
 	}()
-	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
+	if _, err := io.Copy(f, connector.ContextReader(ctx, r)); err != nil {
 		return fail(err)
 	}
 	// chown before chmod: chown clears set-id bits.
@@ -291,23 +291,10 @@ func (c *Conn) Get(ctx context.Context, src string, w io.Writer, opts connector.
 			return c.errorf(connector.ErrTransfer, "get %s from chroot %s: permission denied: user %s of the chroot may not read it", src, c.dir, a.name)
 		}
 	}
-	if _, err := io.Copy(w, ctxReader{ctx, f}); err != nil {
+	if _, err := io.Copy(w, connector.ContextReader(ctx, f)); err != nil {
 		return c.errorf(connector.ErrTransfer, "get %s from chroot %s: %w", src, c.dir, err)
 	}
 	return nil
-}
-
-// ctxReader stops a copy once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }
 
 // openPTY allocates a pseudo-terminal pair.

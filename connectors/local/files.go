@@ -24,19 +24,6 @@ func (c *Conn) errEscalated(what, path string) error {
 		"%s %s as another user needs the escalation layer (connector/escalate)", what, path)
 }
 
-// ctxReader stops a copy when ctx ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
-}
-
 var umask = sync.OnceValue(func() os.FileMode {
 	// /proc tells the umask without changing it (syscall.Umask would,
 	// racing with other goroutines creating files).
@@ -100,7 +87,7 @@ func putFile(ctx context.Context, r io.Reader, dst string) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err = io.Copy(tmp, ctxReader{ctx, r}); err != nil {
+	if _, err = io.Copy(tmp, connector.ContextReader(ctx, r)); err != nil {
 		return fmt.Errorf("reading the source: %w", err)
 	}
 	if old != nil && (int(old.Uid) != os.Geteuid() || int(old.Gid) != os.Getegid()) {
@@ -136,7 +123,7 @@ func (c *Conn) Get(ctx context.Context, src string, w io.Writer, opts connector.
 	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
 		return connector.Errorf(c.name(), connector.ErrTransfer, "get %s: not a regular file", src)
 	}
-	if _, err := io.Copy(w, ctxReader{ctx, f}); err != nil {
+	if _, err := io.Copy(w, connector.ContextReader(ctx, f)); err != nil {
 		return connector.Errorf(c.name(), connector.ErrTransfer, "get %s: %w", src, err)
 	}
 	return nil
