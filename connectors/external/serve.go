@@ -10,6 +10,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 )
 
 // Main serves d as the program for kind name on standard input and output,
@@ -113,7 +114,7 @@ func (s *server) handle(m *Message) (done bool, err error) {
 		return false, s.get(m)
 	case TypeFinish:
 		var err error
-		if f, ok := s.conn.(connector.Finisher); ok {
+		if f, ok := connector.As[connector.Finisher](s.conn); ok {
 			var runErr error
 			if !m.Success {
 				runErr = errors.New(m.Message)
@@ -181,7 +182,9 @@ func (s *server) connect(m *Message) error {
 	if err != nil {
 		return s.fail(ClassConnect, err)
 	}
-	s.conn = c
+	// The program applies the escalation options (and passwords) it is
+	// given as goinfra itself would.
+	s.conn = escalate.Wrap(c, escalate.Config{Host: h.Name})
 	return s.enc.send(&Message{Type: TypeOK})
 }
 
