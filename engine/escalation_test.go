@@ -15,6 +15,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 	"github.com/goinfra-dev/goinfra/engine"
 )
 
@@ -226,12 +227,12 @@ func TestSudoPasswordPerHost(t *testing.T) {
 func TestSudoPasswordNoTerminal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	noTTY := func(context.Context, string) (string, error) { return "", engine.ErrNoPrompt }
+	noTTY := func(context.Context, string) (string, error) { return "", escalate.ErrNoPrompt }
 	for name, cfg := range map[string]engine.Config{"no prompt": {}, "no terminal": {SudoPasswordPrompt: noTTY}} {
 		r := connected(t, ctx, "nt"+strings.ReplaceAll(name, " ", ""), cfg)
 		res, _ := r.Each(ctx, runAs(map[string]any{"_sudo": true}, nil))
 		err := res[0].Err
-		if !errors.Is(err, engine.ErrSudoPassword) || !errors.Is(err, connector.ErrAuth) ||
+		if !errors.Is(err, escalate.ErrSudoPassword) || !errors.Is(err, connector.ErrAuth) ||
 			!strings.Contains(err.Error(), "GOINFRA_SUDO_PASSWORD") || !strings.Contains(err.Error(), "--sudo-password-prompt") {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -250,7 +251,7 @@ func TestSudoPasswordWrongOnce(t *testing.T) {
 		r := connected(t, ctx, "wrong"+name, cfg)
 		res, _ := r.Each(ctx, runAs(map[string]any{"_sudo": true}, nil))
 		err := res[0].Err
-		if !errors.Is(err, engine.ErrSudoPassword) || !strings.Contains(err.Error(), "did not accept the password") ||
+		if !errors.Is(err, escalate.ErrSudoPassword) || !strings.Contains(err.Error(), "did not accept the password") ||
 			strings.Contains(err.Error(), "wrong-secret") {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -259,10 +260,10 @@ func TestSudoPasswordWrongOnce(t *testing.T) {
 		h := r.Hosts()[0]
 		a, _ := h.Args(map[string]any{"_sudo": true})
 		o := a.Options
-		if _, err2 := h.Conn.Run(ctx, command.Shell("true"), o); !errors.Is(err2, engine.ErrSudoPassword) {
+		if _, err2 := h.Conn.Run(ctx, command.Shell("true"), o); !errors.Is(err2, escalate.ErrSudoPassword) {
 			t.Errorf("%s: a later command: %v", name, err2)
 		}
-		if err2 := h.Conn.Put(ctx, strings.NewReader("x"), "/x", o); !errors.Is(err2, engine.ErrSudoPassword) {
+		if err2 := h.Conn.Put(ctx, strings.NewReader("x"), "/x", o); !errors.Is(err2, escalate.ErrSudoPassword) {
 			t.Errorf("%s: a later upload: %v", name, err2)
 		}
 		if c := sudoFakeConnOf(t, h.Name); c.wrong != 1 {
