@@ -40,8 +40,9 @@ const (
 	stripeRTT   = 2 * time.Millisecond
 )
 
-// stripesUsed sees how many sessions a large upload went over (tests).
-var stripesUsed = func(int) {}
+// stripesUsed sees how many sessions a large upload went over and the
+// round trip that decided it (tests).
+var stripesUsed = func(n int, rtt time.Duration) {}
 
 // sizedReaderAt returns r as a ReaderAt with its size when r is a regular
 // file not yet read from (a file the caller opened), else ok is false.
@@ -78,8 +79,9 @@ func (c *Conn) writeSFTP(ctx context.Context, f *sftp.File, tmp string, r io.Rea
 	if _, _, err := client.SendRequest("keepalive@openssh.com", true, nil); err != nil {
 		return err
 	}
-	if time.Since(t) < stripeRTT {
-		stripesUsed(1)
+	rtt := time.Since(t)
+	if rtt < stripeRTT {
+		stripesUsed(1, rtt)
 		_, err := f.ReadFromWithConcurrency(r, sftpRequests)
 		return err
 	}
@@ -114,7 +116,7 @@ func (c *Conn) writeSFTP(ctx context.Context, f *sftp.File, tmp string, r io.Rea
 		}
 	})
 	defer stop()
-	stripesUsed(len(files))
+	stripesUsed(len(files), rtt)
 	part := (size + int64(len(files)) - 1) / int64(len(files))
 	errs := make([]error, len(files))
 	for i, sf := range files {
