@@ -37,6 +37,10 @@ type Conn struct {
 	fwdAgent bool
 	// orphans are temporary files a lost connection kept us from removing.
 	orphans []string
+	// pending are stops of commands a dead connection kept us from
+	// stopping: run on the next connection, or at Close.
+	pending []pendingStop
+	closing bool // Close runs the kept stops itself
 	// From a connection's second session on, the next session channel is
 	// opened while the current one is used (spare), so a command costs one
 	// round trip (exec, then its output) instead of two (open, then exec).
@@ -131,6 +135,7 @@ func (c *Conn) alive() bool {
 func (c *Conn) Connect(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.closing = false
 	return c.connectLocked(ctx)
 }
 
@@ -157,6 +162,9 @@ func (c *Conn) connectLocked(ctx context.Context) error {
 			c.dead, c.stop = make(chan struct{}), make(chan struct{})
 			go func(cl *ssh.Client, dead chan struct{}) { cl.Wait(); close(dead) }(client, c.dead)
 			c.fwdAgent = false
+			if len(c.pending) > 0 && !c.closing {
+				go c.runPending(client)
+			}
 			return nil
 		}
 		for i := len(chain) - 1; i >= 0; i-- {
@@ -200,6 +208,7 @@ func (c *Conn) teardownLocked() {
 
 // Close implements connector.Conn.
 func (c *Conn) Close() error {
+	c.finishPending()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.teardownLocked()

@@ -156,11 +156,11 @@ func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, targe
 	}
 	client := ssh.NewClient(sc, chans, reqs)
 	*chain = append(*chain, client)
-	interval := s.ServerAliveInterval
+	interval, countMax := s.ServerAliveInterval, s.ServerAliveCountMax
 	if interval <= 0 {
-		interval = defaultServerAliveInterval
+		interval, countMax = defaultServerAliveInterval, defaultServerAliveCountMax
 	}
-	go keepalive(client, interval, s.ServerAliveCountMax)
+	go keepalive(client, interval, countMax)
 	return client, nil
 }
 

@@ -63,8 +63,23 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	if opts.OnCommand != nil {
 		opts.OnCommand(wrapped.String())
 	}
-	sess, client, err := c.newSession(ctx)
+	// The deadline runs from here: opening the session and starting the
+	// command count, so a dead network cannot hold the command past it.
+	var timeout <-chan time.Time
+	openCtx := ctx
+	if opts.Timeout > 0 {
+		t := time.NewTimer(opts.Timeout)
+		defer t.Stop()
+		timeout = t.C
+		var cancel context.CancelFunc
+		openCtx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	sess, client, err := c.newSession(openCtx)
 	if err != nil {
+		if ctx.Err() == nil && openCtx.Err() != nil {
+			return res, &connector.TimeoutError{Host: c.name(), Limit: opts.Timeout}
+		}
 		return res, err
 	}
 	defer sess.Close()
@@ -91,17 +106,24 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	if unix.ShellExecutable == command.NoShell && !unix.Escalates() {
 		line = "echo $$; " + wrapped.Raw()
 	}
-	if err := sess.Start(line); err != nil {
-		return res, connector.Errorf(c.name(), connector.ErrConnect, "starting the command: %w", err)
+	started := make(chan error, 1)
+	go func() { started <- sess.Start(line) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			return res, connector.Errorf(c.name(), connector.ErrConnect, "starting the command: %w", err)
+		}
+	case <-timeout:
+		// The server never answered: whether the command runs is not
+		// known; if it does, its PID line names what to stop.
+		c.stopRemote(client, sess, pid, opts)
+		return res, &connector.TimeoutError{Host: c.name(), Limit: opts.Timeout}
+	case <-ctx.Done():
+		c.stopRemote(client, sess, pid, opts)
+		return res, connector.Errorf(c.name(), connector.ErrTimeout, "command stopped: %w", ctx.Err())
 	}
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- sess.Wait() }()
-	var timeout <-chan time.Time
-	if opts.Timeout > 0 {
-		t := time.NewTimer(opts.Timeout)
-		defer t.Stop()
-		timeout = t.C
-	}
 	var werr error
 	select {
 	case werr = <-waitErr:
@@ -126,6 +148,9 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 			res.ExitCode = -1
 		}
 	case errors.As(werr, &missing) || c.lost(client):
+		// The command may still run on the host: stop it once the host
+		// can be reached again.
+		c.stopLater(pid, opts)
 		return res, connector.Errorf(c.name(), connector.ErrConnect, "connection lost while the command ran (the next command reconnects)")
 	default:
 		return res, connector.Errorf(c.name(), connector.ErrConnect, "%w", werr)
@@ -136,34 +161,78 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	return res, nil
 }
 
+// stopWait bounds how long a timed-out or cancelled command waits for its
+// stop: over a dead network the stop waits for the host to be reachable
+// again (pendingStop), while the caller gets its error on time.
+var stopWait = 2 * time.Second
+
 // stopRemote stops a command that ran past its time: a TERM then KILL to
 // its process group from a second session, plus a "signal" request for
 // sshds that honour it. What runs as another user is signalled through the
-// command's own escalation too (opts.Kill, from the escalation layer).
+// command's own escalation too (opts.Kill, from the escalation layer). It
+// returns within about stopWait; a stop the host did not answer is kept
+// and done once the host can be reached again.
 func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, opts connector.Options) {
-	_ = sess.Signal(ssh.SIGTERM)
-	var pgid int
-	select {
-	case pgid = <-pid.pid:
-	case <-time.After(2 * time.Second):
-	}
-	if pgid > 1 {
-		g := strconv.Itoa(pgid)
-		kill := command.Shell("kill -TERM -" + g + " 2>/dev/null; sleep 0.3; kill -KILL -" + g + " 2>/dev/null; true")
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if opts.Kill != nil {
-			_ = opts.Kill(ctx, kill)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = sess.Signal(ssh.SIGTERM)
+		var pgid int
+		select {
+		case pgid = <-pid.pid:
+		case <-time.After(stopWait):
 		}
-		if ks, err := client.NewSession(); err == nil {
-			done := make(chan struct{})
-			go func() { _ = ks.Run(kill.Raw()); close(done) }()
-			select {
-			case <-done:
-			case <-ctx.Done():
+		c.host.Logger().Debug("stopping a command", "host", c.name(), "pgid", pgid)
+		if pgid > 1 {
+			// Kept until done: a Close meanwhile does it over a new
+			// connection.
+			c.addPending(pgid, opts)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := c.killGroup(ctx, client, pgid, opts); err == nil {
+				c.donePending(pgid)
 			}
-			ks.Close()
 		}
-		cancel()
+		sess.Close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(stopWait):
+		c.host.Logger().Warn("the host does not answer: the command is stopped once it can be reached again", "host", c.name())
 	}
-	sess.Close()
+}
+
+// killGroup signals process group pgid over client: TERM, then KILL, as
+// the login user and, for an escalated command, as the user it runs as.
+func (c *Conn) killGroup(ctx context.Context, client *ssh.Client, pgid int, opts connector.Options) error {
+	g := strconv.Itoa(pgid)
+	kill := command.Shell("kill -TERM -" + g + " 2>/dev/null; sleep 0.3; kill -KILL -" + g + " 2>/dev/null; true")
+	var errs []error
+	if opts.Kill != nil {
+		errs = append(errs, opts.Kill(ctx, kill))
+	}
+	ks, err := openSession(ctx, client)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	defer ks.Close()
+	done := make(chan error, 1)
+	go func() { done <- ks.Run(kill.Raw()) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	return errors.Join(append(errs, err)...)
+}
+
+// stopLater keeps the stop of a command whose connection was lost.
+func (c *Conn) stopLater(pid *pidLine, opts connector.Options) {
+	select {
+	case pgid := <-pid.pid:
+		if pgid > 1 {
+			c.addPending(pgid, opts)
+		}
+	default:
+	}
 }

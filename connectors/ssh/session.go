@@ -34,9 +34,12 @@ func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error
 		go c.openSpare(client)
 	}
 	if sess == nil {
-		sess, err = client.NewSession()
+		sess, err = openSession(ctx, client)
 		if err != nil && c.freeSessions(client, err) {
-			sess, err = retryOpen(client.NewSession)
+			sess, err = retryOpen(func() (*ssh.Session, error) { return openSession(ctx, client) })
+		}
+		if err != nil && ctx.Err() != nil {
+			return nil, nil, connector.Errorf(c.name(), connector.ErrTimeout, "opening a session: %w", ctx.Err())
 		}
 		if err != nil {
 			return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "opening a session: %w (the connection was lost; the next command reconnects)", err)
@@ -60,6 +63,32 @@ func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error
 		}
 	}
 	return sess, client, nil
+}
+
+// openSession opens a session channel, giving up when ctx ends: over a
+// dead network the server's answer never comes (the keepalive closes the
+// connection later), and a command's deadline must hold meanwhile.
+func openSession(ctx context.Context, client *ssh.Client) (*ssh.Session, error) {
+	type opened struct {
+		sess *ssh.Session
+		err  error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		s, err := client.NewSession()
+		ch <- opened{s, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.sess, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-ch; o.sess != nil {
+				o.sess.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
 }
 
 // freeSessions closes the sessions a connection keeps open between uses

@@ -51,27 +51,31 @@ func (Driver) Expand(_ context.Context, arg string) ([]connector.Target, error) 
 // no Default here: the effective default named in the description applies
 // only when neither the host data nor the config file sets them.
 const (
-	KeyHostname                = "ssh_hostname"
-	KeyPort                    = "ssh_port"
-	KeyUser                    = "ssh_user"
-	KeyPassword                = "ssh_password"
-	KeyKey                     = "ssh_key"
-	KeyKeyPassword             = "ssh_key_password"
-	KeyAllowAgent              = "ssh_allow_agent"
-	KeyLookForKeys             = "ssh_look_for_keys"
-	KeyForwardAgent            = "ssh_forward_agent"
-	KeyConfigFile              = "ssh_config_file"
-	KeyKnownHostsFile          = "ssh_known_hosts_file"
-	KeyStrictHostKeyChecking   = "ssh_strict_host_key_checking"
-	KeyConnectRetries          = "ssh_connect_retries"
-	KeyConnectRetryMinDelay    = "ssh_connect_retry_min_delay"
-	KeyConnectRetryMaxDelay    = "ssh_connect_retry_max_delay"
-	KeyFileTransferProtocol    = "ssh_file_transfer_protocol"
-	KeyConnectTimeout          = "ssh_connect_timeout"
-	KeyOptions                 = "ssh_options"
-	defaultConfigFile          = "~/.ssh/config"
-	defaultConnectTimeout      = 10 * time.Second
-	defaultServerAliveInterval = 15 * time.Second
+	KeyHostname              = "ssh_hostname"
+	KeyPort                  = "ssh_port"
+	KeyUser                  = "ssh_user"
+	KeyPassword              = "ssh_password"
+	KeyKey                   = "ssh_key"
+	KeyKeyPassword           = "ssh_key_password"
+	KeyAllowAgent            = "ssh_allow_agent"
+	KeyLookForKeys           = "ssh_look_for_keys"
+	KeyForwardAgent          = "ssh_forward_agent"
+	KeyConfigFile            = "ssh_config_file"
+	KeyKnownHostsFile        = "ssh_known_hosts_file"
+	KeyStrictHostKeyChecking = "ssh_strict_host_key_checking"
+	KeyConnectRetries        = "ssh_connect_retries"
+	KeyConnectRetryMinDelay  = "ssh_connect_retry_min_delay"
+	KeyConnectRetryMaxDelay  = "ssh_connect_retry_max_delay"
+	KeyFileTransferProtocol  = "ssh_file_transfer_protocol"
+	KeyConnectTimeout        = "ssh_connect_timeout"
+	KeyOptions               = "ssh_options"
+	defaultConfigFile        = "~/.ssh/config"
+	defaultConnectTimeout    = 10 * time.Second
+	// Without ServerAliveInterval in the ssh config, a keepalive every
+	// 5 s and a dead peer declared after 2 unanswered: a dead network is
+	// noticed within about 15 s (OpenSSH's own default never notices).
+	defaultServerAliveInterval = 5 * time.Second
+	defaultServerAliveCountMax = 2
 )
 
 var dataKeys = []connector.DataKey{

@@ -214,6 +214,14 @@ func (s *Server) SetLatency(d time.Duration) {
 	}
 }
 
+// SetSilent makes the network to s drop every byte, without closing
+// anything, until SetSilent(false) (see Proxy.SetSilent).
+func (s *Server) SetSilent(on bool) {
+	if s.proxy != nil {
+		s.proxy.SetSilent(on)
+	}
+}
+
 // SetIdleTimeout makes the proxy drop every connection that carries no
 // traffic for d, as a NAT or firewall forgets idle flows; 0 turns it off.
 func (s *Server) SetIdleTimeout(d time.Duration) {

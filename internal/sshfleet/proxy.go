@@ -18,6 +18,7 @@ type Proxy struct {
 
 	latency atomic.Int64 // nanoseconds, one direction
 	idle    atomic.Int64 // nanoseconds without traffic before a cut; 0: never
+	silent  atomic.Bool  // drop all traffic, as a dead network does
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -160,10 +161,15 @@ func (p *Proxy) pipe(dst, src net.Conn, last *atomic.Int64) {
 	for {
 		buf := chunkPool.Get().(*[]byte)
 		n, err := src.Read(*buf)
+		if n > 0 && p.silent.Load() {
+			// A dead network: the bytes never arrive, nothing is closed.
+			chunkPool.Put(buf)
+			buf, n = nil, 0
+		}
 		if n > 0 {
 			last.Store(time.Now().UnixNano())
 			q <- chunk{buf: buf, n: n, due: time.Now().Add(time.Duration(p.latency.Load()))}
-		} else {
+		} else if buf != nil {
 			chunkPool.Put(buf)
 		}
 		if err != nil {
@@ -206,6 +212,12 @@ func (p *Proxy) SetIdleTimeout(d time.Duration) {
 	}
 	p.idle.Store(int64(d))
 }
+
+// SetSilent makes the proxy drop every byte in both directions without
+// closing anything, as a network that dies (a cable pulled, iptables DROP)
+// does; new connections are accepted and hear nothing. false restores it
+// (a connection that lost bytes meanwhile stays broken, as over TCP).
+func (p *Proxy) SetSilent(on bool) { p.silent.Store(on) }
 
 // SetLatency sets the one-way delay added to every chunk from now on.
 func (p *Proxy) SetLatency(d time.Duration) {

@@ -1,0 +1,172 @@
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"math/big"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
+)
+
+// uniq is a number no other test's command line contains.
+func uniq() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(800000))
+	return strconv.FormatInt(n.Int64()+100000, 10)
+}
+
+// TestDeadNetwork: the network to a host dies (the fleet proxy drops every
+// byte, as iptables -j DROP does) mid-command, mid-upload and before
+// connecting. goinfra must return on time with the right error class, and
+// once the host answers again nothing it started may be left running.
+func TestDeadNetwork(t *testing.T) {
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes})
+	s := f.Servers[0]
+	defer s.SetSilent(false)
+	left := func(t *testing.T, n string) string {
+		return onServer(t, s, "ps -eo pid,args | grep -E 'sleep 30[01][.]"+n+"' | grep -v grep || true")
+	}
+	// cutOnOutput drops the network once the command's first line
+	// arrived: mid-command, whatever the load (its PID line came first).
+	cutOnOutput := func(l connector.Line) {
+		if l.Text == "running" {
+			s.SetSilent(true)
+		}
+	}
+
+	t.Run("timeout", func(t *testing.T) {
+		defer s.SetSilent(false)
+		d := fleetData(t, f, s)
+		logs := &logBuf{}
+		c := open(t, s.Name, d, logs)
+		defer func() {
+			if t.Failed() {
+				t.Logf("connector log:\n%s", logs.String())
+			}
+		}()
+		connect(t, c)
+		n := uniq()
+		start := time.Now()
+		_, err := escalated(c).Run(context.Background(), command.Shell("echo running; (sleep 300."+n+"; true) & sleep 301."+n+"; true"),
+			connector.Options{Timeout: 5 * time.Second, OnLine: cutOnOutput})
+		took := time.Since(start)
+		t.Logf("returned after %s", took)
+		if !errors.Is(err, connector.ErrTimeout) {
+			t.Fatalf("want a timeout error, got %v", err)
+		}
+		// The bound is the timeout + the 2 s the stop may take; the test
+		// allows more because a loaded CI machine delays timers and
+		// goroutines, and the point is "not the 60 s of a TCP timeout".
+		if took > 12*time.Second {
+			t.Errorf("a 5 s timeout over a dead network took %s", took)
+		}
+		if out := left(t, n); out == "" {
+			t.Log("the command ended by itself (the stop got through before the cut)")
+		}
+		s.SetSilent(false)
+		// The end of the run reaches the host again and stops the command.
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if out := left(t, n); out != "" {
+			t.Fatalf("processes left on the host after Close:\n%s", out)
+		}
+	})
+
+	t.Run("no timeout", func(t *testing.T) {
+		defer s.SetSilent(false)
+		logs := &logBuf{}
+		c := open(t, s.Name, fleetData(t, f, s), logs)
+		defer func() {
+			if t.Failed() {
+				t.Logf("connector log:\n%s", logs.String())
+			}
+		}()
+		connect(t, c)
+		n := uniq()
+		start := time.Now()
+		_, err := c.Run(context.Background(), command.Shell("echo running; sleep 300."+n), connector.Options{OnLine: cutOnOutput})
+		took := time.Since(start)
+		t.Logf("dead peer found after %s", took)
+		if !errors.Is(err, connector.ErrConnect) || !strings.Contains(err.Error(), "connection lost") {
+			t.Fatalf("want a lost connection, got %v", err)
+		}
+		// Keepalives every 5 s, two missed: about 15 s (generous bound for
+		// a loaded machine; without them it took 60 s and more).
+		if took > 40*time.Second {
+			t.Errorf("dead peer found after %s", took)
+		}
+		s.SetSilent(false)
+		// The next command reconnects, and stops the one left behind.
+		if got := run(t, c, "echo back", connector.Options{}).Stdout(); got != "back" {
+			t.Fatalf("after the network came back: %q", got)
+		}
+		deadline := time.Now().Add(30 * time.Second) // the stop runs beside the command
+		for left(t, n) != "" && time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+		}
+		if out := left(t, n); out != "" {
+			t.Fatalf("processes left after reconnecting:\n%s", out)
+		}
+	})
+
+	t.Run("connect", func(t *testing.T) {
+		defer s.SetSilent(false)
+		s.SetSilent(true)
+		d := fleetData(t, f, s)
+		d[KeyConnectTimeout] = 3 * time.Second
+		c := open(t, s.Name, d, nil)
+		start := time.Now()
+		err := c.Connect(context.Background())
+		took := time.Since(start)
+		if !errors.Is(err, connector.ErrConnect) {
+			t.Fatalf("connect to a silent host: %v", err)
+		}
+		if took > 15*time.Second {
+			t.Errorf("a 3 s connect timeout took %s", took)
+		}
+	})
+
+	t.Run("upload", func(t *testing.T) {
+		defer s.SetSilent(false)
+		c := open(t, s.Name, fleetData(t, f, s), nil)
+		connect(t, c)
+		dir := "/root/dead-upload-" + uniq()
+		onServer(t, s, "mkdir -p "+dir+" && printf old > "+dir+"/f")
+		cr := &cutReader{r: io.LimitReader(rand.Reader, 200<<20), n: 8 << 20, cut: func() { s.SetSilent(true) }}
+		err := c.Put(context.Background(), sizedReader{cr, 200 << 20}, dir+"/f", connector.Options{})
+		if !errors.Is(err, connector.ErrTransfer) && !errors.Is(err, connector.ErrConnect) {
+			t.Fatalf("a cut upload: %v", err)
+		}
+		s.SetSilent(false)
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := onServer(t, s, "cat "+dir+"/f; ls -A "+dir); got != "old"+"f" && got != "old\nf" {
+			t.Fatalf("after a cut upload and Close the directory holds %q, want the old file only", got)
+		}
+	})
+
+	t.Run("stale temporary", func(t *testing.T) {
+		c := open(t, s.Name, fleetData(t, f, s), nil)
+		connect(t, c)
+		dir := "/root/stale-" + uniq()
+		// What a cut upload of an earlier run leaves, and a file of
+		// another program with a similar name.
+		onServer(t, s, "mkdir -p "+dir+" && touch -d '1 hour ago' "+dir+"/.f.goinfra-abc123 && touch -d '1 hour ago' "+dir+"/.g.goinfra-abc123")
+		if err := c.Put(context.Background(), bytes.NewReader([]byte("new")), dir+"/f", connector.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := onServer(t, s, "ls -A "+dir+" | tr '\\n' ' '"); got != ".g.goinfra-abc123 f" {
+			t.Fatalf("after the next upload: %q", got)
+		}
+	})
+}
