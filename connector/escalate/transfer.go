@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -12,6 +13,10 @@ import (
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 )
+
+// started is when this process started: staging directories older than
+// that belong to no upload still running from here.
+var started = time.Now()
 
 // CleanupTimeout bounds the removal of an escalated upload's staging
 // directory, which runs also when the upload was cancelled.
@@ -38,7 +43,12 @@ func (c *Conn) Put(ctx context.Context, r io.Reader, dst string, opts connector.
 		return err
 	}
 	login := connector.Options{}
-	res, err := c.conn.Run(ctx, command.Shell(`umask 077 && d=$(mktemp -d "${TMPDIR:-/tmp}/.goinfra-XXXXXXXXXX") && chmod 0711 "$d" && echo "$d"`), login)
+	// Staging directories an earlier run could not remove (its connection
+	// was cut) go first: goinfra's naming, the login user's, older than
+	// this run.
+	stale := fmt.Sprintf(`find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name '.goinfra-??????????' -user "$(id -u)" -mmin +%d -exec rm -rf {} + 2>/dev/null; `,
+		int(time.Since(started).Minutes())+1)
+	res, err := c.conn.Run(ctx, command.Shell(stale+`umask 077 && d=$(mktemp -d "${TMPDIR:-/tmp}/.goinfra-XXXXXXXXXX") && chmod 0711 "$d" && echo "$d"`), login)
 	if err != nil {
 		return c.transferErr("upload %s (staging as the login user): %s", dst, errText(res, err))
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/goinfra-dev/goinfra/connector"
 )
@@ -77,6 +78,7 @@ func putFile(ctx context.Context, r io.Reader, dst string) (err error) {
 	if dir == "" {
 		dir = "."
 	}
+	removeStale(dir, base)
 	tmp, err := os.CreateTemp(dir, "."+base+".goinfra-*")
 	if err != nil {
 		return err
@@ -127,4 +129,36 @@ func (c *Conn) Get(ctx context.Context, src string, w io.Writer, opts connector.
 		return connector.Errorf(c.name(), connector.ErrTransfer, "get %s: %w", src, err)
 	}
 	return nil
+}
+
+// started is when this process started: temporary files of goinfra's
+// naming older than that belong to no upload still running from here.
+var started = time.Now()
+
+// staleMargin is how much older than this run a temporary file must be:
+// room for coarse file clocks.
+const staleMargin = time.Minute
+
+// removeStale removes what an earlier upload to dir/base left when it was
+// killed (".<base>.goinfra-<random>" beside it, older than this run); best
+// effort.
+func removeStale(dir, base string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".goinfra-*"))
+	for _, m := range matches {
+		if fi, err := os.Lstat(m); err == nil && fi.Mode().IsRegular() && fi.ModTime().Before(started.Add(-staleMargin)) {
+			os.Remove(m)
+		}
+	}
+}
+
+// globEscape quotes filepath.Match's special characters in s.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

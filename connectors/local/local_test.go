@@ -490,3 +490,35 @@ func lookupUser(t *testing.T, name string) int {
 	}
 	return u
 }
+
+// TestPutRemovesStaleTemporaries: what a killed upload of an earlier run
+// left beside the destination is removed by the next upload; a file of
+// goinfra's naming for another destination, and a fresh one (an upload of
+// this run, maybe still going), stay.
+func TestPutRemovesStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	for _, n := range []string{".f.goinfra-123", ".g.goinfra-123"} {
+		p := filepath.Join(dir, n)
+		if err := os.WriteFile(p, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".f.goinfra-456"), []byte("running"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := local.New(nil).Put(context.Background(), strings.NewReader("new"), filepath.Join(dir, "f"), connector.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != ".f.goinfra-456 .g.goinfra-123 f" {
+		t.Errorf("after the upload: %s", got)
+	}
+}

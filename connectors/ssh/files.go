@@ -586,6 +586,10 @@ func (c *Conn) scpDownload(ctx context.Context, src string, w io.Writer) error {
 // naming older than that belong to no upload still running from here.
 var started = time.Now()
 
+// staleMargin is how much older than this run a temporary file must be:
+// room for the host clock ahead of ours.
+const staleMargin = time.Minute
+
 // removeStale removes what earlier uploads to dst left behind when their
 // connection was cut (".<name>.goinfra-<random>" beside it, older than this
 // run); best effort, as the next upload does not depend on it.
@@ -596,7 +600,7 @@ func (c *Conn) removeStale(sc *sftp.Client, dst string) {
 		return
 	}
 	for _, m := range matches {
-		if st, err := sc.Lstat(m); err == nil && st.Mode().IsRegular() && st.ModTime().Before(started) {
+		if st, err := sc.Lstat(m); err == nil && st.Mode().IsRegular() && st.ModTime().Before(started.Add(-staleMargin)) {
 			if sc.Remove(m) == nil {
 				c.host.Logger().Info("removed a temporary file an interrupted upload left", "host", c.name(), "path", m)
 			}
