@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/internal/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/testenv"
 )
 
 // uniq is a number no other test's command line contains.
@@ -167,6 +170,69 @@ func TestDeadNetwork(t *testing.T) {
 		}
 		if got := onServer(t, s, "ls -A "+dir+" | tr '\\n' ' '"); got != ".g.goinfra-abc123 f" {
 			t.Fatalf("after the next upload: %q", got)
+		}
+	})
+}
+
+// TestHostFaults: the target's disk fills during an upload, and sshd dies
+// during a command: each is an error of its class, on time, with the old
+// file intact and nothing of goinfra's left behind.
+func TestHostFaults(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testenv.Skip(t, "mounting a small tmpfs needs root")
+	}
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes})
+	s := f.Servers[0]
+
+	t.Run("disk full", func(t *testing.T) {
+		dir := t.TempDir()
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
+			testenv.Skip(t, "mount tmpfs: %v: %s", err, out)
+		}
+		defer exec.Command("umount", dir).Run()
+		if err := os.WriteFile(dir+"/f", []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c := open(t, s.Name, fleetData(t, f, s), nil)
+		connect(t, c)
+		err := c.Put(context.Background(), io.LimitReader(rand.Reader, 16<<20), dir+"/f", connector.Options{})
+		if !errors.Is(err, connector.ErrTransfer) {
+			t.Fatalf("upload to a full disk: %v", err)
+		}
+		entries, _ := os.ReadDir(dir)
+		if b, _ := os.ReadFile(dir + "/f"); string(b) != "old" || len(entries) != 1 {
+			t.Fatalf("after a failed upload: %q, %d entries", b, len(entries))
+		}
+	})
+
+	t.Run("sshd killed", func(t *testing.T) {
+		c := open(t, s.Name, fleetData(t, f, s), nil)
+		connect(t, c)
+		n := uniq()
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			time.Sleep(time.Second)
+			s.Stop()
+		}()
+		start := time.Now()
+		_, err := c.Run(context.Background(), command.Shell("sleep 300."+n), connector.Options{})
+		<-stopped
+		if !errors.Is(err, connector.ErrConnect) {
+			t.Fatalf("sshd killed mid-command: %v", err)
+		}
+		if took := time.Since(start); took > 30*time.Second {
+			t.Errorf("noticed after %s", took)
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if out := onServer(t, s, "ps -eo args | grep 'sleep 300[.]"+n+"' || true"); out != "" {
+			t.Errorf("left running: %s", out)
+		}
+		// The next command reconnects.
+		if got := run(t, c, "echo back", connector.Options{}).Stdout(); got != "back" {
+			t.Fatalf("after sshd came back: %q", got)
 		}
 	})
 }
