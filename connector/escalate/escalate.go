@@ -11,9 +11,11 @@
 // themselves (connector.UserSwitcher: docker, chroot, external programs)
 // get their options untouched.
 //
-// The first escalated command on a host probes once per sudo user whether
-// sudo wants a password (`sudo -n true`); the answer, either way, is kept
-// for the connection's life.
+// Whether sudo wants a password is found out once per host and sudo user
+// and kept for the connection's life: by the first sudo command itself
+// (sudo -n; run again with the password when sudo refused for want of
+// one), or, when a password is given or the command's input cannot be read
+// twice, by a `sudo -n true` first.
 package escalate
 
 import (
@@ -263,6 +265,31 @@ func (c *Conn) state(user string) *sudoState {
 	return s
 }
 
+// rereadable reports whether a command's input can be given to it a
+// second time (none, or a reader that seeks), so that the command can be
+// its own probe.
+func rereadable(r io.Reader) bool {
+	if r == nil {
+		return true
+	}
+	_, ok := r.(io.Seeker)
+	return ok
+}
+
+func (c *Conn) probed(user string) bool {
+	s := c.state(user)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.probed
+}
+
+func (c *Conn) setProbed(user string, needsPw bool) {
+	s := c.state(user)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.probed, s.needsPw = true, needsPw
+}
+
 // needsPassword probes once per sudo user whether sudo wants a password;
 // a probe that could not run (lost connection) is tried again next time.
 func (c *Conn) needsPassword(ctx context.Context, user string) (bool, error) {
@@ -294,6 +321,24 @@ func (c *Conn) runSudo(ctx context.Context, cmd command.Command, opts connector.
 	fail := connector.Result{ExitCode: -1}
 	if err := c.blockedErr(); err != nil {
 		return fail, err
+	}
+	if c.sudoPassword(opts) == "" && !c.probed(opts.SudoUser) && rereadable(opts.Stdin) {
+		// No password known: the command itself is the probe (sudo -n),
+		// which costs nothing where sudo wants none, the usual case. When
+		// it wants one, the command did not run: ask, then run it again.
+		res, err := c.conn.Run(ctx, cmd, c.withKill(withoutSecrets(opts)))
+		if !passwordRequired(res, err) {
+			if err == nil {
+				c.setProbed(opts.SudoUser, false)
+			}
+			return res, err
+		}
+		c.setProbed(opts.SudoUser, true)
+		if s, ok := opts.Stdin.(io.Seeker); ok {
+			if _, err := s.Seek(0, io.SeekStart); err != nil {
+				return fail, fmt.Errorf("%s: _stdin: %w", c.cfg.Host, err)
+			}
+		}
 	}
 	need, err := c.needsPassword(ctx, opts.SudoUser)
 	if err != nil {

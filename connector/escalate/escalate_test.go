@@ -205,3 +205,38 @@ func TestUserSwitcherPassesThrough(t *testing.T) {
 		t.Error("connector.As does not find the capability behind the layer")
 	}
 }
+
+// Without a password given, the first sudo command is its own probe: no
+// extra command where sudo wants no password; where it wants one, the
+// password is asked once, checked, and the command run again with its
+// input from the start.
+func TestSudoCommandIsItsOwnProbe(t *testing.T) {
+	ctx := context.Background()
+	m := &conntest.MockConn{Host: "h"}
+	m.On(conntest.Regexp(".*"), conntest.Response{Stdout: "ok"})
+	m.Connect(ctx)
+	c := escalate.Wrap(m, escalate.Config{Host: "h"})
+	for range 2 {
+		if _, err := c.Run(ctx, command.Shell("id"), connector.Options{Unix: command.Unix{Sudo: true}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := m.Commands(); len(got) != 2 {
+		t.Errorf("passwordless sudo: %q, want the two commands only", got)
+	}
+
+	m = &conntest.MockConn{Host: "h"}
+	m.On(conntest.Exact("cat"), conntest.Response{Stderr: "sudo: a password is required", ExitCode: 1}).Times(1)
+	m.On(conntest.Regexp(".*"), conntest.Response{Stdout: "ok"})
+	m.Connect(ctx)
+	asked := 0
+	asker := escalate.NewAsker(func(context.Context, string) (string, error) { asked++; return "pw", nil }, false)
+	c = escalate.Wrap(m, escalate.Config{Host: "h", Passwords: asker})
+	if _, err := c.Run(ctx, command.Shell("cat"), connector.Options{Unix: command.Unix{Sudo: true}, Stdin: strings.NewReader("data")}); err != nil {
+		t.Fatal(err)
+	}
+	calls := m.Calls()
+	if asked != 1 || len(calls) != 3 || string(calls[2].Stdin) != "pw\ndata" || string(calls[0].Stdin) != "data" {
+		t.Errorf("asked %d, commands %q, last stdin %q", asked, m.Commands(), calls[len(calls)-1].Stdin)
+	}
+}
