@@ -137,7 +137,7 @@ func (a *app) runInventory(c *cobra.Command, args []string) error {
 	inv, err := a.loadInventory(ctx, spec, invOpts)
 	if err != nil {
 		if ctx.Err() != nil {
-			return &exitError{code: ExitInterrupted, err: errors.New("interrupted")}
+			return interrupted(ctx)
 		}
 		return a.inputErr(err)
 	}
@@ -180,7 +180,7 @@ func (a *app) checkOperation(words []string, dash int) error {
 func (a *app) finish(ctx context.Context, run *engine.Run, stopErr error) error {
 	closeErr := run.Close(ctx)
 	if ctx.Err() != nil {
-		return &exitError{code: ExitInterrupted, err: errors.New("interrupted")}
+		return interrupted(ctx)
 	}
 	failed := run.Failed()
 	total := len(run.Hosts())

@@ -355,42 +355,6 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 }
 
-// The first interrupt stops the running command and disconnects; the
-// exit status is 130 and no process is left.
-func TestInterrupt(t *testing.T) {
-	const arg = "30.4321"
-	cmd := exec.Command(binary, "@local", "exec", "--", "sleep", arg)
-	cmd.Env = cleanEnv()
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(sleeping(arg)) == 0 {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("the command never started")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("goinfra did not stop after an interrupt")
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Errorf("exit status %d, want 130; stderr %q", code, errb.String())
-	}
-	if left := sleeping(arg); len(left) > 0 {
-		t.Errorf("sleep left running after the interrupt: %v", left)
-	}
-}
-
 // Colour only on a terminal, never with NO_COLOR.
 func TestColor(t *testing.T) {
 	run := func(env ...string) string {
