@@ -141,6 +141,9 @@ func (a *app) runInventory(c *cobra.Command, args []string) error {
 		}
 		return a.inputErr(err)
 	}
+	for _, w := range inv.Warnings {
+		a.out.Log(colorYellow, "goinfra: warning: "+w)
+	}
 	if len(inv.Hosts) == 0 && words[0] != "debug-inventory" {
 		return usageErr("no hosts in %q (after --limit)", spec)
 	}
