@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/goinfra-dev/goinfra/engine"
+	"github.com/goinfra-dev/goinfra/connector/escalate"
 )
 
 // Secrets given to goinfra through its environment (GOINFRA_SUDO_PASSWORD,
@@ -65,11 +65,11 @@ func takeSecrets() func(string) string {
 func (a *app) sudoPrompt(ctx context.Context, host string) (string, error) {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
-		return "", engine.ErrNoPrompt
+		return "", escalate.ErrNoPrompt
 	}
 	defer tty.Close()
 	if !term.IsTerminal(int(tty.Fd())) {
-		return "", engine.ErrNoPrompt
+		return "", escalate.ErrNoPrompt
 	}
 	label := "sudo password (for all hosts): "
 	if host != "" {
