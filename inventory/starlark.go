@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/goinfra-dev/goinfra/internal/starlimit"
 	"github.com/goinfra-dev/goinfra/internal/suggest"
 	"github.com/goinfra-dev/goinfra/runargs"
 	"go.starlark.net/lib/json"
@@ -61,6 +62,7 @@ func (l *loader) execFile(path string) (*module, error) {
 		Print: func(_ *starlark.Thread, msg string) { fmt.Fprintf(os.Stderr, "%s: %s\n", path, msg) },
 		Load:  l.loadModule,
 	}
+	starlimit.Apply(thread)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
