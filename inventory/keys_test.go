@@ -9,17 +9,17 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 )
 
-// tgen is an inventory connector whose hosts carry generated data with
+// tbgen is an inventory connector whose hosts carry generated data with
 // names a user could not give: it is not checked.
-type tgen struct{}
+type tbgen struct{}
 
-func (tgen) Expand(context.Context, string) ([]connector.Target, error) {
+func (tbgen) Expand(context.Context, string) ([]connector.Target, error) {
 	return []connector.Target{{Name: "gen1", Data: map[string]any{"_generated": 1, "tssh_extra": "x"}}}, nil
 }
 
-func (tgen) DataKeys() []connector.DataKey { return nil }
+func (tbgen) DataKeys() []connector.DataKey { return nil }
 
-func init() { connector.Register("tgen", tgen{}) }
+func init() { connector.Register("tbgen", tbgen{}) }
 
 func TestUnknownGlobalArgumentIsAnError(t *testing.T) {
 	dir := t.TempDir()
@@ -72,7 +72,7 @@ func TestUnknownConnectorKeyIsAWarning(t *testing.T) {
 	writeFile(t, dir, "group_data/web.star", "tssh_usr = 'deploy'\n_sudoo = True\n_helper = [1]\n")
 	p := writeFile(t, dir, "inv.star", `web = [("web1", {"tssh_prot": 2200, "zone": "a", "app_port": 80}), "web2"]
 box = [("@tbox/b1", {"tbox_cpu": 2})]
-gen = ["@tgen/x"]
+gen = ["@tbgen/x"]
 `)
 	inv, err := load(t, p, Options{Data: map[string]any{"tssh_passwrd": "pw", "role": "x"}})
 	if err != nil {
