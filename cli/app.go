@@ -127,6 +127,9 @@ func (a *app) runInventory(c *cobra.Command, args []string) error {
 	}
 	ctx := c.Context()
 	// Check the operation's own arguments before anything is loaded.
+	if err := checkWords(words); err != nil {
+		return err
+	}
 	if err := a.checkOperation(words, dash); err != nil {
 		return err
 	}
@@ -163,9 +166,11 @@ func (a *app) inputErr(err error) error {
 func (a *app) checkOperation(words []string, dash int) error {
 	switch words[0] {
 	case "exec":
-		if _, err := execCommand(words, dash); err != nil {
+		cmd, err := execCommand(words, dash)
+		if err != nil {
 			return usageErr("%v", err)
 		}
+		return checkCommandSize(cmd, "")
 	case "fact":
 		if _, err := parseFacts(words[1:]); err != nil {
 			return usageErr("%v", err)
