@@ -25,6 +25,8 @@ type app struct {
 	reported sync.Map
 	// connectorPath is --connector-path (see external.go).
 	connectorPath []string
+	// args are the command line as given, for error messages.
+	args []string
 }
 
 // operation runs the words after the inventory (words[0] is its name:
@@ -63,9 +65,12 @@ or a Starlark inventory file (inventory.star). OPERATIONS is one of:
   files.put k=v …         run one operation (arguments typed as --data values)
 
 Reserved first words (no inventory): connectors, version, help.
+"goinfra help exec" (fact, deploy, operations, debug-inventory) shows a
+verb's help with examples, as does "goinfra exec --help"; "goinfra help
+files.put" an operation's arguments, "goinfra help files.File" a fact's.
 
 Exit status: 0 all hosts succeeded, 1 a host failed, 2 bad usage or input
-(nothing was run), 130 interrupted.`,
+(nothing was run), 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.`,
 		Example: `  goinfra @local exec -- uname -a
   goinfra web1,web2 --sudo exec -- systemctl restart nginx
   goinfra @local fact server.Os files.File path=/etc/hosts
@@ -83,9 +88,8 @@ Exit status: 0 all hosts succeeded, 1 a host failed, 2 bad usage or input
 	a.addExternalFlags(root)
 	a.addDeployFlags(root)
 	root.PersistentPreRunE = a.registerExternal
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return usageErr("%v (goinfra's flags go before \"--\", the command after it: goinfra INVENTORY exec -- CMD…)", err)
-	})
+	root.SetFlagErrorFunc(a.unknownFlag)
+	a.installHelp(root)
 	root.AddCommand(a.connectorsCommand(), &cobra.Command{
 		Use:   "version",
 		Short: "print goinfra's version",
@@ -110,7 +114,7 @@ func (a *app) runInventory(c *cobra.Command, args []string) error {
 		dash--
 	}
 	if len(words) == 0 || dash == 0 {
-		return usageErr("no operation given after the inventory %q (exec, fact, debug-inventory; see goinfra --help)", spec)
+		return unknownVerb(spec, nil)
 	}
 	op, ok := a.operations()[words[0]]
 	if !ok && deploy.IsDeployWord(words[0]) {
@@ -123,7 +127,7 @@ func (a *app) runInventory(c *cobra.Command, args []string) error {
 		op, ok = d, true
 	}
 	if !ok {
-		return usageErr("unknown operation %q (exec, fact, debug-inventory; see goinfra --help)", words[0])
+		return unknownVerb(spec, words)
 	}
 	ctx := c.Context()
 	// Check the operation's own arguments before anything is loaded.

@@ -116,7 +116,7 @@ func Run(ctx context.Context, args []string, stdio IO) (code int) {
 	if stdio.Stdin == nil {
 		stdio.Stdin = strings.NewReader("")
 	}
-	a := &app{io: stdio}
+	a := &app{io: stdio, args: args}
 	root := a.command()
 	root.SetArgs(args)
 	root.SetIn(stdio.Stdin)
