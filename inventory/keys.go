@@ -115,12 +115,24 @@ func (l *loader) keyWhere(hb *hostBuild, key, from string) string {
 		return hb.userWhere[key] + "host " + hb.name + ": "
 	case from == "all" || strings.HasPrefix(from, "group "):
 		g := strings.TrimPrefix(from, "group ")
-		if w := l.groupWhere[g][key]; w != "" {
-			return w
+		if w := l.groupWhere[g][key]; w != "" && w != l.inlineWhere[g] {
+			return w // the group data file
 		}
-		return "group " + g + ": "
+		return l.location(hb, key, from) + "group " + g + ": "
 	}
 	return "host " + hb.name + ": "
+}
+
+// location is the file (and line) where the user gave key, ending in
+// ": ", or "" (--data, target strings).
+func (l *loader) location(hb *hostBuild, key, from string) string {
+	switch {
+	case from == "host":
+		return hb.userWhere[key]
+	case from == "all" || strings.HasPrefix(from, "group "):
+		return l.groupWhere[strings.TrimPrefix(from, "group ")][key]
+	}
+	return ""
 }
 
 // warn records a warning once.

@@ -88,7 +88,9 @@ type loader struct {
 	modules map[string]*loadedModule
 
 	// keys are the registered data keys, for checking names (keys.go);
-	// groupWhere locates each group data key ("group_data/web.star: ");
+	// groupWhere locates each group data key: the group data file
+	// ("group_data/web.star: ") or the inventory file's line of the group
+	// ("inv.star:3: ", as inlineWhere holds for each group);
 	// warnings are what Inventory.Warnings reports.
 	keys        *keyNames
 	inlineWhere map[string]string
@@ -508,7 +510,7 @@ func (l *loader) groupData(hosts []*hostBuild) (map[string]map[string]any, error
 		}
 		where := map[string]string{}
 		for k := range l.inline[g] {
-			where[k] = l.inlineWhere[g] + "group " + g + ": "
+			where[k] = l.inlineWhere[g]
 		}
 		for k := range d {
 			where[k] = l.groupDataPath(g) + ": "
@@ -564,7 +566,7 @@ func (l *loader) finish(hb *hostBuild, groupData map[string]map[string]any) (*Ho
 				te.Secret = true
 			}
 			if te != nil && src[te.Key] != "" {
-				return nil, invalidf(err, "%v (from %s)", err, src[te.Key])
+				return nil, invalidf(err, "%s%v (from %s)", l.location(hb, te.Key, src[te.Key]), err, src[te.Key])
 			}
 			return nil, invalidf(err, "%v", err)
 		}
