@@ -217,47 +217,6 @@ func TestExecJSON(t *testing.T) {
 	}
 }
 
-// Bad input is found before connecting: one error line, exit status 2.
-func TestBadInput(t *testing.T) {
-	dir := t.TempDir()
-	broken := filepath.Join(dir, "broken.star")
-	os.WriteFile(broken, []byte("web = [\"@local\"]\nx = ]\n"), 0o644)
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"unknown kind", []string{"@nope/x", "exec", "--", "true"}, `unknown connector kind "nope"`},
-		{"bad target", []string{"@local/x", "exec", "--", "true"}, "@local/x"},
-		{"wrong type", []string{"--data", "_sudo=maybe", "@local", "exec", "--", "true"}, "_sudo: expected bool"},
-		{"broken file", []string{broken, "exec", "--", "true"}, broken + ":2"},
-		{"missing file", []string{filepath.Join(dir, "missing.star"), "exec", "--", "true"}, "missing.star"},
-		{"no operation", []string{"@local"}, "no operation"},
-		{"no command", []string{"@local", "exec"}, "no command"},
-		{"unknown operation", []string{"@local", "frobnicate"}, `unknown operation "frobnicate"`},
-		{"unknown fact", []string{"@local", "fact", "server.Nope"}, `unknown fact "server.Nope"`},
-		{"fact argument", []string{"@local", "fact", "files.File"}, "path="},
-		{"unknown flag", []string{"--nope", "@local", "exec", "--", "true"}, "--nope"},
-		{"bad timeout", []string{"--timeout", "soon", "@local", "exec", "--", "true"}, "--timeout"},
-		{"no inventory", nil, "no inventory"},
-		{"limit matches nothing", []string{"--limit", "web", "@local", "exec", "--", "true"}, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := goinfra(t, nil, "", tc.args...)
-			if r.code != 2 {
-				t.Errorf("exit status %d, want 2 (stderr %q)", r.code, r.stderr)
-			}
-			if r.stdout != "" {
-				t.Errorf("stdout %q", r.stdout)
-			}
-			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
-			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) || !strings.HasPrefix(lines[0], "goinfra: error: ") {
-				t.Errorf("want one error line with %q, got %q", tc.want, r.stderr)
-			}
-		})
-	}
-}
-
 func TestInventoryFile(t *testing.T) {
 	dir := t.TempDir()
 	inv := filepath.Join(dir, "inventory.star")
