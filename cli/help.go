@@ -168,8 +168,14 @@ func (a *app) installHelp(root *cobra.Command) {
 		Use:   "help [TOPIC]",
 		Short: "help on a verb (exec, fact, deploy, operations, debug-inventory, connectors), an operation or a fact",
 		Args:  cobra.MaximumNArgs(1),
-		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return a.topics(root), cobra.ShellCompDirectiveNoFileComp
+		ValidArgsFunction: func(_ *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+			var out []string
+			for _, t := range a.topics(root) {
+				if len(args) == 0 && strings.HasPrefix(t, prefix) {
+					out = append(out, t)
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {

@@ -90,3 +90,15 @@ func TestDidYouMean(t *testing.T) {
 		t.Errorf("hint for a flag before --: %q", r.stderr)
 	}
 }
+
+// Completion of help topics: verbs, operations and facts by prefix.
+func TestHelpTopicCompletion(t *testing.T) {
+	r := goinfra(t, nil, "", "__complete", "help", "files.p")
+	if r.code != 0 || !strings.Contains(r.stdout, "files.put\n") || strings.Contains(r.stdout, "exec\n") || strings.Contains(r.stdout, "files.File\n") {
+		t.Errorf("exit %d, stdout %q", r.code, r.stdout)
+	}
+	r = goinfra(t, nil, "", "__complete", "help", "")
+	if !strings.Contains(r.stdout, "exec\n") || !strings.Contains(r.stdout, "server.Os\n") || !strings.Contains(r.stdout, "connectors\n") {
+		t.Errorf("all topics: %q", r.stdout)
+	}
+}
