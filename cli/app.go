@@ -27,6 +27,8 @@ type app struct {
 	connectorPath []string
 	// discoverOnce registers the external connector programs at most once.
 	discoverOnce sync.Once
+	// args are the command line as given, for error messages.
+	args []string
 }
 
 // operation runs the words after the inventory (words[0] is its name:
@@ -65,9 +67,12 @@ or a Starlark inventory file (inventory.star). OPERATIONS is one of:
   files.put k=v …         run one operation (arguments typed as --data values)
 
 Reserved first words (no inventory): connectors, version, help.
+"goinfra help exec" (fact, deploy, operations, debug-inventory) shows a
+verb's help with examples, as does "goinfra exec --help"; "goinfra help
+files.put" an operation's arguments, "goinfra help files.File" a fact's.
 
 Exit status: 0 all hosts succeeded, 1 a host failed, 2 bad usage or input
-(nothing was run), 130 interrupted.`,
+(nothing was run), 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.`,
 		Example: `  goinfra @local exec -- uname -a
   goinfra web1,web2 --sudo exec -- systemctl restart nginx
   goinfra @local fact server.Os files.File path=/etc/hosts
@@ -85,9 +90,8 @@ Exit status: 0 all hosts succeeded, 1 a host failed, 2 bad usage or input
 	a.addExternalFlags(root)
 	a.addDeployFlags(root)
 	root.PersistentPreRunE = a.registerExternal
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return usageErr("%v (goinfra's flags go before \"--\", the command after it: goinfra INVENTORY exec -- CMD…)", err)
-	})
+	root.SetFlagErrorFunc(a.unknownFlag)
+	a.installHelp(root)
 	root.AddCommand(a.connectorsCommand(), &cobra.Command{
 		Use:   "version",
 		Short: "print goinfra's version",
@@ -112,7 +116,7 @@ func (a *app) runInventory(c *cobra.Command, args []string) error {
 		dash--
 	}
 	if len(words) == 0 || dash == 0 {
-		return usageErr("no operation given after the inventory %q (exec, fact, debug-inventory; see goinfra --help)", spec)
+		return unknownVerb(spec, nil)
 	}
 	op, ok := a.operations()[words[0]]
 	if !ok && deploy.IsDeployWord(words[0]) {
@@ -125,10 +129,13 @@ func (a *app) runInventory(c *cobra.Command, args []string) error {
 		op, ok = d, true
 	}
 	if !ok {
-		return usageErr("unknown operation %q (exec, fact, debug-inventory; see goinfra --help)", words[0])
+		return unknownVerb(spec, words)
 	}
 	ctx := c.Context()
 	// Check the operation's own arguments before anything is loaded.
+	if err := checkWords(words); err != nil {
+		return err
+	}
 	if err := a.checkOperation(words, dash); err != nil {
 		return err
 	}
@@ -139,9 +146,12 @@ func (a *app) runInventory(c *cobra.Command, args []string) error {
 	inv, err := a.loadInventory(ctx, spec, invOpts)
 	if err != nil {
 		if ctx.Err() != nil {
-			return &exitError{code: ExitInterrupted, err: errors.New("interrupted")}
+			return interrupted(ctx)
 		}
 		return a.inputErr(err)
+	}
+	for _, w := range inv.Warnings {
+		a.out.Log(colorYellow, "goinfra: warning: "+w)
 	}
 	if len(inv.Hosts) == 0 && words[0] != "debug-inventory" {
 		return usageErr("no hosts in %q (after --limit)", spec)
@@ -162,9 +172,11 @@ func (a *app) inputErr(err error) error {
 func (a *app) checkOperation(words []string, dash int) error {
 	switch words[0] {
 	case "exec":
-		if _, err := execCommand(words, dash); err != nil {
+		cmd, err := execCommand(words, dash)
+		if err != nil {
 			return usageErr("%v", err)
 		}
+		return checkCommandSize(cmd, "")
 	case "fact":
 		if _, err := parseFacts(words[1:]); err != nil {
 			return usageErr("%v", err)
@@ -182,7 +194,7 @@ func (a *app) checkOperation(words []string, dash int) error {
 func (a *app) finish(ctx context.Context, run *engine.Run, stopErr error) error {
 	closeErr := run.Close(ctx)
 	if ctx.Err() != nil {
-		return &exitError{code: ExitInterrupted, err: errors.New("interrupted")}
+		return interrupted(ctx)
 	}
 	failed := run.Failed()
 	total := len(run.Hosts())

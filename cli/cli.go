@@ -17,10 +17,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
 )
 
 // Exit statuses, as the README documents them.
@@ -28,7 +26,7 @@ const (
 	ExitOK          = 0
 	ExitFailed      = 1   // a host failed (connect, command, operation)
 	ExitUsage       = 2   // bad usage or input found before connecting
-	ExitInterrupted = 130 // stopped by an interrupt
+	ExitInterrupted = 130 // stopped by an interrupt (Main: 128 + the signal's number)
 )
 
 // Version is goinfra's version, set at build time with
@@ -58,32 +56,29 @@ type IO struct {
 }
 
 // Main runs goinfra with args (without the program name) on the process's
-// standard streams and returns the exit status. The first SIGINT or
-// SIGTERM cancels the run cleanly (in-flight commands are stopped, every
-// host is disconnected) and Main returns 130; a second one exits at once.
+// standard streams and returns the exit status. SIGINT (Ctrl-C), SIGTERM
+// and SIGHUP (the terminal closed) all end a run the same way: running
+// commands are stopped on every host, every host is disconnected, and the
+// status is 128 + the signal's number (130, 143, 129). A second signal
+// exits as soon as the stop has been sent, within about a second (see
+// signals.go).
 func Main(args []string) int {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	go func() {
-		n := 0
-		for range sig {
-			n++
-			if n == 1 {
-				fmt.Fprintln(os.Stderr, "goinfra: interrupted, stopping commands and disconnecting (interrupt again to exit at once)")
-				cancel(errInterrupted)
-				continue
-			}
-			os.Exit(ExitInterrupted)
-		}
-	}()
-	return Run(ctx, args, IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+	return runWithSignals(args, IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 }
 
-// errInterrupted is the cause of a context cancelled by a signal.
+// errInterrupted is matched (errors.Is) by the cause of a context
+// cancelled by a signal.
 var errInterrupted = errors.New("interrupted")
+
+// interrupted is the error of a run whose ctx ended: exit status 130,
+// with the signal that ended it when there was one.
+func interrupted(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if cause == nil || !errors.Is(cause, errInterrupted) {
+		cause = errInterrupted
+	}
+	return &exitError{code: ExitInterrupted, err: cause}
+}
 
 // exitError carries an exit status through cobra.
 type exitError struct {
@@ -105,7 +100,8 @@ func usageErr(format string, args ...any) error {
 
 // Run runs goinfra with args on the given streams until ctx ends, and
 // returns the exit status. When ctx is cancelled, the run stops cleanly
-// and the status is 130.
+// (running commands stopped, every host disconnected) and the status is
+// 130.
 func Run(ctx context.Context, args []string, stdio IO) (code int) {
 	defer func() {
 		// A bug must still end in one clear line, not a stack trace.
@@ -120,7 +116,7 @@ func Run(ctx context.Context, args []string, stdio IO) (code int) {
 	if stdio.Stdin == nil {
 		stdio.Stdin = strings.NewReader("")
 	}
-	a := &app{io: stdio}
+	a := &app{io: stdio, args: args}
 	root := a.command()
 	root.SetArgs(args)
 	root.SetIn(stdio.Stdin)

@@ -217,47 +217,6 @@ func TestExecJSON(t *testing.T) {
 	}
 }
 
-// Bad input is found before connecting: one error line, exit status 2.
-func TestBadInput(t *testing.T) {
-	dir := t.TempDir()
-	broken := filepath.Join(dir, "broken.star")
-	os.WriteFile(broken, []byte("web = [\"@local\"]\nx = ]\n"), 0o644)
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"unknown kind", []string{"@nope/x", "exec", "--", "true"}, `unknown connector kind "nope"`},
-		{"bad target", []string{"@local/x", "exec", "--", "true"}, "@local/x"},
-		{"wrong type", []string{"--data", "_sudo=maybe", "@local", "exec", "--", "true"}, "_sudo: expected bool"},
-		{"broken file", []string{broken, "exec", "--", "true"}, broken + ":2"},
-		{"missing file", []string{filepath.Join(dir, "missing.star"), "exec", "--", "true"}, "missing.star"},
-		{"no operation", []string{"@local"}, "no operation"},
-		{"no command", []string{"@local", "exec"}, "no command"},
-		{"unknown operation", []string{"@local", "frobnicate"}, `unknown operation "frobnicate"`},
-		{"unknown fact", []string{"@local", "fact", "server.Nope"}, `unknown fact "server.Nope"`},
-		{"fact argument", []string{"@local", "fact", "files.File"}, "path="},
-		{"unknown flag", []string{"--nope", "@local", "exec", "--", "true"}, "--nope"},
-		{"bad timeout", []string{"--timeout", "soon", "@local", "exec", "--", "true"}, "--timeout"},
-		{"no inventory", nil, "no inventory"},
-		{"limit matches nothing", []string{"--limit", "web", "@local", "exec", "--", "true"}, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := goinfra(t, nil, "", tc.args...)
-			if r.code != 2 {
-				t.Errorf("exit status %d, want 2 (stderr %q)", r.code, r.stderr)
-			}
-			if r.stdout != "" {
-				t.Errorf("stdout %q", r.stdout)
-			}
-			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
-			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) || !strings.HasPrefix(lines[0], "goinfra: error: ") {
-				t.Errorf("want one error line with %q, got %q", tc.want, r.stderr)
-			}
-		})
-	}
-}
-
 func TestInventoryFile(t *testing.T) {
 	dir := t.TempDir()
 	inv := filepath.Join(dir, "inventory.star")
@@ -352,42 +311,6 @@ func TestSecretsNeverShown(t *testing.T) {
 	r = goinfra(t, nil, "", "--ssh-password", pw, "--data", "_sudo=nope", "@local", "exec", "--", "true")
 	if r.code != 2 || strings.Contains(r.stdout+r.stderr, pw) {
 		t.Errorf("secret in an error: %d %q %q", r.code, r.stdout, r.stderr)
-	}
-}
-
-// The first interrupt stops the running command and disconnects; the
-// exit status is 130 and no process is left.
-func TestInterrupt(t *testing.T) {
-	const arg = "30.4321"
-	cmd := exec.Command(binary, "@local", "exec", "--", "sleep", arg)
-	cmd.Env = cleanEnv()
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(sleeping(arg)) == 0 {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("the command never started")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("goinfra did not stop after an interrupt")
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Errorf("exit status %d, want 130; stderr %q", code, errb.String())
-	}
-	if left := sleeping(arg); len(left) > 0 {
-		t.Errorf("sleep left running after the interrupt: %v", left)
 	}
 }
 

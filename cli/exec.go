@@ -65,6 +65,9 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 		return a.inputErr(err)
 	}
 	run := engine.New(inv, cfg)
+	if err := checkWrappedSizes(run, cmd); err != nil {
+		return err
+	}
 	if a.flags.dry {
 		return a.execDry(run, cmd)
 	}

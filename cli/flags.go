@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -299,6 +298,6 @@ func readSecret(ctx context.Context, tty *os.File, label string) (string, error)
 		return strings.TrimRight(ans.line, "\r\n"), nil
 	case <-ctx.Done():
 		fmt.Fprintln(tty)
-		return "", &exitError{code: ExitInterrupted, err: errors.New("interrupted")}
+		return "", interrupted(ctx)
 	}
 }

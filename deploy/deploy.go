@@ -37,6 +37,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/starlimit"
 	"github.com/goinfra-dev/goinfra/internal/suggest"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/runargs"
@@ -459,6 +460,7 @@ func loadConfig(dir string) (Config, error) {
 		return cfg, compileError(shown, err, nil)
 	}
 	thread := &starlark.Thread{Name: shown, Print: func(_ *starlark.Thread, msg string) { fmt.Fprintln(os.Stderr, shown+": "+msg) }}
+	starlimit.Apply(thread)
 	globals, err := prog.Init(thread, pre)
 	if err != nil {
 		return cfg, evalError(shown, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/engine"
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/starlimit"
 	"github.com/goinfra-dev/goinfra/internal/suggest"
 	"github.com/goinfra-dev/goinfra/operations"
 )
@@ -135,6 +136,7 @@ func (hr *hostRun) thread() *starlark.Thread {
 		Load:  hr.load,
 	}
 	t.SetLocal(localKey, hr)
+	starlimit.Apply(t)
 	return t
 }
 

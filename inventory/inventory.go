@@ -82,6 +82,12 @@ type Inventory struct {
 	Hosts []*Host
 	// Groups maps each group name to its hosts' names, in inventory order.
 	Groups map[string][]string
+	// Warnings are problems that did not stop the load, one line each:
+	// data keys with a connector's prefix ("ssh_usr") that no registered
+	// kind reads, private group data variables named like a global
+	// argument. A key starting with "_" that is no global argument is an
+	// error instead.
+	Warnings []string
 }
 
 // Get returns the host called name, or nil.

@@ -58,6 +58,8 @@ type hostBuild struct {
 	gen     map[string]any
 	genFrom map[string]string
 	user    map[string]any
+	// userWhere locates the declaration of each user key ("inv.star:3: ").
+	userWhere map[string]string
 }
 
 // lookup finds a connector kind through Options.Lookup.
@@ -92,6 +94,16 @@ type loader struct {
 
 	// modules caches files loaded with load(); nil marks one being loaded.
 	modules map[string]*loadedModule
+
+	// keys are the registered data keys, for checking names (keys.go);
+	// groupWhere locates each group data key: the group data file
+	// ("group_data/web.star: ") or the inventory file's line of the group
+	// ("inv.star:3: ", as inlineWhere holds for each group);
+	// warnings are what Inventory.Warnings reports.
+	keys        *keyNames
+	inlineWhere map[string]string
+	groupWhere  map[string]map[string]string
+	warnings    []string
 }
 
 // addEntry records a declared target; a target listed again (another
@@ -338,6 +350,14 @@ func (l *loader) addHost(e *entry, name, kind string, connGroups []string, gen .
 		}
 	}
 	h.user = merge(h.user, e.data)
+	if e.where != "" {
+		if h.userWhere == nil {
+			h.userWhere = map[string]string{}
+		}
+		for k := range e.data {
+			h.userWhere[k] = e.where
+		}
+	}
 	return nil
 }
 
@@ -464,6 +484,7 @@ func (l *loader) build() (*Inventory, error) {
 			inv.Groups[g] = append(inv.Groups[g], h.Name)
 		}
 	}
+	inv.Warnings = l.warnings
 	return inv, nil
 }
 
@@ -489,11 +510,20 @@ func (l *loader) groupData(hosts []*hostBuild) (map[string]map[string]any, error
 		}
 	}
 	out := make(map[string]map[string]any, len(names))
+	l.groupWhere = map[string]map[string]string{}
 	for _, g := range names {
 		d, err := l.loadGroupDataFile(g)
 		if err != nil {
 			return nil, err
 		}
+		where := map[string]string{}
+		for k := range l.inline[g] {
+			where[k] = l.inlineWhere[g]
+		}
+		for k := range d {
+			where[k] = l.groupDataPath(g) + ": "
+		}
+		l.groupWhere[g] = where
 		d = merge(merge(nil, l.inline[g]), d)
 		if len(d) > 0 {
 			out[g] = d
@@ -533,6 +563,9 @@ func (l *loader) finish(hb *hostBuild, groupData map[string]map[string]any) (*Ho
 	put(hb.gen, func(k string) string { return hb.genFrom[k] })
 	put(hb.user, label("host"))
 	put(l.opts.Data, label("--data"))
+	if err := l.checkKeys(hb, d, src); err != nil {
+		return nil, err
+	}
 
 	for _, keys := range [][]connector.DataKey{keys, runargs.Keys} {
 		if err := d.Check(hb.name, keys); err != nil {
@@ -541,7 +574,7 @@ func (l *loader) finish(hb *hostBuild, groupData map[string]map[string]any) (*Ho
 				te.Secret = true
 			}
 			if te != nil && src[te.Key] != "" {
-				return nil, invalidf(err, "%v (from %s)", err, src[te.Key])
+				return nil, invalidf(err, "%s%v (from %s)", l.location(hb, te.Key, src[te.Key]), err, src[te.Key])
 			}
 			return nil, invalidf(err, "%v", err)
 		}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/goinfra-dev/goinfra/internal/starlimit"
+	"github.com/goinfra-dev/goinfra/internal/suggest"
 	"github.com/goinfra-dev/goinfra/runargs"
 	"go.starlark.net/lib/json"
 	"go.starlark.net/resolve"
@@ -60,6 +62,7 @@ func (l *loader) execFile(path string) (*module, error) {
 		Print: func(_ *starlark.Thread, msg string) { fmt.Fprintf(os.Stderr, "%s: %s\n", path, msg) },
 		Load:  l.loadModule,
 	}
+	starlimit.Apply(thread)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -213,6 +216,7 @@ func (l *loader) loadFile(path string) error {
 		return err
 	}
 	l.inline = map[string]map[string]any{}
+	l.inlineWhere = map[string]string{}
 	for _, g := range m.globals {
 		if strings.HasPrefix(g.name, "_") {
 			continue
@@ -235,6 +239,7 @@ func (l *loader) loadFile(path string) error {
 						return invalidf(err, "%sgroup %s: data: %v", where, g.name, err)
 					}
 					l.inline[g.name] = data
+					l.inlineWhere[g.name] = where
 					items = hosts
 				}
 			}
@@ -308,7 +313,7 @@ func (l *loader) loadGroupDataFile(group string) (map[string]any, error) {
 	if group == "" || group == "." || group == ".." || strings.ContainsAny(group, `/\`) {
 		return nil, nil
 	}
-	p := filepath.Join(l.dir, "group_data", group+".star")
+	p := l.groupDataPath(group)
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -319,6 +324,11 @@ func (l *loader) loadGroupDataFile(group string) (map[string]any, error) {
 	data := map[string]any{}
 	for _, g := range m.globals {
 		if strings.HasPrefix(g.name, "_") && !runargs.IsKey(g.name) {
+			// Private, as documented; but a name one typo away from a
+			// global argument most likely meant it.
+			if s := suggest.Nearest(g.name, globalNames()); s != "" {
+				l.warn(fmt.Sprintf("%s:%d: %s is private, not data (a name starting with _ that is no global argument); did you mean %s?", p, g.line, g.name, s))
+			}
 			continue
 		}
 		if _, ok := g.value.(starlark.Callable); ok {
@@ -331,6 +341,18 @@ func (l *loader) loadGroupDataFile(group string) (map[string]any, error) {
 		data[g.name] = v
 	}
 	return data, nil
+}
+
+func (l *loader) groupDataPath(group string) string {
+	return filepath.Join(l.dir, "group_data", group+".star")
+}
+
+func globalNames() []string {
+	names := make([]string, len(runargs.Keys))
+	for i, k := range runargs.Keys {
+		names[i] = k.Name
+	}
+	return names
 }
 
 // maxDepth bounds data nesting: a list that contains itself must be an
