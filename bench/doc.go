@@ -15,6 +15,12 @@
 // 1,000 hosts connected. BenchmarkProfileAN is aN's goinfra side in-process,
 // for -cpuprofile. See README.md for the figures.
 //
+// BenchmarkOutputMemory (output_test.go) reports the peak RSS of the binary
+// while one @local command prints 100 MB, in lines and on one line, in text
+// mode and with --json (issue 14):
+//
+//	go test ./bench -run '^$' -bench OutputMemory -benchtime 3x
+//
 // The start-up benchmarks (startup_test.go) report the median time per
 // operation (median-ms/op) besides Go's mean, as start-up costs have a long
 // tail:

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,17 +36,6 @@ func execCommand(words []string, dash int) (command.Command, error) {
 		return command.Shell(argv[0]), nil
 	}
 	return command.Args(argv...), nil
-}
-
-// execRecord is one --json line of exec: one host, one command.
-type execRecord struct {
-	Host      string  `json:"host"`
-	Success   bool    `json:"success"`
-	ExitCode  *int    `json:"exit_code"`
-	Stdout    string  `json:"stdout"`
-	Stderr    string  `json:"stderr"`
-	DurationS float64 `json:"duration_s"`
-	Error     *string `json:"error"`
 }
 
 // dryRecord is one --json --dry line of exec.
@@ -95,7 +85,10 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 				}
 			}
 			if !a.flags.json {
+				// Each line is printed as it comes: the result need not
+				// keep a copy, whatever the size of the output.
 				args.Options.OnLine = func(l connector.Line) { streamed.Store(true); show(l) }
+				args.Options.StreamOnly = true
 			}
 			if a.flags.verbose >= 2 {
 				args.Options.OnCommand = func(masked string) { a.out.Log(colorDim, "["+h.Name+"] >>> "+masked) }
@@ -112,7 +105,9 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 				}
 			}
 			a.execReport(h.Name, res, err)
-			return res, err
+			// Not res: the output, reported now, is not held until every
+			// host is done.
+			return nil, err
 		})
 	} else {
 		stopErr = err
@@ -139,22 +134,40 @@ func (a *app) execReport(host string, res connector.Result, err error) {
 		}
 		return
 	}
-	rec := execRecord{
-		Host:      host,
-		Success:   err == nil,
-		Stdout:    res.Stdout(),
-		Stderr:    res.Stderr(),
-		DurationS: res.Duration.Seconds(),
-	}
+	var code *int
 	if res.ExitCode >= 0 && !errors.Is(err, connector.ErrTimeout) && !errors.Is(err, connector.ErrConnect) {
-		code := res.ExitCode
-		rec.ExitCode = &code
+		code = &res.ExitCode
 	}
+	var msg *string
 	if err != nil {
-		msg := oneLine(err.Error())
-		rec.Error = &msg
+		s := oneLine(err.Error())
+		msg = &s
 	}
-	a.jsonLine(rec)
+	// The record is written as it is encoded: the output it holds (up
+	// to _max_output) is not copied into a string and then into JSON.
+	a.out.Record(func(w *bufio.Writer) {
+		value := func(name string, v any) {
+			b, merr := json.Marshal(v)
+			if merr != nil {
+				b = []byte("null")
+			}
+			w.WriteString(name)
+			w.Write(b)
+		}
+		value(`{"host":`, host)
+		value(`,"success":`, err == nil)
+		value(`,"exit_code":`, code)
+		w.WriteString(`,"stdout":`)
+		writeJSONString(w, res.Text(connector.Stdout))
+		w.WriteString(`,"stderr":`)
+		writeJSONString(w, res.Text(connector.Stderr))
+		if res.Truncated {
+			w.WriteString(`,"truncated":true`)
+		}
+		value(`,"duration_s":`, res.Duration.Seconds())
+		value(`,"error":`, msg)
+		w.WriteString("}\n")
+	})
 }
 
 func (a *app) jsonLine(v any) {

@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 )
@@ -55,6 +58,9 @@ type printer struct {
 	stdout, stderr io.Writer
 	outColor       bool
 	errColor       bool
+	// buf is where a line is put together, reused: streaming a command's
+	// output makes no garbage per line.
+	buf []byte
 }
 
 func (a *app) newPrinter() *printer {
@@ -77,14 +83,31 @@ func (p *printer) prefix(host string, color bool, c string) string {
 func (p *printer) Out(host, line string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintln(p.stdout, p.prefix(host, p.outColor, colorCyan)+line)
+	p.writeLine(p.stdout, p.prefix(host, p.outColor, colorCyan), line)
 }
 
 // Err writes "[host] line" to stderr.
 func (p *printer) Err(host, line string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintln(p.stderr, p.prefix(host, p.errColor, colorYellow)+line)
+	p.writeLine(p.stderr, p.prefix(host, p.errColor, colorYellow), line)
+}
+
+// writeLine writes prefix, line and a newline in one write; p.mu is held.
+func (p *printer) writeLine(w io.Writer, prefix, line string) {
+	p.buf = append(append(append(p.buf[:0], prefix...), line...), '\n')
+	w.Write(p.buf)
+}
+
+// Record writes one record to stdout through a buffer, holding the
+// printer: a large --json record is written as it is encoded, never built
+// whole in memory, and never mixes with other output.
+func (p *printer) Record(write func(w *bufio.Writer)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w := bufio.NewWriterSize(p.stdout, 64<<10)
+	write(w)
+	w.Flush()
 }
 
 // Log writes a run-log line to stderr, coloured c on a terminal.
@@ -178,4 +201,66 @@ func (a *app) logger() *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(&logHandler{p: a.out, level: level})
+}
+
+// writeJSONString writes the concatenation of pieces as one JSON string,
+// escaped as encoding/json escapes (HTML characters too, U+2028 and U+2029,
+// invalid UTF-8 as U+FFFD), without joining the pieces first. A character
+// must not be cut between two pieces (connector.Recorder cuts long lines
+// between characters).
+func writeJSONString(w *bufio.Writer, pieces iter.Seq[string]) {
+	const hex = "0123456789abcdef"
+	w.WriteByte('"')
+	for s := range pieces {
+		start := 0
+		for i := 0; i < len(s); {
+			b := s[i]
+			if b < utf8.RuneSelf {
+				if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+					i++
+					continue
+				}
+				w.WriteString(s[start:i])
+				switch b {
+				case '"', '\\':
+					w.WriteByte('\\')
+					w.WriteByte(b)
+				case '\b':
+					w.WriteString(`\b`)
+				case '\f':
+					w.WriteString(`\f`)
+				case '\n':
+					w.WriteString(`\n`)
+				case '\r':
+					w.WriteString(`\r`)
+				case '\t':
+					w.WriteString(`\t`)
+				default:
+					w.WriteString(`\u00`)
+					w.WriteByte(hex[b>>4])
+					w.WriteByte(hex[b&0xf])
+				}
+				i++
+				start = i
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				w.WriteString(s[start:i])
+				w.WriteString(`\ufffd`)
+			case r == '\u2028' || r == '\u2029':
+				w.WriteString(s[start:i])
+				w.WriteString(`\u202`)
+				w.WriteByte(hex[r&0xf])
+			default:
+				i += size
+				continue
+			}
+			i += size
+			start = i
+		}
+		w.WriteString(s[start:])
+	}
+	w.WriteByte('"')
 }

@@ -143,6 +143,17 @@ type Options struct {
 	OnLine func(Line)
 	// OnCommand sees the masked command before it runs (print_input).
 	OnCommand func(masked string)
+	// MaxOutput bounds what the result keeps of the output (_max_output):
+	// bytes of line text plus LineCost per line, both streams together;
+	// 0 means DefaultMaxOutput. Past it lines still reach OnLine and the
+	// result is marked Truncated. Connectors honour it, and StreamOnly,
+	// by recording with NewRecorderFor.
+	MaxOutput int
+	// StreamOnly is for a caller that shows each line from OnLine as it
+	// comes and needs no copy (text-mode exec): the result keeps no
+	// stdout and only the start of stderr, where the escalation layer
+	// reads sudo's, su's and doas's messages.
+	StreamOnly bool
 
 	// Stdout, when set, receives the command's standard output byte for
 	// byte as it arrives, instead of the result's lines (downloads, and

@@ -43,7 +43,7 @@ func TestRecorderKeepsArrivalOrder(t *testing.T) {
 	io.WriteString(r.Stdout(), "-end\n")
 	io.WriteString(r.Stderr(), "e2-no-newline")
 	out := r.Output()
-	want := []Line{{Stdout, "o1"}, {Stderr, "e1"}, {Stdout, "o2-part-end"}, {Stderr, "e2-no-newline"}}
+	want := []Line{{Stream: Stdout, Text: "o1"}, {Stream: Stderr, Text: "e1"}, {Stream: Stdout, Text: "o2-part-end"}, {Stream: Stderr, Text: "e2-no-newline"}}
 	if fmt.Sprint(out.Lines) != fmt.Sprint(want) {
 		t.Errorf("lines %v, want %v", out.Lines, want)
 	}

@@ -15,8 +15,8 @@ type Args struct {
 	// Options are the command controls as a connector takes them: _sudo,
 	// _su_user, _doas with their users, logins, environments and
 	// passwords, _env, _chdir, _shell_executable, _timeout, _get_pty,
-	// _stdin and _success_exit_codes. Retry hands every attempt the whole
-	// of a _stdin given as text.
+	// _stdin, _max_output and _success_exit_codes. Retry hands every
+	// attempt the whole of a _stdin given as text.
 	Options connector.Options
 
 	// Retries (_retries) is how many times a failed command is tried
@@ -143,6 +143,13 @@ func fromData(d connector.Data) (Args, error) {
 	o.ShellExecutable = d.String("_shell_executable")
 	o.Timeout = d.Duration("_timeout")
 	o.PTY = d.Bool("_get_pty")
+	if v, ok := d["_max_output"]; ok && v != nil {
+		n, err := connector.ParseSize(v)
+		if err != nil {
+			return a, fmt.Errorf("_max_output: %w", err)
+		}
+		o.MaxOutput = n
+	}
 	if v, ok := d["_success_exit_codes"].([]int); ok {
 		o.SuccessExitCodes = v
 	}

@@ -39,6 +39,7 @@ var Keys = []connector.DataKey{
 	{Name: "_timeout", Type: connector.Duration, Description: "stop the command after this long (seconds)"},
 	{Name: "_get_pty", Type: connector.Bool, Default: false, Description: "run with a pseudo-terminal"},
 	{Name: "_stdin", Type: connector.Any, Description: "data fed to the command's standard input"},
+	{Name: "_max_output", Type: connector.Any, Description: "output a command's result keeps: bytes, or a size like 256MiB (default 64MiB)"},
 	{Name: "_success_exit_codes", Type: connector.IntList, Description: "exit codes that count as success (default [0])"},
 	{Name: "_ignore_errors", Type: connector.Bool, Default: false, Description: "a failure does not fail the host"},
 	{Name: "_continue_on_error", Type: connector.Bool, Default: false, Description: "go on with the operation's next command after a failure"},

@@ -41,7 +41,7 @@ func (c *Conn) runPrompted(ctx context.Context, cmd command.Command, opts connec
 		return res, fmt.Errorf("%s: _stdin: %w", c.cfg.Host, err)
 	}
 	marker := newMarker()
-	rec := connector.NewRecorder(opts.OnLine)
+	rec := connector.NewRecorderFor(opts, nil)
 	var out io.Writer = rec.Stdout()
 	if opts.Stdout != nil {
 		out = opts.Stdout

@@ -255,7 +255,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	}
 	defer cancel()
 
-	rec := connector.NewRecorder(opts.OnLine)
+	rec := connector.NewRecorderFor(opts, c.host.Logger())
 	p := exec.CommandContext(runCtx, argv[0], argv[1:]...)
 	p.Path = argv[0] // resolved inside the chroot: no lookup on the host's PATH
 	p.Env = u.env(opts.Unix)

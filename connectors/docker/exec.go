@@ -127,7 +127,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	env = append(env, marker)
 
 	start := time.Now()
-	rec := connector.NewRecorder(opts.OnLine)
+	rec := connector.NewRecorderFor(opts, c.host.Logger())
 	user := c.execUser(opts)
 	ex, err := c.cli.ExecCreate(ctx, c.id, client.ExecCreateOptions{
 		Cmd: args, User: user, Env: env, TTY: opts.PTY,

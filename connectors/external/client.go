@@ -252,12 +252,13 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	start := time.Now()
-	res, err := c.run(ctx, cmd, opts)
-	res.Duration = time.Since(start)
+	rec := connector.NewRecorderFor(opts, c.host.Logger())
+	res, err := c.run(ctx, cmd, opts, rec)
+	res.Output, res.Duration = rec.Output(), time.Since(start)
 	return res, err
 }
 
-func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
+func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Options, rec *connector.Recorder) (connector.Result, error) {
 	res := connector.Result{ExitCode: -1}
 	pr, err := c.live()
 	if err != nil {
@@ -319,14 +320,11 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 			}
 			switch m.Type {
 			case TypeLine:
-				l := connector.Line{Stream: connector.Stdout, Text: m.Text}
+				l := connector.Line{Stream: connector.Stdout, Continued: m.Continued, Text: m.Text}
 				if m.Stream == "stderr" {
 					l.Stream = connector.Stderr
 				}
-				res.Lines = append(res.Lines, l)
-				if opts.OnLine != nil {
-					opts.OnLine(l)
-				}
+				rec.Add(l)
 			case TypeExit:
 				if m.Code != nil {
 					res.ExitCode = *m.Code

@@ -106,9 +106,11 @@ type Message struct {
 	Options   *OptionsSpec `json:"options,omitempty"`
 	Stdin     bool         `json:"stdin,omitempty"`
 
-	// line
-	Stream string `json:"stream,omitempty"`
-	Text   string `json:"text,omitempty"`
+	// line; Continued: the line goes on in the next line message of
+	// its stream (a long line sent in pieces)
+	Stream    string `json:"stream,omitempty"`
+	Text      string `json:"text,omitempty"`
+	Continued bool   `json:"continued,omitempty"`
 
 	// exit
 	Code     *int `json:"code,omitempty"`

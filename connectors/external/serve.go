@@ -202,7 +202,7 @@ func (s *server) run(m *Message) error {
 	streamed := 0
 	opts.OnLine = func(l connector.Line) {
 		streamed++
-		s.enc.send(&Message{Type: TypeLine, Stream: l.Stream.String(), Text: l.Text})
+		s.enc.send(&Message{Type: TypeLine, Stream: l.Stream.String(), Text: l.Text, Continued: l.Continued})
 	}
 	var stdin *io.PipeWriter
 	if m.Stdin {
@@ -251,7 +251,7 @@ func (s *server) run(m *Message) error {
 		case o := <-done:
 			if streamed == 0 {
 				for _, l := range o.res.Lines {
-					s.enc.send(&Message{Type: TypeLine, Stream: l.Stream.String(), Text: l.Text})
+					s.enc.send(&Message{Type: TypeLine, Stream: l.Stream.String(), Text: l.Text, Continued: l.Continued})
 				}
 			}
 			code := o.res.ExitCode

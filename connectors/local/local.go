@@ -149,7 +149,7 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 		defer cancel()
 	}
 
-	rec := connector.NewRecorder(opts.OnLine)
+	rec := connector.NewRecorderFor(opts, c.host.Logger())
 	p := exec.Command(argv[0], argv[1:]...)
 	// Output is read from pipes (or a terminal) this function owns, not
 	// exec's, so that it can stop reading when a stopped command left

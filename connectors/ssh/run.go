@@ -89,7 +89,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 			return res, connector.Errorf(c.name(), connector.ErrConnect, "requesting a pty: %w", err)
 		}
 	}
-	rec := connector.NewRecorder(opts.OnLine)
+	rec := connector.NewRecorderFor(opts, c.host.Logger())
 	out := rec.Stdout()
 	if opts.Stdout != nil {
 		out = opts.Stdout

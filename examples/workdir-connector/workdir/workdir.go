@@ -113,7 +113,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	rec := connector.NewRecorder(opts.OnLine)
+	rec := connector.NewRecorderFor(opts, c.host.Logger())
 	x := exec.Command("/bin/sh", "-c", wrapped.Raw())
 	x.Dir = c.root
 	x.Env = append(os.Environ(), "HOME="+c.root, "PWD="+c.root, "GOINFRA_ROOT="+c.root)
