@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
@@ -348,5 +349,85 @@ func (s *suite) testPTY(t *testing.T) {
 	var ce *connector.CommandError
 	if !errors.As(err, &ce) || ce.ExitCode != 4 {
 		t.Errorf("exit 4 with PTY: %v", err)
+	}
+}
+
+// testOutputBounds checks that the connector records with
+// connector.NewRecorderFor: a line over MaxLineBytes comes in pieces cut
+// between characters, MaxOutput bounds what the result keeps (marked
+// Truncated) but not what OnLine sees, and StreamOnly keeps only the start
+// of stderr.
+func (s *suite) testOutputBounds(t *testing.T) {
+	c := s.conn(t)
+	// 300 short lines, then a line of 2 MiB + 1 byte (the shell doubles a
+	// string up to 1 MiB) whose "é" straddles a cut, MaxLineBytes being a
+	// power of two, then stderr.
+	line := `i=0; while [ $i -lt 300 ]; do echo "line $i"; i=$((i+1)); done; ` +
+		`s=x; i=0; while [ $i -lt 20 ]; do s=$s$s; i=$((i+1)); done; printf '%s\303\251%s\n' "${s#x}" "$s"; echo err >&2`
+	var want strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&want, "line %d\n", i)
+	}
+	want.WriteString(strings.Repeat("x", 1<<20-1) + "é" + strings.Repeat("x", 1<<20))
+	seen := func(opts *connector.Options) *strings.Builder {
+		var b strings.Builder
+		opts.OnLine = func(l connector.Line) {
+			if l.Stream == connector.Stdout {
+				b.WriteString(l.Text)
+				if !l.Continued {
+					b.WriteByte('\n')
+				}
+			}
+		}
+		return &b
+	}
+
+	opts := connector.Options{}
+	all := seen(&opts)
+	res := run(t, c, line, opts)
+	if got := res.Stdout(); got != want.String() {
+		t.Errorf("stdout: %d bytes, want %d (%q...)", len(got), want.Len(), got[:min(len(got), 40)])
+	}
+	if all.String() != want.String()+"\n" {
+		t.Errorf("OnLine saw %d bytes of stdout, want %d", all.Len(), want.Len()+1)
+	}
+	pieces := 0
+	for _, l := range res.Lines {
+		if len(l.Text) > connector.MaxLineBytes || !utf8.ValidString(l.Text) {
+			t.Fatalf("a line of %d bytes (valid UTF-8: %v): lines over MaxLineBytes must come in pieces cut between characters",
+				len(l.Text), utf8.ValidString(l.Text))
+		}
+		if l.Continued {
+			pieces++
+		}
+	}
+	if pieces < 2<<20/connector.MaxLineBytes-1 || res.Truncated || res.Stderr() != "err" {
+		t.Errorf("%d continued pieces, truncated %v, stderr %q", pieces, res.Truncated, res.Stderr())
+	}
+
+	opts = connector.Options{MaxOutput: 1000}
+	all = seen(&opts)
+	res = run(t, c, line, opts)
+	kept := 0
+	for _, l := range res.Lines {
+		kept += len(l.Text) + connector.LineCost
+	}
+	if !res.Truncated || kept > 1000 || len(res.Lines) == 0 || !strings.HasPrefix(want.String(), res.Stdout()) {
+		t.Errorf("MaxOutput 1000: truncated %v, kept %d bytes (with LineCost) in %d lines, stdout %q",
+			res.Truncated, kept, len(res.Lines), res.Stdout())
+	}
+	if all.String() != want.String()+"\n" {
+		t.Errorf("MaxOutput 1000: OnLine saw %d bytes of stdout, want all %d", all.Len(), want.Len()+1)
+	}
+
+	opts = connector.Options{StreamOnly: true}
+	all = seen(&opts)
+	res = run(t, c, line, opts)
+	if len(res.StdoutLines()) != 0 || res.Stderr() != "err" || res.Truncated {
+		t.Errorf("StreamOnly: kept %d stdout lines (want 0), stderr %q (want \"err\"), truncated %v",
+			len(res.StdoutLines()), res.Stderr(), res.Truncated)
+	}
+	if all.String() != want.String()+"\n" {
+		t.Errorf("StreamOnly: OnLine saw %d bytes of stdout, want all %d", all.Len(), want.Len()+1)
 	}
 }

@@ -21,7 +21,8 @@
 // code as a *connector.CommandError (errors.As, errors.Is ErrCommand) with
 // the host, the masked command and the output so far; SuccessExitCodes;
 // stdin (text, 1 MiB, unread, absent); _env values with $, quotes and
-// spaces; _chdir; OnLine called while the command runs; a Timeout that
+// spaces; _chdir; OnLine called while the command runs; lines over
+// connector.MaxLineBytes in pieces, MaxOutput and StreamOnly; a Timeout that
 // returns a *connector.TimeoutError (host, limit, ExitCode -1) and leaves
 // neither the command nor its background child running; a cancelled
 // context likewise, with an error matching context.Canceled; a PTY; Put and
@@ -130,6 +131,7 @@ func Run(t *testing.T, open func(t *testing.T) connector.Conn, opts Options) {
 		{"EnvQuoting", s.testEnv, ""},
 		{"Chdir", s.testChdir, ""},
 		{"Streaming", s.testStreaming, ""},
+		{"OutputBounds", s.testOutputBounds, ""},
 		{"Timeout", s.testTimeout, ""},
 		{"Cancel", s.testCancel, skipIf(opts.NoCancel, "NoCancel set")},
 		{"PTY", s.testPTY, skipIf(opts.NoPTY, "NoPTY set")},
