@@ -298,7 +298,7 @@ func TestFact(t *testing.T) {
 		t.Errorf("server.Kernel: %v", many)
 	}
 	// A fact that fails fails the host: null, an error line, exit 1.
-	r = goinfra(t, nil, "", "@local", "fact", "files.File", "path=/")
+	r = goinfra(t, nil, "", "@local", "fact", "files.FileSha256", "path=/")
 	if r.code != 1 || strings.TrimSpace(r.stdout) != "{\n  \"@local\": null\n}" || !strings.Contains(r.stderr, "directory") {
 		t.Errorf("fact on a directory: %d %q %q", r.code, r.stdout, r.stderr)
 	}
