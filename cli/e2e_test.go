@@ -257,7 +257,7 @@ func TestFact(t *testing.T) {
 		t.Errorf("server.Kernel: %v", many)
 	}
 	// A fact that fails fails the host: null, an error line, exit 1.
-	r = goinfra(t, nil, "", "@local", "fact", "files.File", "path=/")
+	r = goinfra(t, nil, "", "@local", "fact", "files.FileSha256", "path=/")
 	if r.code != 1 || strings.TrimSpace(r.stdout) != "{\n  \"@local\": null\n}" || !strings.Contains(r.stderr, "directory") {
 		t.Errorf("fact on a directory: %d %q %q", r.code, r.stdout, r.stderr)
 	}
@@ -381,7 +381,7 @@ func TestPasswordPromptOnTerminal(t *testing.T) {
 	cmd, master, _ := startOnTerminal(t, "--sudo-password-prompt", "--dry", "--sudo", "@local", "exec", "--", "true")
 	readUntil(t, master, "sudo password: ")
 	master.Write([]byte(pw + "\r"))
-	out := readUntil(t, master, "[@local] sudo -H -n sh -c true")
+	out := readUntil(t, master, "[@local] sudo -H -S -p '' sh -c true")
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit: %v", err)
 	}

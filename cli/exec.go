@@ -194,7 +194,7 @@ func (a *app) execDry(run *engine.Run, cmd command.Command) error {
 			}
 			continue
 		}
-		wrapped := args.Options.Unix.Wrap(cmd).String()
+		wrapped := args.Options.Unix.Preview(args.Options.SudoPassword != "").Wrap(cmd).String()
 		if a.flags.json {
 			a.jsonLine(dryRecord{Host: h.Name, Command: wrapped})
 		} else {

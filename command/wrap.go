@@ -45,6 +45,17 @@ type Unix struct {
 	ShellExecutable string
 }
 
+// Preview is u as a run shows it, for a dry run that wraps commands
+// without connecting: with a sudo password given (sudoPassword), the
+// escalation layer feeds it on standard input when sudo asks for one, so
+// sudo is shown with -S where a run without a password uses -n.
+func (u Unix) Preview(sudoPassword bool) Unix {
+	if u.Sudo && sudoPassword && u.SudoAskpass == "" {
+		u.SudoStdin = true
+	}
+	return u
+}
+
 // Escalates reports whether the options switch user (sudo, su or doas).
 func (u Unix) Escalates() bool { return u.Sudo || u.SuUser != "" || u.Doas }
 

@@ -612,7 +612,7 @@ func TestPlanFailureDropsHost(t *testing.T) {
 	write(t, dir, "inventory.star", `hosts = ["@twin/a", ("@twin/b", {"probe": "/"})]`+"\n")
 	write(t, dir, "deploy.star", fmt.Sprintf(`
 name = host.name.replace("@twin/", "")
-host.get_fact(files.File, path=host.data.get("probe", "/etc/hostname"))
+host.get_fact(files.FileSha256, path=host.data.get("probe", "/etc/hostname"))
 server.shell(commands=["touch %s/" + name])
 `, dir))
 	r := goinfra(t, dir, "inventory.star", "deploy.star", "--json")

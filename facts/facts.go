@@ -46,6 +46,13 @@ type Fact struct {
 	// SuccessExitCodes are the exit codes of Command that count as
 	// success (nil: only 0).
 	SuccessExitCodes []int
+	// Uses names facts without arguments that Command and Parse depend
+	// on: what the host's tools are, not its state (the file facts read
+	// files.StatStyle, GNU or BSD stat). They are gathered first, by a
+	// Host once per Cache, and given to Command and Parse as arguments
+	// under their names, as text ("" for null). A caller cannot give
+	// them: Check refuses them as any undeclared argument.
+	Uses []string
 }
 
 var (
@@ -129,11 +136,22 @@ func contains(l []string, s string) bool {
 }
 
 // Get gathers the fact name on conn's host. opts are the command options
-// (sudo, ...); their SuccessExitCodes are replaced by the fact's own.
+// (sudo, ...); their SuccessExitCodes are replaced by the fact's own. The
+// facts it Uses are gathered first, on every call: a Host keeps them.
 func Get(ctx context.Context, conn connector.Conn, name string, args Args, opts connector.Options) (any, error) {
+	return gather(ctx, conn, name, args, opts, func(use string) (any, error) {
+		return Get(ctx, conn, use, nil, opts)
+	})
+}
+
+// gather is Get with the values of the facts name Uses given by use.
+func gather(ctx context.Context, conn connector.Conn, name string, args Args, opts connector.Options, use func(string) (any, error)) (any, error) {
 	f, err := Check(name, args)
 	if err != nil {
 		return nil, err
+	}
+	if args, err = withUses(f, args, use); err != nil {
+		return nil, fmt.Errorf("fact %s: %w", name, err)
 	}
 	cmd, err := f.Command(args)
 	if err != nil {
@@ -149,6 +167,27 @@ func Get(ctx context.Context, conn connector.Conn, name string, args Args, opts 
 		return nil, fmt.Errorf("fact %s: %w", name, err)
 	}
 	return v, nil
+}
+
+// withUses is args with the values of the facts f uses added.
+func withUses(f *Fact, args Args, use func(string) (any, error)) (Args, error) {
+	if len(f.Uses) == 0 {
+		return args, nil
+	}
+	full := make(Args, len(args)+len(f.Uses))
+	for k, v := range args {
+		full[k] = v
+	}
+	for _, u := range f.Uses {
+		v, err := use(u)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			full[u] = fmt.Sprint(v)
+		}
+	}
+	return full, nil
 }
 
 // withStderr adds the command's last stderr line to a failure: it is

@@ -246,3 +246,74 @@ func TestHostForgetsInterrupted(t *testing.T) {
 		t.Errorf("Get after an interrupted one = %q, %v", v, err)
 	}
 }
+
+// testGreeting uses testTool: its command depends on the tool the host
+// has, and its parser sees which it was.
+var (
+	testTool = facts.NewPlain(facts.Fact{
+		Name: "test.Tool",
+		Command: func(facts.Args) (command.Command, error) {
+			return command.Shell("echo printf"), nil
+		},
+	}, func(out connector.Output, _ facts.Args) (string, error) {
+		return strings.TrimSpace(out.Stdout()), nil
+	})
+	testGreeting = facts.New(facts.Fact{
+		Name: "test.Greeting",
+		Args: []string{"name"},
+		Uses: []string{"test.Tool"},
+		Command: func(a facts.Args) (command.Command, error) {
+			if a["test.Tool"] == "printf" {
+				return command.New("printf", command.Quoted("hi %s\n"), command.Quoted(a["name"])), nil
+			}
+			return command.New("echo", "hi", command.Quoted(a["name"])), nil
+		},
+	}, facts.Arg("name"), func(out connector.Output, a facts.Args) (string, error) {
+		return a["test.Tool"] + ": " + strings.TrimSpace(out.Stdout()), nil
+	})
+)
+
+// A fact's Uses are gathered once per host, even across Forget("fact:"),
+// and reach its command and parser; a caller cannot give them.
+func TestUses(t *testing.T) {
+	ctx := context.Background()
+	inv, err := inventory.Load(ctx, "@local", inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := engine.New(inv, engine.Config{})
+	defer run.Close(ctx)
+	if _, err := run.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := run.Hosts()[0]
+	cc := &countingConn{Conn: h.Conn}
+	src := facts.Host{Name: h.Name, Conn: cc, Cache: h}
+	for _, name := range []string{"a", "b", "a"} {
+		v, err := testGreeting.Get(ctx, src, name)
+		if err != nil || v != "printf: hi "+name {
+			t.Fatalf("Greeting %s = %q, %v", name, v, err)
+		}
+	}
+	if n := cc.n.Load(); n != 3 {
+		t.Errorf("ran %d commands, want 3 (the tool once, a greeting per name)", n)
+	}
+	h.Forget("fact:")
+	testGreeting.Get(ctx, src, "a")
+	if n := cc.n.Load(); n != 4 {
+		t.Errorf("after Forget: ran %d commands, want 4 (the tool is still known)", n)
+	}
+	// Without a cache, the tool is asked every time.
+	if v, err := facts.Get(ctx, cc, "test.Greeting", facts.Args{"name": "c"}, connector.Options{}); err != nil || v != "printf: hi c" {
+		t.Errorf("Get = %q, %v", v, err)
+	}
+	if n := cc.n.Load(); n != 6 {
+		t.Errorf("without a cache: ran %d commands, want 6", n)
+	}
+	if v, err := testTool.Get(ctx, facts.Host{Name: h.Name, Conn: h.Conn}); err != nil || v != "printf" {
+		t.Errorf("the used fact alone = %q, %v", v, err)
+	}
+	if _, err := facts.Check("test.Greeting", facts.Args{"test.Tool": "echo"}); !errors.Is(err, facts.ErrArgs) {
+		t.Errorf("Check with a used fact as argument: %v", err)
+	}
+}

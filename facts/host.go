@@ -47,11 +47,30 @@ func (h Host) Fact(ctx context.Context, name string, args Args) (any, error) {
 	}
 	key := Key(name, args, h.Opts)
 	v, err := h.Cache.Memo(key, func() (any, error) {
-		return Get(ctx, h.Conn, name, args, h.Opts)
+		return gather(ctx, h.Conn, name, args, h.Opts, h.used(ctx))
 	})
 	if err != nil && ctx.Err() != nil {
 		// An interrupted gathering is no answer: do not keep it.
 		h.Cache.Forget(key)
 	}
 	return v, err
+}
+
+// usedPrefix starts the cache keys of the facts others Use: they describe
+// the host's tools, which an operation does not change, so they outlive
+// Forget("fact:").
+const usedPrefix = "uses:"
+
+// used gathers a fact another one Uses, at most once per Cache.
+func (h Host) used(ctx context.Context) func(string) (any, error) {
+	return func(name string) (any, error) {
+		key := usedPrefix + Key(name, nil, h.Opts)
+		v, err := h.Cache.Memo(key, func() (any, error) {
+			return gather(ctx, h.Conn, name, nil, h.Opts, h.used(ctx))
+		})
+		if err != nil && ctx.Err() != nil {
+			h.Cache.Forget(key)
+		}
+		return v, err
+	}
 }

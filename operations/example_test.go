@@ -21,7 +21,7 @@ func (h fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, er
 }
 
 // An operation plans from facts, read through their typed descriptors
-// (files.File.Get is the file's *files.FileInfo, nil when it is missing):
+// (files.File.Get is the file's *files.RegularInfo, nil when it is missing):
 // it returns only the steps needed, so a second run that finds the state
 // already there changes nothing.
 func ExampleRegister() {
@@ -41,7 +41,7 @@ func ExampleRegister() {
 
 	op, _ := operations.Lookup("example.marker")
 	args, _ := operations.CheckArgs(op, map[string]any{"path": "/srv/my app/ready"})
-	for _, h := range []fakeHost{{}, {"files.File /srv/my app/ready": &files.FileInfo{Size: 0}}} {
+	for _, h := range []fakeHost{{}, {"files.File /srv/my app/ready": &files.RegularInfo{}}} {
 		p, _ := op.Plan(context.Background(), h, args)
 		fmt.Println(p.Changed(), len(p.Steps))
 		for _, s := range p.Steps {

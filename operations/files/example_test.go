@@ -76,13 +76,14 @@ func Example_put() {
 // files.Link's value encodes to JSON with pyinfra's keys.
 func ExampleLinkInfo() {
 	l := files.LinkInfo{
-		FileInfo:   files.FileInfo{User: "root", Group: "root", Mode: 777, Size: 7, MTime: time.Unix(0, 0).UTC()},
+		FileInfo: files.FileInfo{User: "root", Group: "root", Mode: 777, Size: 7,
+			ATime: time.Unix(0, 0).UTC(), MTime: time.Unix(0, 0).UTC(), CTime: time.Unix(0, 0).UTC()},
 		LinkTarget: "usr/bin",
 	}
 	b, _ := json.Marshal(l)
 	fmt.Println(string(b))
 	// Output:
-	// {"user":"root","group":"root","mode":777,"size":7,"mtime":"1970-01-01T00:00:00Z","link_target":"usr/bin"}
+	// {"user":"root","group":"root","mode":777,"size":7,"atime":"1970-01-01T00:00:00Z","mtime":"1970-01-01T00:00:00Z","ctime":"1970-01-01T00:00:00Z","link_target":"usr/bin"}
 }
 
 // Go code reads a fact through its typed descriptor: here on a connection

@@ -14,20 +14,43 @@ import (
 	"github.com/goinfra-dev/goinfra/facts"
 )
 
-// FileInfo is the value of files.File: a file's attributes.
+// FileInfo is a path's attributes, as pyinfra's file facts give them.
 type FileInfo struct {
 	User  string `json:"user"`
 	Group string `json:"group"`
-	// Mode is the permission bits written as octal digits read as a
-	// decimal number, as pyinfra does: 0644 is 644.
+	// Mode is the permission bits (with the set-id and sticky bits)
+	// written as octal digits read as a decimal number, as pyinfra does:
+	// 0644 is 644, 04755 is 4755.
 	Mode int   `json:"mode"`
 	Size int64 `json:"size"`
-	// MTime is the modification time, in UTC.
+	// ATime, MTime and CTime are the access, modification and change
+	// times, in UTC.
+	ATime time.Time `json:"atime"`
 	MTime time.Time `json:"mtime"`
+	CTime time.Time `json:"ctime"`
 }
 
-// NotRegularError is files.File's error for a path that exists but is no
-// regular file; Type is stat's name for it ("directory", "symbolic link").
+// RegularInfo is the value of files.File.
+type RegularInfo struct {
+	FileInfo
+	// NotFile: something other than a regular file is at the path, of
+	// Type ("directory", "symbolic link", ...); FileInfo is then empty,
+	// and the fact's JSON is false, as pyinfra's.
+	NotFile bool   `json:"-"`
+	Type    string `json:"-"`
+}
+
+// MarshalJSON gives false for NotFile, else the attributes.
+func (r RegularInfo) MarshalJSON() ([]byte, error) {
+	if r.NotFile {
+		return []byte("false"), nil
+	}
+	return json.Marshal(r.FileInfo)
+}
+
+// NotRegularError is files.FileSha256's error for a path that exists but
+// is no regular file; Type names what it is ("directory", "symbolic
+// link").
 type NotRegularError struct {
 	Path, Type string
 }
@@ -77,57 +100,95 @@ type FileSum struct {
 	Sha256 string `json:"sha256"`
 }
 
-// Grep is the argument of files.FindInFile: the file and an extended
-// regular expression (grep -E).
+// Grep is the argument of files.FindInFile: the file and a basic regular
+// expression, as pyinfra's (grep -e).
 type Grep struct {
 	Path, Pattern string
 }
 
-// statFormat: owner, group, octal mode, size, mtime (epoch), then the
-// type, last because it may hold spaces ("regular empty file").
-const statFormat = "%U %G %a %s %Y %F"
+// The stat styles files.StatStyle tells apart.
+const (
+	// StatGNU is GNU coreutils' and busybox's stat -c.
+	StatGNU = "gnu"
+	// StatBSD is the BSDs' and macOS's stat -f.
+	StatBSD = "bsd"
+)
+
+// The stat formats of the file facts print one line: the mode with the
+// type bits in hex, size, atime, mtime and ctime (epoch seconds), then
+// "owner:group" last, as names may hold spaces ("domain users") but never
+// a colon (the separator of /etc/passwd and /etc/group).
+var statFormats = map[string]string{
+	StatGNU: "%f %s %X %Y %Z %U:%G",
+	StatBSD: "%Xp %z %a %m %c %Su:%Sg",
+}
+
+// statStyleArg is the argument the file facts find files.StatStyle's
+// value under (facts.Fact.Uses).
+const statStyleArg = "files.StatStyle"
 
 // missingMarker is written to stderr by facts whose "no such file" must
 // be told apart from an empty answer (an empty file, no matching line).
 const missingMarker = "goinfra: no such file"
 
 // The files.* facts. Their commands stick to POSIX sh and tools every
-// Linux image has (stat from coreutils or busybox), so they also work in
+// Unix has (stat, GNU's or busybox's or the BSDs'), so they also work in
 // minimal containers and chroots.
 var (
+	// StatStyle is the host's stat: StatGNU (stat -c), StatBSD (stat
+	// -f), or "" when there is none. The other file facts use it (a Host
+	// asks once per run).
+	StatStyle = facts.NewPlain(facts.Fact{
+		Name:        "files.StatStyle",
+		Description: "the host's stat: gnu (stat -c: GNU, busybox), bsd (stat -f: BSDs, macOS), or null",
+		Command: func(facts.Args) (command.Command, error) {
+			return command.New("if", "stat", "-c", "%f", "/", ">/dev/null", "2>&1", ";", "then", "echo", StatGNU, ";",
+				"elif", "stat", "-f", "%Xp", "/", ">/dev/null", "2>&1", ";", "then", "echo", StatBSD, ";", "fi"), nil
+		},
+	}, func(out connector.Output, _ facts.Args) (string, error) {
+		switch s := strings.TrimSpace(out.Stdout()); s {
+		case StatGNU, StatBSD, "":
+			return s, nil
+		default:
+			return "", fmt.Errorf("unexpected output %q", s)
+		}
+	})
+
 	// File is a regular file's attributes: nil when nothing is at the
-	// path, a *NotRegularError when something else is.
+	// path, NotFile when something else is.
 	File = facts.New(facts.Fact{
 		Name:        "files.File",
-		Description: "path=PATH: null if missing, else {user, group, mode, size, mtime}; an error if it is not a regular file",
+		Description: "path=PATH: null if missing, false if it is not a regular file, else {user, group, mode, size, atime, mtime, ctime}",
 		Args:        []string{"path"},
 		Required:    []string{"path"},
+		Uses:        []string{statStyleArg},
 		Command:     statCommand,
-	}, facts.Arg("path"), func(out connector.Output, a facts.Args) (*FileInfo, error) {
+	}, facts.Arg("path"), func(out connector.Output, a facts.Args) (*RegularInfo, error) {
 		info, typ, err := parseStat(out)
 		if err != nil || info == nil {
 			return nil, err
 		}
-		if !regular(typ) {
-			return nil, &NotRegularError{Path: a["path"], Type: typ}
+		if typ != typeRegular {
+			return &RegularInfo{NotFile: true, Type: typ}, nil
 		}
-		return info, nil
+		return &RegularInfo{FileInfo: *info}, nil
 	})
 
 	// Directory is a directory's attributes: nil when nothing is at the
 	// path, NotDir when something else is.
 	Directory = facts.New(facts.Fact{
 		Name:        "files.Directory",
-		Description: "path=PATH: null if missing, false if it is not a directory, else {user, group, mode, size, mtime}",
+		Description: "path=PATH: null if missing, false if it is not a directory, else {user, group, mode, size, atime, mtime, ctime}",
 		Args:        []string{"path"},
 		Required:    []string{"path"},
+		Uses:        []string{statStyleArg},
 		Command:     statCommand,
 	}, facts.Arg("path"), func(out connector.Output, a facts.Args) (*DirInfo, error) {
 		info, typ, err := parseStat(out)
 		if err != nil || info == nil {
 			return nil, err
 		}
-		if typ != "directory" {
+		if typ != typeDirectory {
 			return &DirInfo{NotDir: true}, nil
 		}
 		return &DirInfo{FileInfo: *info}, nil
@@ -137,9 +198,10 @@ var (
 	// is at the path, NotLink when something else is.
 	Link = facts.New(facts.Fact{
 		Name:        "files.Link",
-		Description: "path=PATH: null if missing, false if it is not a symbolic link, else {user, group, mode, size, mtime, link_target}",
+		Description: "path=PATH: null if missing, false if it is not a symbolic link, else {user, group, mode, size, atime, mtime, ctime, link_target}",
 		Args:        []string{"path"},
 		Required:    []string{"path"},
+		Uses:        []string{statStyleArg},
 		Command: func(a facts.Args) (command.Command, error) {
 			q, err := quotedPath(a)
 			if err != nil {
@@ -147,17 +209,18 @@ var (
 			}
 			// stat does not follow the link; readlink prints its target
 			// on the following line(s).
+			stat := statParts(a, q)
 			return command.New("if", "test", "-L", q, ";", "then",
-				"stat", "-c", command.Quoted(statFormat), q, "&&", "readlink", q, ";",
+				stat, "&&", "readlink", q, ";",
 				"elif", "test", "-e", q, ";", "then",
-				"stat", "-c", command.Quoted(statFormat), q, ";", "fi"), nil
+				stat, ";", "fi"), nil
 		},
 	}, facts.Arg("path"), func(out connector.Output, a facts.Args) (*LinkInfo, error) {
 		info, typ, err := parseStat(out)
 		if err != nil || info == nil {
 			return nil, err
 		}
-		if typ != "symbolic link" {
+		if typ != typeLink {
 			return &LinkInfo{NotLink: true}, nil
 		}
 		lines := out.StdoutLines()
@@ -194,6 +257,7 @@ var (
 			"in one command; an error if it is not a regular file",
 		Args:     []string{"path"},
 		Required: []string{"path"},
+		Uses:     []string{statStyleArg},
 		Command: func(a facts.Args) (command.Command, error) {
 			q, err := quotedPath(a)
 			if err != nil {
@@ -202,7 +266,7 @@ var (
 			// The checksum only for a regular file, as files.File sees it
 			// (stat does not follow a symbolic link; test -f does).
 			parts := []any{"if", "test", "-e", q, "||", "test", "-L", q, ";", "then",
-				"stat", "-c", command.Quoted(statFormat), q, "&&",
+				statParts(a, q), "&&",
 				"if", "test", "-f", q, "&&", "!", "test", "-L", q, ";", "then"}
 			parts = append(parts, sha256Parts(q)...)
 			return command.New(append(parts, ";", "fi", ";", "fi")...), nil
@@ -212,7 +276,7 @@ var (
 		if err != nil || info == nil {
 			return nil, err
 		}
-		if !regular(typ) {
+		if typ != typeRegular {
 			return nil, &NotRegularError{Path: a["path"], Type: typ}
 		}
 		sum, err := parseSha256(out.StdoutLines()[1:], a["path"])
@@ -229,7 +293,7 @@ var (
 	// the file is missing, empty when no line matches.
 	FindInFile = facts.New(facts.Fact{
 		Name:        "files.FindInFile",
-		Description: "path=PATH pattern=REGEX: the lines of the file matching the extended regular expression (grep -E), null if the file is missing",
+		Description: "path=PATH pattern=REGEX: the lines of the file matching the basic regular expression (grep -e, as pyinfra), null if the file is missing",
 		Args:        []string{"path", "pattern"},
 		Required:    []string{"path", "pattern"},
 		Command: func(a facts.Args) (command.Command, error) {
@@ -238,7 +302,7 @@ var (
 				return command.Command{}, err
 			}
 			return command.New("if", "test", "-e", q, ";", "then",
-				"grep", "-E", "-e", command.Quoted(a["pattern"]), q, ";",
+				"grep", "-e", command.Quoted(a["pattern"]), q, ";",
 				"else", "echo", command.Quoted(missingMarker), ">&2", ";", "fi"), nil
 		},
 		// grep: 1 is "no line matched", an answer; 2 is an error.
@@ -306,7 +370,16 @@ func statCommand(a facts.Args) (command.Command, error) {
 		return command.Command{}, err
 	}
 	return command.New("if", "test", "-e", q, "||", "test", "-L", q, ";", "then",
-		"stat", "-c", command.Quoted(statFormat), q, ";", "fi"), nil
+		statParts(a, q), ";", "fi"), nil
+}
+
+// statParts is the stat command for q in the host's style (a's
+// files.StatStyle; GNU when unknown).
+func statParts(a facts.Args, q command.Part) command.Command {
+	if a[statStyleArg] == StatBSD {
+		return command.New("stat", "-f", command.Quoted(statFormats[StatBSD]), q)
+	}
+	return command.New("stat", "-c", command.Quoted(statFormats[StatGNU]), q)
 }
 
 // quotedPath is a fact's path argument, quoted for the shell.
@@ -341,34 +414,62 @@ func parseSha256(lines []string, p string) (string, error) {
 	return "", nil
 }
 
-// parseStat reads the first stdout line of a statFormat stat: nil when
+// The file types parseStat reports, by the type bits of the mode.
+const (
+	typeRegular   = "regular file"
+	typeDirectory = "directory"
+	typeLink      = "symbolic link"
+)
+
+var typeNames = map[uint64]string{
+	0o100000: typeRegular,
+	0o040000: typeDirectory,
+	0o120000: typeLink,
+	0o020000: "character device",
+	0o060000: "block device",
+	0o010000: "fifo",
+	0o140000: "socket",
+}
+
+// parseStat reads the first stdout line of a statFormats stat: nil when
 // there is none (the path is missing), else the attributes and the type.
 func parseStat(out connector.Output) (*FileInfo, string, error) {
 	lines := out.StdoutLines()
 	if len(lines) == 0 || strings.TrimSpace(lines[0]) == "" {
 		return nil, "", nil
 	}
-	line := strings.TrimSpace(lines[0])
+	line := strings.TrimRight(lines[0], "\r")
+	bad := fmt.Errorf("unexpected stat output %q", line)
 	f := strings.SplitN(line, " ", 6)
 	if len(f) < 6 {
-		return nil, "", fmt.Errorf("unexpected stat output %q", line)
+		return nil, "", bad
 	}
-	mode, err1 := strconv.Atoi(f[2])
-	size, err2 := strconv.ParseInt(f[3], 10, 64)
-	mtime, err3 := strconv.ParseInt(f[4], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return nil, "", fmt.Errorf("unexpected stat output %q", line)
+	user, group, ok := strings.Cut(f[5], ":")
+	if !ok {
+		return nil, "", bad
 	}
+	mode, err := strconv.ParseUint(f[0], 16, 32)
+	if err != nil {
+		return nil, "", bad
+	}
+	var n [4]int64
+	for i := range n {
+		if n[i], err = strconv.ParseInt(f[i+1], 10, 64); err != nil {
+			return nil, "", bad
+		}
+	}
+	typ, ok := typeNames[mode&0o170000]
+	if !ok {
+		typ = fmt.Sprintf("file of type %#o", mode&0o170000)
+	}
+	digits, _ := strconv.Atoi(strconv.FormatUint(mode&0o7777, 8))
 	return &FileInfo{
-		User:  f[0],
-		Group: f[1],
-		Mode:  mode,
-		Size:  size,
-		MTime: time.Unix(mtime, 0).UTC(),
-	}, f[5], nil
-}
-
-// regular reports whether stat's type names a regular file.
-func regular(typ string) bool {
-	return typ == "regular file" || typ == "regular empty file"
+		User:  user,
+		Group: group,
+		Mode:  digits,
+		Size:  n[0],
+		ATime: time.Unix(n[1], 0).UTC(),
+		MTime: time.Unix(n[2], 0).UTC(),
+		CTime: time.Unix(n[3], 0).UTC(),
+	}, typ, nil
 }

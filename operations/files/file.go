@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"time"
 
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/operations"
@@ -17,7 +16,7 @@ var fileOp = operations.Op{
 		{Name: "path", Type: connector.String, Required: true, Description: "remote file"},
 		argPresent, argAssumePresent, argUser, argGroup, argMode,
 		{Name: "touch", Type: connector.Bool, Default: false, Description: "touch the file (on every run)"},
-		argCreateDir,
+		argCreateDir, argForce("file"), argForceBackup, argForceBackupDir,
 	},
 	Plan: planFile,
 }
@@ -31,15 +30,25 @@ func planFile(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	if err != nil {
 		return nil, err
 	}
-	info, err := File.Get(ctx, h, p) // an error when p is no regular file
+	reg, err := File.Get(ctx, h, p)
 	if err != nil {
 		return nil, err
 	}
-	exists := info != nil || args.Bool("assume_present")
 	plan := &operations.Plan{}
+	var info *FileInfo
+	switch {
+	case reg != nil && reg.NotFile:
+		if plan.Steps, err = forceSteps(p, "file", args); err != nil {
+			return nil, err
+		}
+	case reg != nil:
+		info = &reg.FileInfo
+	}
+	exists := info != nil || args.Bool("assume_present")
 	switch present := args.Bool("present"); {
 	case !exists && present:
-		if args.Bool("create_remote_dir") {
+		// After force moved something away, the directory is there.
+		if args.Bool("create_remote_dir") && len(plan.Steps) == 0 {
 			steps, err := parentDirSteps(ctx, h, p, a)
 			if err != nil {
 				return nil, err
@@ -47,14 +56,14 @@ func planFile(ctx context.Context, h operations.Host, args connector.Data) (*ope
 			plan.Steps = append(plan.Steps, steps...)
 		}
 		plan.Steps = append(plan.Steps, cmd("touch", p))
-		plan.Steps = append(plan.Steps, attrSteps(p, nil, a, false, false)...)
+		plan.Steps = append(plan.Steps, attrSteps(p, nil, a, false, false, false)...)
 	case exists && !present:
 		plan.Steps = append(plan.Steps, cmd("rm", "-f", p))
 	case exists && present:
 		if args.Bool("touch") {
 			plan.Steps = append(plan.Steps, cmd("touch", p))
 		}
-		plan.Steps = append(plan.Steps, attrSteps(p, info, a, false, false)...)
+		plan.Steps = append(plan.Steps, attrSteps(p, info, a, false, false, false)...)
 	}
 	return plan, nil
 }
@@ -66,6 +75,7 @@ var directoryOp = operations.Op{
 		{Name: "path", Type: connector.String, Required: true, Description: "remote directory"},
 		argPresent, argAssumePresent, argUser, argGroup, argMode,
 		{Name: "recursive", Type: connector.Bool, Default: false, Description: "apply user, group and mode to everything below too"},
+		argForce("directory"), argForceBackup, argForceBackupDir,
 	},
 	Plan: planDirectory,
 }
@@ -83,20 +93,22 @@ func planDirectory(ctx context.Context, h operations.Host, args connector.Data) 
 	if err != nil {
 		return nil, err
 	}
+	plan := &operations.Plan{}
 	if other {
-		return nil, fmt.Errorf("%s exists and is not a directory", p)
+		if plan.Steps, err = forceSteps(p, "directory", args); err != nil {
+			return nil, err
+		}
 	}
 	recursive := args.Bool("recursive")
 	exists := info != nil || args.Bool("assume_present")
-	plan := &operations.Plan{}
 	switch present := args.Bool("present"); {
 	case !exists && present:
 		plan.Steps = append(plan.Steps, cmd("mkdir", "-p", p))
-		plan.Steps = append(plan.Steps, attrSteps(p, nil, a, recursive, false)...)
+		plan.Steps = append(plan.Steps, attrSteps(p, nil, a, recursive, false, true)...)
 	case exists && !present:
 		plan.Steps = append(plan.Steps, cmd("rm", "-rf", p))
 	case exists && present:
-		plan.Steps = append(plan.Steps, attrSteps(p, info, a, recursive, false)...)
+		plan.Steps = append(plan.Steps, attrSteps(p, info, a, recursive, false, true)...)
 	}
 	return plan, nil
 }
@@ -110,8 +122,7 @@ var linkOp = operations.Op{
 		argPresent, argAssumePresent, argUser, argGroup,
 		{Name: "symbolic", Type: connector.Bool, Default: true, Description: "a symbolic link (else a hard link)"},
 		argCreateDir,
-		{Name: "force", Type: connector.Bool, Default: false, Description: "replace a file or directory at path by the link"},
-		{Name: "force_backup", Type: connector.Bool, Default: true, Description: "with force: move what was at path to path.TIMESTAMP instead of deleting it"},
+		argForce("link"), argForceBackup, argForceBackupDir,
 	},
 	Plan: planLink,
 }
@@ -139,14 +150,11 @@ func planLink(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		if !present {
 			return plan, nil
 		}
-		if !args.Bool("force") {
-			return nil, fmt.Errorf("%s exists and is not a link (force=True replaces it)", p)
+		steps, err := forceSteps(p, "link", args)
+		if err != nil {
+			return nil, err
 		}
-		if args.Bool("force_backup") {
-			plan.Steps = append(plan.Steps, cmd("mv", p, p+"."+time.Now().UTC().Format("2006-01-02-15-04-05")))
-		} else {
-			plan.Steps = append(plan.Steps, cmd("rm", "-rf", p))
-		}
+		plan.Steps = append(plan.Steps, steps...)
 	}
 	exists := info != nil || args.Bool("assume_present")
 	switch {
@@ -173,7 +181,7 @@ func planLink(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		if info != nil {
 			fi = &info.FileInfo
 		}
-		plan.Steps = append(plan.Steps, attrSteps(p, fi, a, false, true)...)
+		plan.Steps = append(plan.Steps, attrSteps(p, fi, a, false, true, false)...)
 	}
 	return plan, nil
 }
@@ -192,9 +200,16 @@ func resolveTarget(link, target string) string {
 // the file it links to without comparing inodes, so an existing regular
 // file at path counts as the link.
 func planHardLink(ctx context.Context, h operations.Host, p, target string, present bool, a attrs, args connector.Data) (*operations.Plan, error) {
-	info, err := File.Get(ctx, h, p)
+	reg, err := File.Get(ctx, h, p)
 	if err != nil {
 		return nil, err
+	}
+	var info *FileInfo
+	if reg != nil {
+		if reg.NotFile {
+			return nil, fmt.Errorf("%s is a %s, not a regular file", p, reg.Type)
+		}
+		info = &reg.FileInfo
 	}
 	exists := info != nil || args.Bool("assume_present")
 	plan := &operations.Plan{}
@@ -208,11 +223,11 @@ func planHardLink(ctx context.Context, h operations.Host, p, target string, pres
 			plan.Steps = append(plan.Steps, steps...)
 		}
 		plan.Steps = append(plan.Steps, cmd("ln", target, p))
-		plan.Steps = append(plan.Steps, attrSteps(p, nil, a, false, false)...)
+		plan.Steps = append(plan.Steps, attrSteps(p, nil, a, false, false, false)...)
 	case exists && !present:
 		plan.Steps = append(plan.Steps, cmd("rm", "-f", p))
 	case exists && present:
-		plan.Steps = append(plan.Steps, attrSteps(p, info, a, false, false)...)
+		plan.Steps = append(plan.Steps, attrSteps(p, info, a, false, false, false)...)
 	}
 	return plan, nil
 }

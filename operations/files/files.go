@@ -8,15 +8,15 @@
 //
 // The operations take pyinfra's argument names and defaults. Each reads
 // facts and plans only the steps needed, so a second run changes nothing.
-// Modes are octal digits as in pyinfra (mode=644 or mode="0644").
+// Modes are octal digits as in pyinfra (mode=644 or mode="0644") or
+// symbolic modes as chmod takes them (mode="u=rwx,g=rx", mode="+x").
 package files
 
 import (
 	"context"
 	"fmt"
 	"path"
-	"strconv"
-	"strings"
+	"time"
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
@@ -27,7 +27,7 @@ import (
 var (
 	argUser  = operations.Arg{Name: "user", Type: connector.String, Description: "user to own the file"}
 	argGroup = operations.Arg{Name: "group", Type: connector.String, Description: "group to own the file"}
-	argMode  = operations.Arg{Name: "mode", Type: connector.Any, Description: "permissions as octal digits: 644 or \"0644\""}
+	argMode  = operations.Arg{Name: "mode", Type: connector.Any, Description: "permissions as octal digits (644 or \"0644\") or a symbolic mode (\"u=rwx,g=rx\", \"+x\")"}
 
 	argPresent       = operations.Arg{Name: "present", Type: connector.Bool, Default: true, Description: "whether it should exist"}
 	argAssumePresent = operations.Arg{Name: "assume_present", Type: connector.Bool, Default: false, Description: "plan as if it existed"}
@@ -48,65 +48,41 @@ func init() {
 // are left as they are.
 type attrs struct {
 	user, group string
-	mode        int
-	hasMode     bool
+	mode        fileMode
 }
 
 func attrsOf(args connector.Data) (attrs, error) {
 	a := attrs{user: args.String("user"), group: args.String("group")}
-	m, ok, err := parseMode(args["mode"])
+	m, err := parseMode(args["mode"])
 	if err != nil {
 		return a, fmt.Errorf("mode: %w", err)
 	}
-	a.mode, a.hasMode = m, ok
+	a.mode = m
 	return a, nil
 }
 
-// parseMode reads a mode given as pyinfra does: octal digits, as an int
-// (644) or a string ("644", "0644"). The value is the digits read as a
-// decimal number, as files.File reports modes.
-func parseMode(v any) (int, bool, error) {
-	var s string
-	switch m := v.(type) {
-	case nil:
-		return 0, false, nil
-	case string:
-		s = strings.TrimSpace(m)
-		if s == "" {
-			return 0, false, nil
-		}
-	default:
-		n, ok := connector.Convert(connector.Int, v)
-		if !ok {
-			return 0, false, fmt.Errorf("expected octal digits such as 644, given %s", connector.TypeName(v))
-		}
-		s = strconv.Itoa(n.(int))
-	}
-	t := strings.TrimLeft(s, "0")
-	if t == "" {
-		t = "0"
-	}
-	if len(t) > 4 || strings.Trim(t, "01234567") != "" {
-		return 0, false, fmt.Errorf("%q is not an octal mode (such as 644 or 2775)", s)
-	}
-	n, _ := strconv.Atoi(t)
-	return n, true, nil
-}
-
-// attrSteps returns the chmod and chown needed to give p the attributes
+// attrSteps returns the chown and chmod needed to give p the attributes
 // a; info is what p has now, nil when unknown (a file about to be
-// created).
-func attrSteps(p string, info *FileInfo, a attrs, recursive, noDeref bool) []operations.Step {
+// created); dir tells a symbolic mode's X what p is. chown comes first:
+// on Linux it clears the set-user-ID and set-group-ID bits a chmod just
+// set.
+func attrSteps(p string, info *FileInfo, a attrs, recursive, noDeref, dir bool) []operations.Step {
 	var steps []operations.Step
-	if a.hasMode && (info == nil || info.Mode != a.mode) {
-		argv := []string{"chmod"}
-		if recursive {
-			argv = append(argv, "-R")
-		}
-		steps = append(steps, cmd(append(argv, strconv.Itoa(a.mode), p)...))
-	}
 	if (a.user != "" && (info == nil || info.User != a.user)) || (a.group != "" && (info == nil || info.Group != a.group)) {
 		steps = append(steps, chown(p, a.user, a.group, recursive, noDeref))
+	}
+	if a.mode.set {
+		want, known := 0, false
+		if info != nil {
+			want, known = a.mode.result(info.Mode, dir)
+		}
+		if !known || info.Mode != want {
+			argv := []string{"chmod"}
+			if recursive {
+				argv = append(argv, "-R")
+			}
+			steps = append(steps, cmd(append(argv, a.mode.arg, p)...))
+		}
 	}
 	return steps
 }
@@ -151,9 +127,46 @@ func parentDirSteps(ctx context.Context, h operations.Host, p string, a attrs) (
 		}
 		return steps, nil
 	case d.NotDir:
-		return nil, fmt.Errorf("%s exists and is not a directory", dir)
+		// A link to a directory will do (merged /usr's /lib, a chroot's
+		// links), as in pyinfra: the upload follows it.
+		l, err := Link.Get(ctx, h, dir)
+		if err != nil {
+			return nil, err
+		}
+		if l == nil || l.NotLink {
+			return nil, fmt.Errorf("%s exists and is not a directory", dir)
+		}
 	}
 	return nil, nil
+}
+
+// Arguments of the operations that replace what is in the way.
+var (
+	argForce = func(what string) operations.Arg {
+		return operations.Arg{Name: "force", Type: connector.Bool, Default: false, Description: "replace something other than a " + what + " at path"}
+	}
+	argForceBackup    = operations.Arg{Name: "force_backup", Type: connector.Bool, Default: true, Description: "with force: move what was at path to path.TIMESTAMP instead of deleting it"}
+	argForceBackupDir = operations.Arg{Name: "force_backup_dir", Type: connector.String, Description: "with force_backup: the directory to move it to"}
+)
+
+// now is the clock of backup names (a test sets it).
+var now = time.Now
+
+// forceSteps moves or removes what is at p when force says so (an error
+// otherwise): the steps of pyinfra's force, force_backup and
+// force_backup_dir.
+func forceSteps(p, what string, args connector.Data) ([]operations.Step, error) {
+	if !args.Bool("force") {
+		return nil, fmt.Errorf("%s exists and is not a %s (force=True replaces it)", p, what)
+	}
+	if !args.Bool("force_backup") {
+		return []operations.Step{cmd("rm", "-rf", p)}, nil
+	}
+	backup := p + "." + now().UTC().Format("2006-01-02-15-04-05")
+	if dir := args.String("force_backup_dir"); dir != "" {
+		backup = path.Join(dir, path.Base(backup))
+	}
+	return []operations.Step{cmd("mv", p, backup)}, nil
 }
 
 // dirInfo is the files.Directory fact of p: nil and false when missing,

@@ -21,7 +21,7 @@ import (
 func TestPutOnMock(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "app.conf"), "v2\n", 0o644)
-	stat := "root root 644 3 1700000000 regular file\n"
+	stat := "81a4 3 1700000000 1700000000 1700000000 root:root\n"
 	sum := func(s string) string {
 		b := sha256.Sum256([]byte(s))
 		return hex.EncodeToString(b[:]) + "  /etc/app.conf\n"
@@ -31,6 +31,7 @@ func TestPutOnMock(t *testing.T) {
 	// files.FileSha256 sees v1 once, then (after the upload) v2.
 	statSum := conntest.Regexp(`^if test -e /etc/app.conf \|\| test -L /etc/app.conf ; then stat .* sha256sum /etc/app.conf`)
 	m := &conntest.MockConn{Host: "web1", T: t}
+	m.On(conntest.Prefix("if stat -c %f / "), conntest.Response{Stdout: "gnu\n"})
 	m.On(statSum, conntest.Response{Stdout: stat + sum("v1\n")}).Times(1)
 	m.On(statSum, conntest.Response{Stdout: stat + sum("v2\n")})
 	m.On(conntest.Contains("base64 /etc/app.conf"), conntest.Response{Stdout: "djEK\n"}) // "v1\n"
@@ -51,7 +52,9 @@ func TestPutOnMock(t *testing.T) {
 		t.Errorf("uploads %q", got)
 	}
 	optest.NoChange(t, h, "files.put", args)
-	if n := len(m.Commands()); n != 3 {
-		t.Errorf("%d commands, want 2 fact reads and the diff's: %q", n, m.Commands())
+	// optest.Host caches nothing: files.StatStyle is asked before each
+	// files.FileSha256.
+	if n := len(m.Commands()); n != 5 {
+		t.Errorf("%d commands, want 2 fact reads with their stat style and the diff's: %q", n, m.Commands())
 	}
 }

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"unicode/utf8"
 
@@ -31,7 +33,8 @@ var putOp = operations.Op{
 	Args: []operations.Arg{
 		{Name: "src", Type: connector.String, Required: true, Description: "local file"},
 		{Name: "dest", Type: connector.String, Required: true, Description: "remote file, or an existing directory to upload into"},
-		argUser, argGroup, argMode,
+		argUser, argGroup,
+		{Name: "mode", Type: connector.Any, Description: argMode.Description + "; True copies the local file's"},
 		{Name: "add_deploy_dir", Type: connector.Bool, Default: true, Description: "src is relative to the deploy file's directory"},
 		argCreateDir,
 		{Name: "force", Type: connector.Bool, Default: false, Description: "upload even when the checksums match"},
@@ -61,6 +64,18 @@ func planPut(ctx context.Context, h operations.Host, args connector.Data) (*oper
 	c, err := localContent(src, args.Bool("assume_exists"))
 	if err != nil {
 		return nil, err
+	}
+	if m, ok := args["mode"].(bool); ok {
+		// mode=True: the local file's permissions, as pyinfra's.
+		args = maps.Clone(args)
+		delete(args, "mode")
+		if m && c.known {
+			fi, err := os.Stat(src)
+			if err != nil {
+				return nil, fmt.Errorf("src: %w", err)
+			}
+			args["mode"] = strconv.FormatUint(uint64(unixPerm(fi.Mode())), 8)
+		}
 	}
 	return planUpload(ctx, h, c, path.Base(filepath.ToSlash(src)), args)
 }
@@ -141,26 +156,41 @@ func planUpload(ctx context.Context, h operations.Host, c *content, base string,
 	var remoteSum string
 	// An existing directory receives the file under its own name: one look
 	// tells a file (with its checksum when there is one to compare with),
-	// nothing, or what else is there.
-	look := func(p string) (*FileInfo, error) { return File.Get(ctx, h, p) }
+	// nothing, or what else is there (its type).
+	look := func(p string) (*FileInfo, string, error) {
+		r, err := File.Get(ctx, h, p)
+		switch {
+		case err != nil || r == nil:
+			return nil, "", err
+		case r.NotFile:
+			return nil, r.Type, nil
+		}
+		return &r.FileInfo, "", nil
+	}
 	if c.known {
-		look = func(p string) (*FileInfo, error) {
+		look = func(p string) (*FileInfo, string, error) {
 			fs, err := FileSha256.Get(ctx, h, p)
+			var other *NotRegularError
+			if errors.As(err, &other) {
+				return nil, other.Type, nil
+			}
 			if fs == nil {
-				return nil, err
+				return nil, "", err
 			}
 			remoteSum = fs.Sha256
-			return &fs.FileInfo, err
+			return &fs.FileInfo, "", err
 		}
 	}
-	remote, err := look(dest)
-	var other *NotRegularError
-	if errors.As(err, &other) && other.Type == "directory" {
+	remote, other, err := look(dest)
+	if err == nil && other == typeDirectory {
 		dest = path.Join(dest, base)
-		remote, err = look(dest)
+		remote, other, err = look(dest)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if other != "" {
+		return nil, fmt.Errorf("%s is a %s, not a regular file", dest, other)
 	}
 	plan := &operations.Plan{}
 	if remote == nil && args.Bool("create_remote_dir") {
@@ -194,7 +224,7 @@ func planUpload(ctx context.Context, h operations.Host, c *content, base string,
 		}
 	}
 	// A replaced file keeps its owner and mode: compare with the old one.
-	plan.Steps = append(plan.Steps, attrSteps(dest, remote, a, false, false)...)
+	plan.Steps = append(plan.Steps, attrSteps(dest, remote, a, false, false, false)...)
 	return plan, nil
 }
 
@@ -227,6 +257,22 @@ func diff(ctx context.Context, h operations.Host, dest string, remote *FileInfo,
 		return fmt.Sprintf("--- %s\n+++ %s\nBinary file %s changed\n", dest, dest, dest), nil
 	}
 	return udiff.Unified(dest, dest, o, string(c.text)), nil
+}
+
+// unixPerm is m's permission bits with the set-id and sticky bits in
+// their Unix places.
+func unixPerm(m fs.FileMode) uint32 {
+	p := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		p |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		p |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		p |= 0o1000
+	}
+	return p
 }
 
 func isText(b []byte) bool {

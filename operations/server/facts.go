@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -200,14 +201,18 @@ var (
 
 	LinuxDistribution = facts.NewPlain(facts.Fact{
 		Name:        "server.LinuxDistribution",
-		Description: "the distribution from os-release: {name, major, minor, release_meta}",
+		Description: "the distribution from os-release, else its release file (CentOS 6): {name, major, minor, release_meta}",
 		Command: func(facts.Args) (command.Command, error) {
-			// /usr/lib/os-release is the fallback the os-release manual names.
-			return command.New("for", "f", "in", "/etc/os-release", "/usr/lib/os-release", ";", "do",
-				"if", "test", "-f", `"$f"`, ";", "then", "cat", `"$f"`, ";", "break", ";", "fi", ";", "done"), nil
+			// Every release file, each as its path, its content and a
+			// "---" line: os-release (/usr/lib/os-release, the fallback
+			// the os-release manual names, counts only without
+			// /etc/os-release) and the distributions' own
+			// (centos-release, redhat-release, ...).
+			return command.New("for", "f", "in", "/etc/*-release", "/usr/lib/os-release", ";", "do",
+				"if", "test", "-f", `"$f"`, ";", "then", "echo", `"$f"`, ";", "cat", `"$f"`, ";", "echo", ";", "echo", "---", ";", "fi", ";", "done"), nil
 		},
 	}, func(out connector.Output, _ facts.Args) (*Distribution, error) {
-		return ParseOsRelease(out.StdoutLines()), nil
+		return ParseReleaseFiles(out.StdoutLines()), nil
 	})
 
 	// Date is the host's clock, in UTC.
@@ -367,6 +372,93 @@ var versionCodename = regexp.MustCompile(`\(([^)]+)\)`)
 // does: the pretty name by ID, major and minor from VERSION_ID, and every
 // key in release_meta (with CODENAME added). No lines give nulls.
 func ParseOsRelease(lines []string) *Distribution {
+	return distribution(lines, nil)
+}
+
+// ParseReleaseFiles reads server.LinuxDistribution's output: release
+// files, each as its path, its content and a "---" line. os-release
+// gives the value as ParseOsRelease does; what it lacks (a CentOS 6 has
+// none) comes from the first distribution release file by name
+// (centos-release: "CentOS release 6.9 (Final)"), as pyinfra's does.
+func ParseReleaseFiles(lines []string) *Distribution {
+	files := map[string][]string{}
+	var names []string
+	name := ""
+	for _, l := range lines {
+		switch {
+		case name == "":
+			name = strings.TrimSpace(l)
+			if name != "" {
+				names = append(names, name)
+			}
+		case strings.TrimSpace(l) == "---":
+			name = ""
+		default:
+			files[name] = append(files[name], l)
+		}
+	}
+	osRelease, ok := files["/etc/os-release"]
+	if !ok {
+		osRelease = files["/usr/lib/os-release"]
+	}
+	sort.Strings(names)
+	var rel *releaseFile
+	for _, n := range names {
+		if r := parseReleaseFile(n, files[n]); r != nil {
+			rel = r
+			break
+		}
+	}
+	return distribution(osRelease, rel)
+}
+
+// releaseFile is what a distribution's release file says.
+type releaseFile struct {
+	id, name, version string
+}
+
+// notDistributionFiles are release files that name no distribution (or
+// repeat another: system-release is a link to redhat-release).
+var notDistributionFiles = map[string]bool{
+	"os-release": true, "lsb-release": true, "system-release": true, "oem-release": true,
+}
+
+// releaseLine reads "CentOS release 6.9 (Final)", "Fedora release 20
+// (Heisenbug)": the name, the version, the codename.
+var releaseLine = regexp.MustCompile(`^(.*?)\s+(?:release\s+)?(\d[\w.+-]*)(?:\s+\((.*)\))?\s*$`)
+
+// releaseIDs are the IDs of release files named otherwise than their
+// distributions' os-release IDs.
+var releaseIDs = map[string]string{"redhat": "rhel"}
+
+func parseReleaseFile(p string, lines []string) *releaseFile {
+	base := path.Base(p)
+	id, ok := strings.CutSuffix(base, "-release")
+	if !ok || !strings.HasPrefix(p, "/etc/") || notDistributionFiles[base] {
+		return nil
+	}
+	first := ""
+	for _, l := range lines {
+		if first = strings.TrimSpace(l); first != "" {
+			break
+		}
+	}
+	if first == "" {
+		return nil // Arch's is empty
+	}
+	if n, ok := releaseIDs[id]; ok {
+		id = n
+	}
+	r := &releaseFile{id: id, name: first}
+	if m := releaseLine.FindStringSubmatch(first); m != nil {
+		r.name, r.version = m[1], m[2]
+	}
+	return r
+}
+
+// distribution is the value from os-release's lines, completed by a
+// release file when os-release lacks the ID, the name or the version.
+func distribution(lines []string, rel *releaseFile) *Distribution {
 	d := &Distribution{ReleaseMeta: map[string]string{}}
 	for _, l := range lines {
 		l = strings.TrimSpace(l)
@@ -376,11 +468,11 @@ func ParseOsRelease(lines []string) *Distribution {
 		}
 		d.ReleaseMeta[strings.ToUpper(k)] = unquoteShell(v)
 	}
-	if len(d.ReleaseMeta) == 0 {
+	m := d.ReleaseMeta
+	if len(m) == 0 && rel == nil {
 		return d
 	}
-	m := d.ReleaseMeta
-	if _, ok := m["CODENAME"]; !ok {
+	if _, ok := m["CODENAME"]; !ok && len(m) > 0 {
 		switch {
 		case m["VERSION_CODENAME"] != "":
 			m["CODENAME"] = m["VERSION_CODENAME"]
@@ -392,12 +484,23 @@ func ParseOsRelease(lines []string) *Distribution {
 			}
 		}
 	}
-	name := m["NAME"]
-	if p, ok := prettyNames[strings.ToLower(m["ID"])]; ok {
+	id, name, version := m["ID"], m["NAME"], m["VERSION_ID"]
+	if rel != nil {
+		if id == "" {
+			id = rel.id
+		}
+		if name == "" {
+			name = rel.name
+		}
+		if version == "" {
+			version = rel.version
+		}
+	}
+	if p, ok := prettyNames[strings.ToLower(id)]; ok {
 		name = p
 	}
 	d.Name = opt(name)
-	parts := strings.Split(m["VERSION_ID"], ".")
+	parts := strings.Split(version, ".")
 	// pyinfra gives null for a zero or missing number.
 	if n, err := strconv.Atoi(parts[0]); err == nil && n != 0 {
 		d.Major = &n

@@ -283,8 +283,14 @@ func keySteps(ctx context.Context, h operations.Host, user, group, home string, 
 	}
 	var info *files.FileInfo
 	if exists {
-		if info, err = files.File.Get(ctx, h, file); err != nil {
+		reg, err := files.File.Get(ctx, h, file)
+		switch {
+		case err != nil:
 			return nil, err
+		case reg != nil && reg.NotFile:
+			return nil, fmt.Errorf("%s is a %s, not a regular file", file, reg.Type)
+		case reg != nil:
+			info = &reg.FileInfo
 		}
 	}
 	if info == nil || info.User != user || (group != "" && info.Group != group) {
