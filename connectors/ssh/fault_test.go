@@ -236,3 +236,23 @@ func TestHostFaults(t *testing.T) {
 		}
 	})
 }
+
+// TestTimeoutReachesSetsidChild: a timed-out command that started a child
+// in a session of its own (setsid) leaves nothing running: the child is
+// found by the mark in its environment.
+func TestTimeoutReachesSetsidChild(t *testing.T) {
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes})
+	s := f.Servers[0]
+	d := fleetData(t, f, s)
+	d[KeyUser] = sshfleet.DeployUser
+	c := open(t, s.Name, d, nil)
+	connect(t, c)
+	n := uniq()
+	_, err := c.Run(context.Background(), command.Shell("(setsid sleep 300."+n+" &); sleep 301."+n), connector.Options{Timeout: time.Second})
+	if !errors.Is(err, connector.ErrTimeout) {
+		t.Fatalf("want a timeout, got %v", err)
+	}
+	if out := onServer(t, s, "ps -eo pid,sid,args | grep -E 'sleep 30[01][.]"+n+"' | grep -v grep || true"); out != "" {
+		t.Fatalf("left running after the timeout:\n%s", out)
+	}
+}

@@ -14,10 +14,11 @@ import (
 // another user.
 type pendingStop struct {
 	pgid int
+	mark string
 	opts connector.Options
 }
 
-func (c *Conn) addPending(pgid int, opts connector.Options) {
+func (c *Conn) addPending(pgid int, mark string, opts connector.Options) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range c.pending {
@@ -25,7 +26,7 @@ func (c *Conn) addPending(pgid int, opts connector.Options) {
 			return
 		}
 	}
-	c.pending = append(c.pending, pendingStop{pgid: pgid, opts: opts})
+	c.pending = append(c.pending, pendingStop{pgid: pgid, mark: mark, opts: opts})
 }
 
 func (c *Conn) donePending(pgid int) {
@@ -48,11 +49,11 @@ func (c *Conn) runPending(client *ssh.Client) {
 	c.mu.Unlock()
 	for _, p := range todo {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		err := c.killGroup(ctx, client, p.pgid, p.opts)
+		err := c.killGroup(ctx, client, p.pgid, p.mark, p.opts)
 		cancel()
 		if err != nil {
 			c.host.Logger().Debug("stopping a command left running failed", "host", c.name(), "pgid", p.pgid, "error", err)
-			c.addPending(p.pgid, p.opts)
+			c.addPending(p.pgid, p.mark, p.opts)
 			continue
 		}
 		c.host.Logger().Info("stopped a command left running when the connection was lost", "host", c.name(), "pgid", p.pgid)

@@ -19,6 +19,9 @@ import (
 // also its process group: sshd starts every session command with setsid)
 // and passes everything after it on.
 type pidLine struct {
+	// mark is the value of GOINFRA_RUN in the command's environment: it
+	// finds what the command started in sessions of their own (setsid).
+	mark string
 	next io.Writer
 	buf  []byte
 	done bool
@@ -94,7 +97,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	if opts.Stdout != nil {
 		out = opts.Stdout
 	}
-	pid := &pidLine{next: out, pid: make(chan int, 1)}
+	pid := &pidLine{mark: randomSuffix(), next: out, pid: make(chan int, 1)}
 	sess.Stdout, sess.Stderr = pid, rec.Stderr()
 	if stdin != nil {
 		sess.Stdin = stdin
@@ -102,9 +105,13 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	// The login shell prints its PID (= process group) first, then execs
 	// the command, so a timeout can stop the whole group from a second
 	// session even where sshd ignores "signal" requests.
-	line := "echo $$; exec " + wrapped.Raw()
+	// GOINFRA_RUN marks the environment of everything the command starts,
+	// also what leaves its process group (sudo resets the environment, so
+	// an escalated command's children are found by their group only).
+	prefix := "echo $$; GOINFRA_RUN=" + pid.mark + "; export GOINFRA_RUN; "
+	line := prefix + "exec " + wrapped.Raw()
 	if unix.ShellExecutable == command.NoShell && !unix.Escalates() {
-		line = "echo $$; " + wrapped.Raw()
+		line = prefix + wrapped.Raw()
 	}
 	started := make(chan error, 1)
 	go func() { started <- sess.Start(line) }()
@@ -186,10 +193,10 @@ func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, o
 		if pgid > 1 {
 			// Kept until done: a Close meanwhile does it over a new
 			// connection.
-			c.addPending(pgid, opts)
+			c.addPending(pgid, pid.mark, opts)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if err := c.killGroup(ctx, client, pgid, opts); err == nil {
+			if err := c.killGroup(ctx, client, pgid, pid.mark, opts); err == nil {
 				c.donePending(pgid)
 			}
 		}
@@ -204,9 +211,8 @@ func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, o
 
 // killGroup signals process group pgid over client: TERM, then KILL, as
 // the login user and, for an escalated command, as the user it runs as.
-func (c *Conn) killGroup(ctx context.Context, client *ssh.Client, pgid int, opts connector.Options) error {
-	g := strconv.Itoa(pgid)
-	kill := command.Shell("kill -TERM -" + g + " 2>/dev/null; sleep 0.3; kill -KILL -" + g + " 2>/dev/null; true")
+func (c *Conn) killGroup(ctx context.Context, client *ssh.Client, pgid int, mark string, opts connector.Options) error {
+	kill := command.Shell(killScript(pgid, mark))
 	var errs []error
 	if opts.Kill != nil {
 		errs = append(errs, opts.Kill(ctx, kill))
@@ -231,8 +237,25 @@ func (c *Conn) stopLater(pid *pidLine, opts connector.Options) {
 	select {
 	case pgid := <-pid.pid:
 		if pgid > 1 {
-			c.addPending(pgid, opts)
+			c.addPending(pgid, pid.mark, opts)
 		}
 	default:
 	}
+}
+
+// killScript signals process group pgid and every process whose
+// environment holds GOINFRA_RUN=mark (where /proc tells): TERM, then KILL.
+func killScript(pgid int, mark string) string {
+	g := strconv.Itoa(pgid)
+	marked := ""
+	if mark != "" {
+		marked = `for p in /proc/[0-9]*; do grep -qas 'GOINFRA_RUN=` + mark + `' "$p/environ" && kill -%[1]s "${p#/proc/}" 2>/dev/null; done; `
+	}
+	sig := func(name string) string {
+		if marked == "" {
+			return ""
+		}
+		return strings.ReplaceAll(marked, "%[1]s", name)
+	}
+	return "kill -TERM -" + g + " 2>/dev/null; " + sig("TERM") + "sleep 0.3; kill -KILL -" + g + " 2>/dev/null; " + sig("KILL") + "true"
 }
