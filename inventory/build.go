@@ -35,10 +35,18 @@ func (l *loader) build() (*Inventory, error) {
 		}
 	}
 	var kept []*hostBuild
+	selected := 0
 	for _, h := range l.hosts {
 		if h.selected(l.opts.Limit) {
-			kept = append(kept, h)
+			selected++
+			if l.opts.Shard.Has(h.name) {
+				kept = append(kept, h)
+			}
 		}
+	}
+	if len(kept) == 0 && selected > 0 {
+		// A shard may be empty (fewer hosts than shards): nothing to do.
+		return &Inventory{Groups: map[string][]string{}}, nil
 	}
 	if len(kept) == 0 {
 		if len(l.opts.Limit) > 0 {

@@ -25,8 +25,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/goinfra-dev/goinfra/connector"
@@ -112,6 +114,8 @@ type Options struct {
 	// syntax). Empty keeps all. Inventory connectors are not run for
 	// targets that a limit rules out in advance (see Load).
 	Limit []string
+	// Shard keeps only the hosts of one shard of the inventory (after
+	// Limit): see Shard.
 	// BaseDir is where group_data/ is looked for when the inventory is
 	// given as target strings (default "."); for an inventory file it is
 	// the file's directory.
@@ -124,6 +128,35 @@ type Options struct {
 	// program may find kinds lazily: the CLI registers external connector
 	// programs only when a kind is not built in.
 	Lookup func(kind string) (connector.Driver, bool)
+	Shard  Shard
+}
+
+// Shard is one of N parts of an inventory, K from 1 to N (the zero value
+// keeps every host). A host's shard follows from its name alone (FNV-1a
+// modulo N), so shards are disjoint, cover the inventory, and a host keeps
+// its shard when others are added: N controllers (a Kubernetes Indexed
+// Job, a CI matrix) each run one shard of the same inventory.
+type Shard struct{ K, N int }
+
+// ParseShard reads "K/N" (1 ≤ K ≤ N).
+func ParseShard(s string) (Shard, error) {
+	k, n, ok := strings.Cut(s, "/")
+	ki, err1 := strconv.Atoi(strings.TrimSpace(k))
+	ni, err2 := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err1 != nil || err2 != nil || ni < 1 || ki < 1 || ki > ni {
+		return Shard{}, fmt.Errorf("--shard %q: want K/N with 1 ≤ K ≤ N, e.g. 2/5", s)
+	}
+	return Shard{K: ki, N: ni}, nil
+}
+
+// Has reports whether the host named name is in the shard.
+func (s Shard) Has(name string) bool {
+	if s.N <= 1 {
+		return true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return int(h.Sum32()%uint32(s.N)) == s.K-1
 }
 
 // Load builds an inventory from spec: a path to a Starlark inventory file
