@@ -40,7 +40,8 @@ type Conn struct {
 	// pending are stops of commands a dead connection kept us from
 	// stopping: run on the next connection, or at Close.
 	pending []pendingStop
-	closing bool // Close runs the kept stops itself
+	closing bool           // Close runs the kept stops itself
+	stops   sync.WaitGroup // stops still under way (see stopRemote)
 	// From a connection's second session on, the next session channel is
 	// opened while the current one is used (spare), so a command costs one
 	// round trip (exec, then its output) instead of two (open, then exec).

@@ -20,6 +20,15 @@ import (
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 )
 
+// deployData logs in as the fleet's deploy user: root's login shell on
+// this machine's image runs pyenv from ~/.bashrc, whose lock a killed
+// session can leave behind (then every root session waits 60 s).
+func deployData(t *testing.T, f *sshfleet.Fleet, s *sshfleet.Server) connector.Data {
+	d := fleetData(t, f, s)
+	d[KeyUser] = sshfleet.DeployUser
+	return d
+}
+
 // uniq is a number no other test's command line contains.
 func uniq() string {
 	n, _ := rand.Int(rand.Reader, big.NewInt(800000))
@@ -47,7 +56,7 @@ func TestDeadNetwork(t *testing.T) {
 
 	t.Run("timeout", func(t *testing.T) {
 		defer s.SetSilent(false)
-		d := fleetData(t, f, s)
+		d := deployData(t, f, s)
 		logs := &logBuf{}
 		c := open(t, s.Name, d, logs)
 		defer func() {
@@ -87,7 +96,7 @@ func TestDeadNetwork(t *testing.T) {
 	t.Run("no timeout", func(t *testing.T) {
 		defer s.SetSilent(false)
 		logs := &logBuf{}
-		c := open(t, s.Name, fleetData(t, f, s), logs)
+		c := open(t, s.Name, deployData(t, f, s), logs)
 		defer func() {
 			if t.Failed() {
 				t.Logf("connector log:\n%s", logs.String())
@@ -124,7 +133,7 @@ func TestDeadNetwork(t *testing.T) {
 	t.Run("connect", func(t *testing.T) {
 		defer s.SetSilent(false)
 		s.SetSilent(true)
-		d := fleetData(t, f, s)
+		d := deployData(t, f, s)
 		d[KeyConnectTimeout] = 3 * time.Second
 		c := open(t, s.Name, d, nil)
 		start := time.Now()
@@ -140,10 +149,10 @@ func TestDeadNetwork(t *testing.T) {
 
 	t.Run("upload", func(t *testing.T) {
 		defer s.SetSilent(false)
-		c := open(t, s.Name, fleetData(t, f, s), nil)
+		c := open(t, s.Name, deployData(t, f, s), nil)
 		connect(t, c)
-		dir := "/root/dead-upload-" + uniq()
-		onServer(t, s, "mkdir -p "+dir+" && printf old > "+dir+"/f")
+		dir := "/home/deploy/dead-upload-" + uniq()
+		onServer(t, s, "mkdir -p "+dir+" && printf old > "+dir+"/f && chown -R deploy "+dir)
 		cr := &cutReader{r: io.LimitReader(rand.Reader, 200<<20), n: 8 << 20, cut: func() { s.SetSilent(true) }}
 		err := c.Put(context.Background(), sizedReader{cr, 200 << 20}, dir+"/f", connector.Options{})
 		if !errors.Is(err, connector.ErrTransfer) && !errors.Is(err, connector.ErrConnect) {
@@ -159,12 +168,12 @@ func TestDeadNetwork(t *testing.T) {
 	})
 
 	t.Run("stale temporary", func(t *testing.T) {
-		c := open(t, s.Name, fleetData(t, f, s), nil)
+		c := open(t, s.Name, deployData(t, f, s), nil)
 		connect(t, c)
-		dir := "/root/stale-" + uniq()
+		dir := "/home/deploy/stale-" + uniq()
 		// What a cut upload of an earlier run leaves, and a file of
 		// another program with a similar name.
-		onServer(t, s, "mkdir -p "+dir+" && touch -d '1 hour ago' "+dir+"/.f.goinfra-abc123 && touch -d '1 hour ago' "+dir+"/.g.goinfra-abc123")
+		onServer(t, s, "mkdir -p "+dir+" && touch -d '1 hour ago' "+dir+"/.f.goinfra-abc123 && touch -d '1 hour ago' "+dir+"/.g.goinfra-abc123 && chown -R deploy "+dir)
 		if err := c.Put(context.Background(), bytes.NewReader([]byte("new")), dir+"/f", connector.Options{}); err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +215,7 @@ func TestHostFaults(t *testing.T) {
 	})
 
 	t.Run("sshd killed", func(t *testing.T) {
-		c := open(t, s.Name, fleetData(t, f, s), nil)
+		c := open(t, s.Name, deployData(t, f, s), nil)
 		connect(t, c)
 		n := uniq()
 		stopped := make(chan struct{})

@@ -9,6 +9,9 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 )
 
+// stopDrain bounds how long Close waits for stops under way.
+var stopDrain = 5 * time.Second
+
 // pendingStop is the stop of a command that a dead or lost connection kept
 // from being stopped: its process group, and how to signal what runs as
 // another user.
@@ -65,6 +68,14 @@ func (c *Conn) runPending(client *ssh.Client) {
 // connect timeout, so the end of a run stops what it started and removes
 // its debris once the host answers again.
 func (c *Conn) finishPending() {
+	// Stops under way finish first (a slow host, not a dead one, is the
+	// usual reason they are): bounded, so a dead host does not hold Close.
+	waited := make(chan struct{})
+	go func() { c.stops.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(stopDrain):
+	}
 	c.mu.Lock()
 	n := len(c.pending) + len(c.orphans)
 	settings := c.settings

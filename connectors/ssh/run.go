@@ -181,7 +181,9 @@ var stopWait = 2 * time.Second
 // and done once the host can be reached again.
 func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, opts connector.Options) {
 	done := make(chan struct{})
+	c.stops.Add(1)
 	go func() {
+		defer c.stops.Done()
 		defer close(done)
 		_ = sess.Signal(ssh.SIGTERM)
 		var pgid int
@@ -205,7 +207,7 @@ func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, o
 	select {
 	case <-done:
 	case <-time.After(stopWait):
-		c.host.Logger().Warn("the host does not answer: the command is stopped once it can be reached again", "host", c.name())
+		c.host.Logger().Info("stopping the command takes longer than usual: it goes on beside the run (and once the host can be reached again, if it cannot now)", "host", c.name())
 	}
 }
 
