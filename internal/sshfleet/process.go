@@ -141,7 +141,7 @@ func (f *Fleet) startProcServer(i int, authKeys string) (*Server, error) {
 			return nil, err
 		}
 		ps.addr = net.JoinHostPort(ip, strconv.Itoa(port))
-		cfg := sshdConfig(fmt.Sprintf("ListenAddress %s\n%sPidFile none\nAuthorizedKeysFile %s\n# The key file lives in a temporary directory below /tmp.\nStrictModes no\n# Marks every session's processes, found and stopped by Stop even when orphaned.\nSetEnv %s\n",
+		cfg := sshdConfig(fmt.Sprintf("ListenAddress %s\n%sPidFile none\nAuthorizedKeysFile %s\n# The key file lives in a temporary directory below /tmp.\nStrictModes no\n# Marks every session's processes, found and stopped by Stop even when orphaned.\n# SHLVL=1: bash sources ~/.bashrc for an ssh command only at shell level 1,\n# and this machine's root ~/.bashrc runs pyenv (100 ms a session, and a lock\n# a killed session leaves behind that makes every later one wait 60 s): a\n# fleet server behaves as a clean host. (Only the first SetEnv line counts.)\nSetEnv %s SHLVL=1\n",
 			ps.addr, keyLines.String(), authKeys, ps.mark()))
 		if err := os.WriteFile(ps.config, []byte(cfg), 0o644); err != nil {
 			return nil, err
