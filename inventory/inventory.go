@@ -112,6 +112,9 @@ type Options struct {
 	// syntax). Empty keeps all. Inventory connectors are not run for
 	// targets that a limit rules out in advance (see Load).
 	Limit []string
+	// GroupData are more directories of group data files (<dir>/<group>.star,
+	// pyinfra's --group-data), read after group_data/; later ones win.
+	GroupData []string
 	// BaseDir is where group_data/ is looked for when the inventory is
 	// given as target strings (default "."); for an inventory file it is
 	// the file's directory.
