@@ -46,6 +46,9 @@ type execRecord struct {
 	Stderr    string  `json:"stderr"`
 	DurationS float64 `json:"duration_s"`
 	Error     *string `json:"error"`
+	// The output's bytes when it is not UTF-8 (see jsonout.go).
+	StdoutBase64 *string `json:"stdout_base64,omitempty"`
+	StderrBase64 *string `json:"stderr_base64,omitempty"`
 }
 
 // dryRecord is one --json --dry line of exec.
@@ -60,7 +63,7 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	cfg, err := a.engineConfig(c)
+	cfg, err := a.engineConfig(c, a.config)
 	if err != nil {
 		return a.inputErr(err)
 	}
@@ -68,7 +71,8 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 	if err := checkWrappedSizes(run, cmd); err != nil {
 		return err
 	}
-	if a.flags.dry {
+	if a.flags.dry || a.flags.debugFacts || a.flags.debugOperations {
+		// pyinfra's debug flags stop before anything runs, for exec too.
 		return a.execDry(run, cmd)
 	}
 
@@ -142,10 +146,10 @@ func (a *app) execReport(host string, res connector.Result, err error) {
 	rec := execRecord{
 		Host:      host,
 		Success:   err == nil,
-		Stdout:    res.Stdout(),
-		Stderr:    res.Stderr(),
 		DurationS: res.Duration.Seconds(),
 	}
+	rec.Stdout, rec.StdoutBase64 = jsonText(res.Stdout())
+	rec.Stderr, rec.StderrBase64 = jsonText(res.Stderr())
 	if res.ExitCode >= 0 && !errors.Is(err, connector.ErrTimeout) && !errors.Is(err, connector.ErrConnect) {
 		code := res.ExitCode
 		rec.ExitCode = &code
