@@ -29,6 +29,11 @@ type app struct {
 	discoverOnce sync.Once
 	// args are the command line as given, for error messages.
 	args []string
+	// chdirBack is the working directory before --chdir, "" when it was
+	// not given.
+	chdirBack string
+	// config is the --config file's settings, nil without --config.
+	config *deploy.Config
 }
 
 // operation runs the words after the inventory (words[0] is its name:
@@ -56,15 +61,18 @@ func (a *app) command() *cobra.Command {
 over SSH, Docker, Podman, chroot or this machine — a Go take on pyinfra's connectors.
 
 INVENTORY is a comma-separated list of target strings (web1,@local,@docker/alpine:3.19)
-or a Starlark inventory file (inventory.star). OPERATIONS is one of:
+or a Starlark inventory file (inventory.star). Image targets use images the
+engine has: goinfra does not pull (docker pull alpine:3.19 first). OPERATIONS
+is one of:
 
   exec -- CMD [ARG…]      run one command on every host (one argument: a shell
                           command line; several: run exactly that argv)
-  fact NAME [k=v…] …      gather facts, print {host: value} as JSON
+  fact NAME [k=v…] …      gather facts, print {host: {fact: value}} as JSON
   debug-inventory         show hosts, groups and data (secrets masked)
   deploy.star [more.star…]  run the operations Starlark deploy files declare
                           (plan, confirm unless -y, run; --dry, --diff)
-  files.put k=v …         run one operation (arguments typed as --data values)
+  files.put k=v …         run one operation (key=value, positional or JSON
+                          arguments, as pyinfra takes them)
 
 Reserved first words (no inventory): connectors, version, help.
 "goinfra help exec" (fact, deploy, operations, debug-inventory) shows a
@@ -72,7 +80,8 @@ verb's help with examples, as does "goinfra exec --help"; "goinfra help
 files.put" an operation's arguments, "goinfra help files.File" a fact's.
 
 Exit status: 0 all hosts succeeded, 1 a host failed, 2 bad usage or input
-(nothing was run), 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.`,
+(nothing was run), 3 changes declined at the prompt (nothing was changed),
+129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.`,
 		Example: `  goinfra @local exec -- uname -a
   goinfra web1,web2 --sudo exec -- systemctl restart nginx
   goinfra @local fact server.Os files.File path=/etc/hosts
@@ -138,6 +147,13 @@ func (a *app) runInventory(c *cobra.Command, args []string) error {
 	}
 	if err := a.checkOperation(words, dash); err != nil {
 		return err
+	}
+	if a.flags.config != "" {
+		cfg, err := deploy.LoadConfig(a.flags.config)
+		if err != nil {
+			return a.inputErr(err)
+		}
+		a.config = &cfg
 	}
 	invOpts, err := a.inventoryOptions(c)
 	if err != nil {
@@ -209,9 +225,16 @@ func (a *app) finish(ctx context.Context, run *engine.Run, stopErr error) error 
 		return &exitError{code: ExitFailed}
 	}
 	if a.flags.verbose > 0 || total > 1 {
-		a.out.Log(colorGreen, fmt.Sprintf("goinfra: %d of %d hosts succeeded", total, total))
+		a.info(colorGreen, fmt.Sprintf("goinfra: %d of %d hosts succeeded", total, total))
 	}
 	return nil
+}
+
+// info writes a run-log line that --quiet leaves out.
+func (a *app) info(color, line string) {
+	if !a.flags.quiet {
+		a.out.Log(color, line)
+	}
 }
 
 func hostNames(hs []*engine.Host) string {

@@ -77,6 +77,11 @@ var badCases = []badCase{
 	{name: "bad timeout", args: execArgs("--timeout", "soon", "@local"), code: 2, want: `--timeout "soon"`},
 	{name: "zero timeout", args: execArgs("--timeout", "0", "@local"), code: 2, want: "must be positive"},
 	{name: "negative parallel", args: execArgs("--parallel", "-1", "@local"), code: 2, want: "--parallel -1"},
+	{name: "zero parallel", args: execArgs("--parallel", "0", "@local"), code: 2, want: "--parallel 0: must be positive"},
+	{name: "local directory missing", args: execArgs("--chdir", "{dir}/nonexistent", "@local"), code: 2, want: "--chdir {dir}/nonexistent: no such file or directory"},
+	{name: "config missing", args: execArgs("--config", "nosuch.star", "@local"), code: 2, want: "nosuch.star: config file: no such file"},
+	{name: "config setting unknown", files: map[string]string{"other.star": "SUDOO = True\n"}, args: execArgs("--config", "other.star", "@local"), code: 2, want: "other.star:1:1: unknown setting SUDOO (did you mean SUDO?)"},
+	{name: "group data dir syntax", files: map[string]string{"more/all.star": "x = \n"}, args: execArgs("--group-data", "more", "@local"), code: 2, want: "more/all.star:1:5:"},
 	{name: "parallel not a number", args: execArgs("--parallel", "x", "@local"), code: 2, want: `"--parallel"`},
 	{name: "fail percent", args: execArgs("--fail-percent", "150", "@local"), code: 2, want: "--fail-percent 150"},
 	{name: "no inventory", args: nil, code: 2, want: "no inventory"},
@@ -126,7 +131,13 @@ var badCases = []badCase{
 	{name: "deploy endless loop", files: map[string]string{"d.star": loopStar}, env: []string{starlimit.EnvMaxSteps + "=1000000"},
 		args: []string{"@local", "d.star"}, code: 2, want: "d.star:"},
 	{name: "single operation unknown", args: []string{"@local", "files.putt", "src=a"}, code: 2, want: "unknown operation files.putt (did you mean files.put?)"},
-	{name: "single operation argument", args: []string{"@local", "files.directory", "nokv"}, code: 2, want: `files.directory: argument "nokv": want key=value`},
+	{name: "single operation positional", args: []string{"@local", "files.directory", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z"}, code: 2, want: "files.directory: 26 positional arguments, it takes at most"},
+	{name: "single operation argument twice", args: []string{"@local", "files.directory", "{dir}/a", "path={dir}/b"}, code: 2, want: "files.directory: argument path given twice (positional argument 1 and path=)"},
+	{name: "single operation JSON type", args: []string{"@local", "files.directory", `[[1], {}]`}, code: 2, want: "files.directory: argument path: expected string, given float"},
+	// Arguments only planning finds wrong: still bad input, before any change.
+	{name: "local src missing", args: []string{"@local", "-y", "files.put", "src={dir}/nosuch", "dest={dir}/ran"}, code: 2, want: "files.put: src: open {dir}/nosuch: no such file or directory"},
+	{name: "mode not octal", args: []string{"@local", "-y", "files.directory", "path={dir}/ran", "mode=abc"}, code: 2, want: `files.directory: mode: "abc" is not an octal mode`},
+	{name: "deploy mode not octal", files: map[string]string{"d.star": "files.directory(path=\"/tmp/goinfra-never\", mode=\"abc\")\n"}, args: []string{"@local", "-y", "d.star"}, code: 2, want: `d.star:1:16: files.directory: mode: "abc" is not an octal mode`},
 
 	// Oversized input.
 	{name: "command too long", args: append([]string{"@local", "exec", "--", "touch", "{dir}/ran"}, strings.Fields(strings.Repeat("argument ", 20000))...),
@@ -142,7 +153,8 @@ var badCases = []badCase{
 	{name: "ssh config missing", args: execArgs("--data", "ssh_config_file={dir}/nonexistent", "127.0.0.1"), code: 1, want: "ssh config file {dir}/nonexistent"},
 	{name: "binary missing", args: []string{"@local", "exec", "--", "{dir}/no-such-binary"}, code: 1, want: "[@local] error: command failed with exit code 127"},
 	{name: "shell missing", args: execArgs("--data", "_shell_executable={dir}/no-such-sh", "@local"), code: 1, want: "[@local] error: command failed with exit code 127"},
-	{name: "directory missing", args: execArgs("--chdir", "{dir}/nonexistent", "@local"), code: 1, want: "[@local] error: command failed with exit code"},
+	{name: "directory over a file", files: map[string]string{"afile": "x"}, args: []string{"@local", "-y", "files.directory", "path={dir}/afile"}, code: 1, want: "[@local] error: (command line): files.directory: {dir}/afile exists and is not a directory"},
+	{name: "directory missing", args: execArgs("--remote-chdir", "{dir}/nonexistent", "@local"), code: 1, want: "[@local] error: command failed with exit code"},
 }
 
 func TestBadInputCatalogue(t *testing.T) {

@@ -25,7 +25,8 @@ import (
 const (
 	ExitOK          = 0
 	ExitFailed      = 1   // a host failed (connect, command, operation)
-	ExitUsage       = 2   // bad usage or input found before connecting
+	ExitUsage       = 2   // bad usage or input, found before anything changed
+	ExitDeclined    = 3   // the changes were not confirmed at the prompt: nothing changed
 	ExitInterrupted = 130 // stopped by an interrupt (Main: 128 + the signal's number)
 )
 
@@ -123,6 +124,12 @@ func Run(ctx context.Context, args []string, stdio IO) (code int) {
 	root.SetOut(stdio.Stdout)
 	root.SetErr(stdio.Stderr)
 	err := root.ExecuteContext(ctx)
+	if a.chdirBack != "" {
+		// A program that calls Run keeps its own working directory.
+		if cerr := os.Chdir(a.chdirBack); cerr != nil && err == nil {
+			err = &exitError{code: ExitFailed, err: fmt.Errorf("changing back from --chdir: %w", cerr)}
+		}
+	}
 	if err == nil {
 		return ExitOK
 	}

@@ -162,11 +162,41 @@ func writeMarkdown(w io.Writer, ks []kindInfo, global []keyInfo) {
 	table(global)
 }
 
+// inventoryRecord is one --json line of debug-inventory: one host.
+type inventoryRecord struct {
+	Host    string          `json:"host"`
+	Kind    string          `json:"kind"`
+	Groups  []string        `json:"groups"`
+	Data    json.RawMessage `json:"data"`
+	Sources json.RawMessage `json:"sources"`
+}
+
 func (a *app) debugInventory(_ context.Context, _ *cobra.Command, inv *inventory.Inventory, _ []string, _ int) error {
-	if a.flags.json {
-		return a.printJSON(inv)
+	if !a.flags.json {
+		a.out.Raw(inv.Describe())
+		return nil
 	}
-	a.out.Raw(inv.Describe())
+	// The inventory's own encoding masks secrets; it is cut into one line
+	// per host, as every verb's --json output is.
+	b, err := json.Marshal(inv)
+	if err != nil {
+		return &exitError{code: ExitFailed, err: fmt.Errorf("encoding JSON: %w", err)}
+	}
+	var doc struct {
+		Hosts []struct {
+			Name    string          `json:"name"`
+			Kind    string          `json:"kind"`
+			Groups  []string        `json:"groups"`
+			Data    json.RawMessage `json:"data"`
+			Sources json.RawMessage `json:"sources"`
+		} `json:"hosts"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return &exitError{code: ExitFailed, err: fmt.Errorf("encoding JSON: %w", err)}
+	}
+	for _, h := range doc.Hosts {
+		a.jsonLine(inventoryRecord{Host: h.Name, Kind: h.Kind, Groups: h.Groups, Data: h.Data, Sources: h.Sources})
+	}
 	return nil
 }
 

@@ -46,7 +46,12 @@ func (a *app) loadDeploy(words []string, dash int) (operation, error) {
 		}
 		d, err = deploy.Load(words...)
 	} else {
-		d, err = deploy.Single(words[0], words[1:])
+		var values map[string]any
+		values, err = opValues(words[0], words[1:])
+		if err != nil {
+			return nil, usageErr("%v", err)
+		}
+		d, err = deploy.SingleValues(words[0], values)
 	}
 	if err != nil {
 		return nil, a.inputErr(err)
@@ -56,38 +61,22 @@ func (a *app) loadDeploy(words []string, dash int) (operation, error) {
 	}, nil
 }
 
-// opRecord is one --json line of a deploy: one operation on one host.
-type opRecord struct {
-	Host      string  `json:"host"`
-	Operation string  `json:"operation"`
-	Changed   bool    `json:"changed"`
-	Success   bool    `json:"success"`
-	Status    string  `json:"status"`
-	DurationS float64 `json:"duration_s"`
-	Error     *string `json:"error"`
-	Dry       bool    `json:"dry,omitempty"`
-}
-
 func (a *app) runDeploy(ctx context.Context, c *cobra.Command, inv *inventory.Inventory, d *deploy.Deploy) error {
-	cfg, err := a.engineConfig(c)
+	if a.config != nil {
+		d.Config = *a.config
+	}
+	cfg, err := a.engineConfig(c, &d.Config)
 	if err != nil {
 		return a.inputErr(err)
-	}
-	// config.star ranks below the command line.
-	for k, v := range d.Config.Args {
-		if _, set := cfg.Args[k]; !set {
-			cfg.Args[k] = v
-		}
-	}
-	if d.Config.Parallel > 0 && !c.Flags().Changed("parallel") && !a.flags.serial {
-		cfg.Parallel = d.Config.Parallel
-	}
-	if d.Config.FailPercent != nil && cfg.FailPercent == nil {
-		cfg.FailPercent = d.Config.FailPercent
 	}
 	d.NoWait = a.flags.noWait
 	showDiff, _ := c.Flags().GetBool("diff")
 	run := engine.New(inv, cfg)
+	rep := a.newDeployReport()
+	done := func(stopErr error) error {
+		rep.flush(run.Hosts())
+		return a.finish(ctx, run, stopErr)
+	}
 
 	connected, err := run.Connect(ctx)
 	for _, r := range connected {
@@ -95,11 +84,11 @@ func (a *app) runDeploy(ctx context.Context, c *cobra.Command, inv *inventory.In
 			if !a.flags.json {
 				a.out.HostError(r.Host.Name, r.Err)
 			}
-			a.opReport(r.Host.Name, "(connect)", false, r.Err, r.Duration, false)
+			rep.failed(r.Host.Name, "(connect)", r.Err, r.Duration)
 		}
 	}
 	if err != nil {
-		return a.finish(ctx, run, err)
+		return done(err)
 	}
 	plan, err := d.Plan(ctx, run)
 	if err != nil && errors.Is(err, deploy.ErrInvalid) {
@@ -110,11 +99,32 @@ func (a *app) runDeploy(ctx context.Context, c *cobra.Command, inv *inventory.In
 	for _, h := range run.Hosts() {
 		if h.Err() != nil && h.Connected() {
 			a.out.HostError(h.Name, h.Err())
-			a.opReport(h.Name, "(plan)", false, h.Err(), 0, false)
+			rep.failed(h.Name, "(plan)", h.Err(), 0)
 		}
 	}
 	if err != nil || plan == nil {
-		return a.finish(ctx, run, err)
+		return done(err)
+	}
+
+	if a.flags.debugFacts || a.flags.debugOperations {
+		// pyinfra's --debug-facts and --debug-operations: what the plan
+		// found and would do; nothing is changed.
+		run.Abandon(errDry)
+		if a.flags.debugFacts {
+			if err := a.printFacts(gatheredFacts(run)); err != nil {
+				return err
+			}
+		}
+		if a.flags.debugOperations {
+			if a.flags.json {
+				rep.dry = true
+				rep.planned(plan, true)
+				rep.flush(run.Hosts())
+			} else {
+				a.printOperations(plan)
+			}
+		}
+		return a.finish(ctx, run, nil)
 	}
 
 	a.planTable(plan)
@@ -122,22 +132,23 @@ func (a *app) runDeploy(ctx context.Context, c *cobra.Command, inv *inventory.In
 		a.printDiffs(plan)
 	}
 	if !plan.Changes() {
-		a.out.Log(colorGreen, "No changes")
-		a.planRecords(plan, false)
-		return a.finish(ctx, run, nil)
+		a.info(colorGreen, "No changes")
+		rep.planned(plan, false)
+		return done(nil)
 	}
 	if a.flags.dry {
-		a.out.Log(colorYellow, "Dry run: nothing was changed")
-		a.planRecords(plan, true)
+		a.info(colorYellow, "Dry run: nothing was changed")
+		rep.dry = true
+		rep.planned(plan, false)
 		run.Abandon(errDry)
-		return a.finish(ctx, run, nil)
+		return done(nil)
 	}
 	if !a.flags.yes && a.interactive() {
 		ok, err := a.confirm("Apply these changes? [y/N] ")
 		if err != nil || !ok {
 			run.Abandon(errDeclined)
 			run.Close(ctx)
-			return &exitError{code: ExitFailed, err: errors.New("aborted: nothing was changed")}
+			return &exitError{code: ExitDeclined, err: errors.New("aborted: changes declined, nothing was changed")}
 		}
 	}
 
@@ -152,8 +163,8 @@ func (a *app) runDeploy(ctx context.Context, c *cobra.Command, inv *inventory.In
 	stopErr := d.Execute(ctx, run, plan, hooks)
 	p.stop()
 	a.resultTable(plan)
-	a.resultRecords(plan, run)
-	return a.finish(ctx, run, stopErr)
+	rep.results(plan)
+	return done(stopErr)
 }
 
 var (
@@ -161,50 +172,153 @@ var (
 	errDeclined = errors.New("changes not confirmed")
 )
 
-// opReport writes one --json line (nothing in human mode).
-func (a *app) opReport(host, op string, changed bool, err error, dur time.Duration, dry bool) {
-	if !a.flags.json {
-		return
+// gatheredFacts are the facts planning gathered on each host, in the fact
+// verb's shape (--debug-facts).
+func gatheredFacts(run *engine.Run) *factOutput {
+	out := newFactOutput(run.Hosts())
+	for _, h := range run.Hosts() {
+		if err := h.Err(); err != nil {
+			out.fail(h.Name, err)
+			continue
+		}
+		for key, v := range h.Memoized("fact:") {
+			out.values[h.Name][factLabel(key)] = v
+		}
 	}
-	rec := opRecord{Host: host, Operation: op, Changed: changed, Success: err == nil, DurationS: dur.Seconds(), Dry: dry}
-	rec.Status = "no change"
-	if changed {
-		rec.Status = "change"
-	}
-	if err != nil {
-		msg := oneLine(err.Error())
-		rec.Error = &msg
-		rec.Status = "error"
-	}
-	a.jsonLine(rec)
+	return out
 }
 
-// planRecords: the planned changes, for --dry and for a run with nothing
-// to do.
-func (a *app) planRecords(plan *deploy.Plan, dry bool) {
-	if !a.flags.json {
-		return
+// factLabel turns a fact's cache key (facts.Key: "fact:NAME k=v… |sudo|
+// sudo user|su user|doas|doas user|chdir") into the fact verb's label,
+// followed by the global arguments it was gathered under, if any.
+func factLabel(key string) string {
+	key = strings.TrimPrefix(key, "fact:")
+	label, as, ok := strings.Cut(key, " |")
+	if !ok {
+		return key
 	}
-	for _, op := range plan.Ops {
-		for _, h := range plan.Hosts {
-			if decl, ok := op.Hosts[h.Name]; ok {
-				a.opReport(h.Name, op.Name, decl.WillChange(), nil, 0, dry)
+	f := strings.Split(as, "|")
+	if len(f) != 6 {
+		return label
+	}
+	var globals []string
+	for i, name := range []string{"_sudo", "_sudo_user", "_su_user", "_doas", "_doas_user", "_chdir"} {
+		switch f[i] {
+		case "", "false":
+		case "true":
+			globals = append(globals, name)
+		default:
+			globals = append(globals, name+"="+f[i])
+		}
+	}
+	if len(globals) > 0 {
+		label += " (" + strings.Join(globals, " ") + ")"
+	}
+	return label
+}
+
+// printOperations lists each host's planned operations and their
+// commands (--debug-operations without --json).
+func (a *app) printOperations(plan *deploy.Plan) {
+	for _, h := range plan.Hosts {
+		for _, op := range plan.Ops {
+			decl, ok := op.Hosts[h.Name]
+			if !ok {
+				continue
+			}
+			status := "no change"
+			if decl.WillChange() {
+				status = "change"
+			}
+			where := ""
+			if decl.Pos != "" {
+				where = " (" + decl.Pos + ")"
+			}
+			a.out.Out(h.Name, fmt.Sprintf("%s%s: %s", op.Name, where, status))
+			if decl.Plan != nil {
+				for _, st := range decl.Plan.Steps {
+					a.out.Out(h.Name, "    "+st.Describe())
+				}
 			}
 		}
 	}
 }
 
-func (a *app) resultRecords(plan *deploy.Plan, run *engine.Run) {
-	if !a.flags.json {
-		return
-	}
+// hostRecord is one --json line of a deploy: one host and its operations.
+type hostRecord struct {
+	Host    string  `json:"host"`
+	Success bool    `json:"success"`
+	Changed bool    `json:"changed"`
+	Dry     bool    `json:"dry"`
+	Error   *string `json:"error"`
+	// Operations in the order they ran (or would run); "(connect)" and
+	// "(plan)" stand for a failure before the host had operations.
+	Operations []opRecord `json:"operations"`
+}
+
+// opRecord is one operation of one host.
+type opRecord struct {
+	Operation string  `json:"operation"`
+	Changed   bool    `json:"changed"`
+	Success   bool    `json:"success"`
+	Status    string  `json:"status"`
+	DurationS float64 `json:"duration_s"`
+	Error     *string `json:"error"`
+	// Commands are the planned steps, with --debug-operations.
+	Commands []string `json:"commands,omitempty"`
+}
+
+// deployReport collects the operations of each host for the --json lines,
+// written when the deploy ends: one line per host.
+type deployReport struct {
+	a   *app
+	dry bool
+	ops map[string][]opRecord
+}
+
+func (a *app) newDeployReport() *deployReport {
+	return &deployReport{a: a, ops: map[string][]opRecord{}}
+}
+
+// failed records a failure before the host had operations.
+func (r *deployReport) failed(host, stage string, err error, dur time.Duration) {
+	msg := oneLine(err.Error())
+	r.ops[host] = append(r.ops[host], opRecord{Operation: stage, Status: "error", DurationS: dur.Seconds(), Error: &msg})
+}
+
+// planned records the planned changes, for --dry, --debug-operations and
+// a run with nothing to do.
+func (r *deployReport) planned(plan *deploy.Plan, commands bool) {
 	for _, op := range plan.Ops {
 		for _, h := range plan.Hosts {
 			decl, ok := op.Hosts[h.Name]
 			if !ok {
 				continue
 			}
-			rec := opRecord{Host: h.Name, Operation: op.Name, Changed: decl.Status == deploy.Changed,
+			rec := opRecord{Operation: op.Name, Changed: decl.WillChange(), Success: true, Status: "no change"}
+			if rec.Changed {
+				rec.Status = "change"
+			}
+			if commands && decl.Plan != nil {
+				rec.Commands = []string{}
+				for _, st := range decl.Plan.Steps {
+					rec.Commands = append(rec.Commands, st.Describe())
+				}
+			}
+			r.ops[h.Name] = append(r.ops[h.Name], rec)
+		}
+	}
+}
+
+// results records how the operations ended.
+func (r *deployReport) results(plan *deploy.Plan) {
+	for _, op := range plan.Ops {
+		for _, h := range plan.Hosts {
+			decl, ok := op.Hosts[h.Name]
+			if !ok {
+				continue
+			}
+			rec := opRecord{Operation: op.Name, Changed: decl.Status == deploy.Changed,
 				Status: decl.Status.String(), DurationS: decl.Duration.Seconds()}
 			rec.Success = decl.Status != deploy.Failed && decl.Status != deploy.NotRun
 			if decl.Err != nil {
@@ -217,8 +331,38 @@ func (a *app) resultRecords(plan *deploy.Plan, run *engine.Run) {
 				}
 				rec.Error = &msg
 			}
-			a.jsonLine(rec)
+			r.ops[h.Name] = append(r.ops[h.Name], rec)
 		}
+	}
+}
+
+// flush writes one line per host of the run (with --json).
+func (r *deployReport) flush(hosts []*engine.Host) {
+	if !r.a.flags.json {
+		return
+	}
+	for _, h := range hosts {
+		rec := hostRecord{Host: h.Name, Success: true, Dry: r.dry, Operations: r.ops[h.Name]}
+		if rec.Operations == nil {
+			rec.Operations = []opRecord{}
+		}
+		for _, op := range rec.Operations {
+			rec.Changed = rec.Changed || op.Changed
+			if !op.Success {
+				rec.Success = false
+				if rec.Error == nil {
+					rec.Error = op.Error
+				}
+			}
+		}
+		if err := h.Err(); err != nil {
+			rec.Success = false
+			if rec.Error == nil {
+				msg := oneLine(err.Error())
+				rec.Error = &msg
+			}
+		}
+		r.a.jsonLine(rec)
 	}
 }
 
@@ -289,7 +433,7 @@ func (a *app) table(title string, plan *deploy.Plan, outcomes []string, cell fun
 	if len(plan.Ops) == 0 {
 		b.WriteString("(no operations)\n")
 	}
-	a.out.Log("", strings.TrimRight(b.String(), "\n"))
+	a.info("", strings.TrimRight(b.String(), "\n"))
 }
 
 // printDiffs writes each planned file change as a unified diff: on stdout
@@ -361,7 +505,8 @@ type progress struct {
 
 func (a *app) newProgress(plan *deploy.Plan) *progress {
 	p := &progress{a: a, w: a.io.Stderr, start: time.Now(), total: len(plan.Ops), quit: make(chan struct{})}
-	if f, ok := a.io.Stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	// The live line needs a terminal that understands escape sequences.
+	if f, ok := a.io.Stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !a.flags.quiet && a.io.Getenv("TERM") != "dumb" {
 		p.live = true
 		p.wg.Add(1)
 		go p.tick()
@@ -405,7 +550,7 @@ func (p *progress) hooks() deploy.Hooks {
 			if counts[deploy.Failed] > 0 {
 				color = colorRed
 			}
-			p.a.out.Log(color, fmt.Sprintf("[%d/%d] %s: %s (%.1fs)", i+1, p.total, op.Name, strings.Join(parts, ", "), time.Since(p.opStart).Seconds()))
+			p.a.info(color, fmt.Sprintf("[%d/%d] %s: %s (%.1fs)", i+1, p.total, op.Name, strings.Join(parts, ", "), time.Since(p.opStart).Seconds()))
 			p.op = nil
 		},
 	}

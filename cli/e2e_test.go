@@ -106,7 +106,7 @@ func TestExecArgv(t *testing.T) {
 		t.Errorf("shell line: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	// Flags may come anywhere before "--".
-	r = goinfra(t, nil, "", "@local", "--chdir", "/", "exec", "--json", "--", "pwd")
+	r = goinfra(t, nil, "", "@local", "--remote-chdir", "/", "exec", "--json", "--", "pwd")
 	if r.code != 0 || !strings.Contains(r.stdout, `"stdout":"/"`) {
 		t.Errorf("flags after the inventory: %d %q %q", r.code, r.stdout, r.stderr)
 	}
@@ -234,12 +234,12 @@ func TestInventoryFile(t *testing.T) {
 func TestFact(t *testing.T) {
 	host, _ := os.Hostname()
 	r := goinfra(t, nil, "", "@local", "fact", "server.Hostname")
-	var one map[string]any
+	var one map[string]map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &one); err != nil || r.code != 0 {
 		t.Fatalf("%d %v %q %q", r.code, err, r.stdout, r.stderr)
 	}
-	if one["@local"] != host {
-		t.Errorf("hostname %v, want %s", one["@local"], host)
+	if one["@local"]["server.Hostname"] != host || len(one["@local"]) != 1 {
+		t.Errorf("hostname %v, want %s", one, host)
 	}
 	f := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(f, []byte("12345"), 0o640)
@@ -249,17 +249,71 @@ func TestFact(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &many); err != nil || r.code != 0 {
 		t.Fatalf("%d %v %q %q", r.code, err, r.stdout, r.stderr)
 	}
-	file, _ := many["files.File path="+f]["@local"].(map[string]any)
+	file, _ := many["@local"]["files.File path="+f].(map[string]any)
 	if file["mode"] != 640.0 || file["size"] != 5.0 {
 		t.Errorf("files.File: %v", many)
 	}
-	if many["server.Kernel"]["@local"] != "Linux" {
+	if many["@local"]["server.Kernel"] != "Linux" {
 		t.Errorf("server.Kernel: %v", many)
 	}
-	// A fact that fails fails the host: null, an error line, exit 1.
-	r = goinfra(t, nil, "", "@local", "fact", "files.FileSha256", "path=/")
-	if r.code != 1 || strings.TrimSpace(r.stdout) != "{\n  \"@local\": null\n}" || !strings.Contains(r.stderr, "directory") {
-		t.Errorf("fact on a directory: %d %q %q", r.code, r.stdout, r.stderr)
+}
+
+// The fact JSON has one shape for one fact or three: {host: {fact:
+// value}}; a failed host has an error, never a null (issue 16, item 5).
+func TestFactShape(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(f, []byte("x"), 0o644)
+	facts := []string{"server.Kernel", "server.Os", "files.File", "path=" + f}
+	for _, n := range []int{1, 3} {
+		words := facts[:n]
+		if n == 3 {
+			words = facts
+		}
+		r := goinfra(t, nil, "", append([]string{"@local,@docker/goinfra-no-such-image:0", "fact"}, words...)...)
+		if r.code != 1 {
+			t.Errorf("%d facts: exit %d, want 1 (a host failed)", n, r.code)
+		}
+		var doc map[string]map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+			t.Fatalf("%d facts: %v: %q", n, err, r.stdout)
+		}
+		if len(doc) != 2 || len(doc["@local"]) != n {
+			t.Errorf("%d facts: want 2 hosts, %d facts on @local: %v", n, n, doc)
+		}
+		bad := doc["@docker/goinfra-no-such-image:0"]
+		if msg, _ := bad["error"].(string); len(bad) != 1 || !strings.Contains(msg, "connect failed") {
+			t.Errorf("%d facts: the failed host: %v", n, bad)
+		}
+		if strings.Contains(r.stdout, "null") {
+			t.Errorf("%d facts: null in %s", n, r.stdout)
+		}
+		// --json: one line per host, the same facts.
+		r = goinfra(t, nil, "", append([]string{"--json", "@local,@docker/goinfra-no-such-image:0", "fact"}, words...)...)
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("%d facts --json: want 2 lines: %q", n, r.stdout)
+		}
+		var rec struct {
+			Host    string         `json:"host"`
+			Success bool           `json:"success"`
+			Facts   map[string]any `json:"facts"`
+			Error   *string        `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || rec.Host != "@local" || !rec.Success || len(rec.Facts) != n || rec.Error != nil {
+			t.Errorf("%d facts --json: %v %s", n, err, lines[0])
+		}
+		rec.Error = nil
+		if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil || rec.Success || rec.Error == nil || !strings.Contains(*rec.Error, "connect failed") {
+			t.Errorf("%d facts --json, failed host: %v %s", n, err, lines[1])
+		}
+	}
+	// A fact that fails (reading a directory's content) fails the host;
+	// the facts it did gather stay.
+	r := goinfra(t, nil, "", "@local", "fact", "server.Kernel", "files.FileContents", "path=/")
+	var doc map[string]map[string]any
+	json.Unmarshal([]byte(r.stdout), &doc)
+	if msg, _ := doc["@local"]["error"].(string); r.code != 1 || doc["@local"]["server.Kernel"] != "Linux" || !strings.Contains(msg, "files.FileContents") || len(doc["@local"]) != 2 {
+		t.Errorf("a failed fact: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 }
 
@@ -381,7 +435,7 @@ func TestPasswordPromptOnTerminal(t *testing.T) {
 	cmd, master, _ := startOnTerminal(t, "--sudo-password-prompt", "--dry", "--sudo", "@local", "exec", "--", "true")
 	readUntil(t, master, "sudo password: ")
 	master.Write([]byte(pw + "\r"))
-	out := readUntil(t, master, "[@local] sudo -H -S -p '' sh -c true")
+	out := readUntil(t, master, "[@local] sudo -H -n sh -c true")
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit: %v", err)
 	}

@@ -50,7 +50,7 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	cfg, err := a.engineConfig(c)
+	cfg, err := a.engineConfig(c, a.config)
 	if err != nil {
 		return a.inputErr(err)
 	}
@@ -58,7 +58,8 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 	if err := checkWrappedSizes(run, cmd); err != nil {
 		return err
 	}
-	if a.flags.dry {
+	if a.flags.dry || a.flags.debugFacts || a.flags.debugOperations {
+		// pyinfra's debug flags stop before anything runs, for exec too.
 		return a.execDry(run, cmd)
 	}
 
@@ -166,6 +167,16 @@ func (a *app) execReport(host string, res connector.Result, err error) {
 		}
 		value(`,"duration_s":`, res.Duration.Seconds())
 		value(`,"error":`, msg)
+		// Output that is not UTF-8 shows U+FFFD in the text above; its
+		// exact bytes follow in base64 (see jsonout.go).
+		if !validText(res.Text(connector.Stdout)) {
+			w.WriteString(`,"stdout_base64":`)
+			writeBase64(w, res.Text(connector.Stdout))
+		}
+		if !validText(res.Text(connector.Stderr)) {
+			w.WriteString(`,"stderr_base64":`)
+			writeBase64(w, res.Text(connector.Stderr))
+		}
 		w.WriteString("}\n")
 	})
 }

@@ -23,6 +23,9 @@ func (a *app) addExternalFlags(c *cobra.Command) {
 }
 
 func (a *app) registerExternal(c *cobra.Command, _ []string) error {
+	if err := a.changeDir(); err != nil {
+		return err
+	}
 	if c.Name() == "connectors" {
 		a.discoverExternal(c.Context())
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,8 +22,8 @@ type factCall struct {
 	args facts.Args
 }
 
-// label is how the fact is keyed in the output when several are asked:
-// the name, with its arguments when it has any.
+// label is how the fact is keyed in the output: the name, with its
+// arguments when it has any.
 func (f factCall) label() string {
 	if len(f.args) == 0 {
 		return f.name
@@ -72,25 +73,19 @@ func (a *app) fact(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	cfg, err := a.engineConfig(c)
+	cfg, err := a.engineConfig(c, a.config)
 	if err != nil {
 		return a.inputErr(err)
 	}
 	run := engine.New(inv, cfg)
-	// values[fact][host]; a host that failed shows null.
-	values := make([]map[string]any, len(calls))
-	for i := range values {
-		values[i] = map[string]any{}
-		for _, h := range run.Hosts() {
-			values[i][h.Name] = nil
-		}
-	}
+	out := newFactOutput(run.Hosts())
 
 	var stopErr error
 	connected, err := run.Connect(ctx)
 	for _, r := range connected {
 		if r.Err != nil {
 			a.out.HostError(r.Host.Name, r.Err)
+			out.fail(r.Host.Name, r.Err)
 		}
 	}
 	if err == nil {
@@ -106,48 +101,111 @@ func (a *app) fact(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 			if a.flags.verbose >= 3 {
 				opts.OnLine = func(l connector.Line) { a.out.Err(h.Name, l.Text) }
 			}
-			got := make([]any, len(calls))
+			got := map[string]any{}
 			var errs []error
-			for i, f := range calls {
+			for _, f := range calls {
 				v, err := facts.Host{Name: h.Name, Conn: h.Conn, Opts: opts, Cache: h}.Fact(ctx, f.name, f.args)
 				if err != nil {
 					errs = append(errs, err)
 					continue
 				}
-				got[i] = v
+				got[f.label()] = v
 			}
 			return got, errors.Join(errs...)
 		})
 		stopErr = serr
 		for _, r := range results {
-			if got, ok := r.Value.([]any); ok {
-				for i, v := range got {
-					values[i][r.Host.Name] = v
-				}
+			if got, ok := r.Value.(map[string]any); ok {
+				out.set(r.Host.Name, got)
 			}
 			if r.Err != nil {
 				for _, e := range unjoin(r.Err) {
 					a.out.HostError(r.Host.Name, e)
 				}
+				out.fail(r.Host.Name, r.Err)
 			}
 		}
 	} else {
 		stopErr = err
 	}
 	if ctx.Err() == nil {
-		var out any = values[0]
-		if len(calls) > 1 {
-			all := map[string]any{}
-			for i, f := range calls {
-				all[f.label()] = values[i]
+		for _, h := range run.Hosts() {
+			// A host the run never reached (stopped by --fail-percent).
+			if err := h.Err(); err != nil {
+				out.fail(h.Name, err)
 			}
-			out = all
 		}
-		if err := a.printJSON(out); err != nil {
+		if err := a.printFacts(out); err != nil {
 			return err
 		}
 	}
 	return a.finish(ctx, run, stopErr)
+}
+
+// factOutput is what the fact verb prints: for every host, the facts it
+// gathered and, when any failed, why. The shape is the same for one fact
+// or many: {host: {fact: value}}, a failed host with an "error" (a fact's
+// name always holds a dot, so it is never "error").
+type factOutput struct {
+	hosts  []string
+	values map[string]map[string]any
+	errs   map[string][]string
+}
+
+func newFactOutput(hosts []*engine.Host) *factOutput {
+	o := &factOutput{values: map[string]map[string]any{}, errs: map[string][]string{}}
+	for _, h := range hosts {
+		o.hosts = append(o.hosts, h.Name)
+		o.values[h.Name] = map[string]any{}
+	}
+	return o
+}
+
+func (o *factOutput) set(host string, got map[string]any) {
+	for k, v := range got {
+		o.values[host][k] = v
+	}
+}
+
+func (o *factOutput) fail(host string, err error) {
+	for _, e := range unjoin(err) {
+		msg := strings.TrimPrefix(oneLine(e.Error()), host+": ")
+		if !slices.Contains(o.errs[host], msg) {
+			o.errs[host] = append(o.errs[host], msg)
+		}
+	}
+}
+
+// factRecord is one --json line of fact: one host.
+type factRecord struct {
+	Host    string         `json:"host"`
+	Success bool           `json:"success"`
+	Facts   map[string]any `json:"facts"`
+	Error   *string        `json:"error"`
+}
+
+// printFacts writes the facts: one JSON line per host with --json, else
+// one indented {host: {fact: value}} document.
+func (a *app) printFacts(o *factOutput) error {
+	if a.flags.json {
+		for _, h := range o.hosts {
+			rec := factRecord{Host: h, Success: len(o.errs[h]) == 0, Facts: o.values[h]}
+			if !rec.Success {
+				msg := strings.Join(o.errs[h], "; ")
+				rec.Error = &msg
+			}
+			a.jsonLine(rec)
+		}
+		return nil
+	}
+	doc := map[string]map[string]any{}
+	for _, h := range o.hosts {
+		doc[h] = o.values[h]
+		if len(o.errs[h]) > 0 {
+			doc[h]["error"] = strings.Join(o.errs[h], "; ")
+		}
+	}
+	return a.printJSON(doc)
 }
 
 // printJSON writes v as one JSON document on stdout: indented for people,

@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/deploy"
 	"github.com/goinfra-dev/goinfra/engine"
 	"github.com/goinfra-dev/goinfra/inventory"
 	"github.com/goinfra-dev/goinfra/runargs"
@@ -38,8 +40,18 @@ type flags struct {
 	doas            bool
 	doasUser        string
 	shellExecutable string
-	chdir           string
+	chdir           string // the local working directory, as pyinfra's --chdir
+	remoteChdir     string // the directory commands run in on the hosts (_chdir)
 	timeout         string
+
+	config    string
+	groupData []string
+	quiet     bool
+	debug     bool
+	// debugFacts and debugOperations plan a deploy, print what it found
+	// or would do, and exit without changing anything.
+	debugFacts      bool
+	debugOperations bool
 
 	sshUser        string
 	sshPort        int
@@ -72,7 +84,8 @@ func (a *app) addFlags(c *cobra.Command) {
 	fs.BoolVar(&f.doas, "doas", false, "run commands with doas")
 	fs.StringVar(&f.doasUser, "doas-user", "", "user doas switches to")
 	fs.StringVar(&f.shellExecutable, "shell-executable", "", `shell that wraps commands (default "sh"; "none": no shell)`)
-	fs.StringVar(&f.chdir, "chdir", "", "directory commands run in")
+	fs.StringVar(&f.chdir, "chdir", "", "change to this local directory first, as pyinfra does (inventory, deploy and config paths are relative to it)")
+	fs.StringVar(&f.remoteChdir, "remote-chdir", "", "directory commands run in on the hosts (global argument _chdir)")
 	fs.StringVar(&f.timeout, "timeout", "", "stop each command after this long (seconds, or a duration like 1m30s)")
 
 	fs.StringVar(&f.sshUser, "ssh-user", "", "SSH user (host data ssh_user)")
@@ -80,10 +93,45 @@ func (a *app) addFlags(c *cobra.Command) {
 	fs.StringVar(&f.sshKey, "ssh-key", "", "SSH private key file (host data ssh_key)")
 	fs.StringVar(&f.sshKeyPassword, "ssh-key-password", "", "passphrase of the SSH key (prefer GOINFRA_SSH_KEY_PASSWORD)")
 	fs.StringVar(&f.sshPassword, "ssh-password", "", "SSH password (prefer GOINFRA_SSH_PASSWORD or --ssh-password-prompt)")
+	// pyinfra's shorter names for the same flags.
+	for _, alias := range sshAliases {
+		long := fs.Lookup(alias.long)
+		fs.AddFlag(&pflag.Flag{Name: alias.short, Usage: "same as --" + alias.long + " (pyinfra's name)", Value: long.Value, DefValue: long.DefValue})
+	}
+
+	fs.StringVar(&f.config, "config", "", "deploys: read defaults from this config file instead of config.star beside the first deploy file (exec and fact read it too)")
+	fs.StringArrayVar(&f.groupData, "group-data", nil, "also read group data from DIR/<group>.star, overriding group_data/ (repeatable; later wins)")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "show only results, warnings and errors: no plan and results tables, no progress")
+	fs.BoolVar(&f.debug, "debug", false, "show goinfra's debug log (as -v, without its other effects)")
+	fs.BoolVar(&f.debugFacts, "debug-facts", false, "deploys: plan, print the facts gathered as JSON, change nothing (exec: as --dry)")
+	fs.BoolVar(&f.debugOperations, "debug-operations", false, "deploys: plan, print each host's operations and their commands, change nothing (exec: as --dry)")
 	fs.BoolVar(&f.sshPasswordPrompt, "ssh-password-prompt", false, "ask for the SSH password once, before connecting")
 	fs.BoolVar(&f.sudoPasswordPrompt, "sudo-password-prompt", false, "ask for the sudo password once for all hosts, before connecting")
 	fs.BoolVar(&f.sudoPasswordPrompt, "use-sudo-password", false, "same as --sudo-password-prompt (pyinfra's name)")
 	fs.BoolVar(&f.sudoPasswordPerHost, "sudo-password-per-host", false, "when sudo needs a password, ask for each host's own (default: one answer for all hosts)")
+}
+
+// sshAliases are pyinfra's short names of the --ssh-* flags.
+var sshAliases = []struct{ short, long string }{
+	{"user", "ssh-user"},
+	{"port", "ssh-port"},
+	{"key", "ssh-key"},
+	{"key-password", "ssh-key-password"},
+	{"password", "ssh-password"},
+}
+
+// changed reports whether the flag was given, under its name or under
+// pyinfra's alias of it.
+func changed(c *cobra.Command, name string) bool {
+	if c.Flags().Changed(name) {
+		return true
+	}
+	for _, alias := range sshAliases {
+		if alias.long == name && c.Flags().Changed(alias.short) {
+			return true
+		}
+	}
+	return false
 }
 
 // inventoryOptions turns --data, --limit and the --ssh-* flags (and their
@@ -106,7 +154,7 @@ func (a *app) inventoryOptions(c *cobra.Command) (inventory.Options, error) {
 		}
 	}
 	set := func(flag, key string, v any) {
-		if c.Flags().Changed(flag) {
+		if changed(c, flag) {
 			opts.Data[key] = v
 		}
 	}
@@ -115,6 +163,7 @@ func (a *app) inventoryOptions(c *cobra.Command) (inventory.Options, error) {
 	set("ssh-key", "ssh_key", f.sshKey)
 	set("ssh-key-password", "ssh_key_password", f.sshKeyPassword)
 	set("ssh-password", "ssh_password", f.sshPassword)
+	opts.GroupData = f.groupData
 	// Secrets from the environment, when no flag gave them.
 	for env, key := range map[string]string{
 		"GOINFRA_SSH_PASSWORD":     "ssh_password",
@@ -153,7 +202,7 @@ func (a *app) runArgs(c *cobra.Command) (map[string]any, error) {
 	set("doas", "_doas", f.doas)
 	set("doas-user", "_doas_user", f.doasUser)
 	set("shell-executable", "_shell_executable", f.shellExecutable)
-	set("chdir", "_chdir", f.chdir)
+	set("remote-chdir", "_chdir", f.remoteChdir)
 	if c.Flags().Changed("timeout") {
 		d, err := parseSeconds(f.timeout)
 		if err != nil {
@@ -199,15 +248,16 @@ func (a *app) runArgs(c *cobra.Command) (map[string]any, error) {
 	return args, nil
 }
 
-// engineConfig builds the run configuration from the flags.
-func (a *app) engineConfig(c *cobra.Command) (engine.Config, error) {
+// engineConfig builds the run configuration from the flags and, below
+// them, the config file's settings (dc, nil for none).
+func (a *app) engineConfig(c *cobra.Command, dc *deploy.Config) (engine.Config, error) {
 	args, err := a.runArgs(c)
 	if err != nil {
 		return engine.Config{}, err
 	}
 	cfg := engine.Config{Parallel: a.flags.parallel, Args: args, Log: a.logger(),
 		SudoPasswordPrompt: a.sudoPrompt, SudoPasswordPerHost: a.flags.sudoPasswordPerHost}
-	if a.flags.parallel < 0 {
+	if c.Flags().Changed("parallel") && a.flags.parallel <= 0 {
 		return cfg, fmt.Errorf("--parallel %d: must be positive", a.flags.parallel)
 	}
 	if a.flags.serial {
@@ -219,6 +269,19 @@ func (a *app) engineConfig(c *cobra.Command) (engine.Config, error) {
 			return cfg, fmt.Errorf("--fail-percent %g: must be between 0 and 100", p)
 		}
 		cfg.FailPercent = engine.Percent(p)
+	}
+	if dc != nil {
+		for k, v := range dc.Args {
+			if _, set := cfg.Args[k]; !set {
+				cfg.Args[k] = v
+			}
+		}
+		if dc.Parallel > 0 && !c.Flags().Changed("parallel") && !a.flags.serial {
+			cfg.Parallel = dc.Parallel
+		}
+		if dc.FailPercent != nil && cfg.FailPercent == nil {
+			cfg.FailPercent = dc.FailPercent
+		}
 	}
 	return cfg, nil
 }
@@ -300,4 +363,27 @@ func readSecret(ctx context.Context, tty *os.File, label string) (string, error)
 		fmt.Fprintln(tty)
 		return "", interrupted(ctx)
 	}
+}
+
+// changeDir does what pyinfra's --chdir does: it makes the directory the
+// working directory before anything is read, so that the inventory,
+// deploy, config and group data paths (and @local's commands) are
+// relative to it. Run changes back when it returns.
+func (a *app) changeDir() error {
+	if a.flags.chdir == "" {
+		return nil
+	}
+	back, err := os.Getwd()
+	if err != nil {
+		return usageErr("--chdir %s: %w", a.flags.chdir, err)
+	}
+	if err := os.Chdir(a.flags.chdir); err != nil {
+		msg := err.Error()
+		if pe, ok := err.(*os.PathError); ok {
+			msg = pe.Err.Error()
+		}
+		return usageErr("--chdir %s: %s", a.flags.chdir, msg)
+	}
+	a.chdirBack = back
+	return nil
 }

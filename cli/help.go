@@ -44,7 +44,8 @@ var verbHelps = []verbHelp{
 &&); several words are run as exactly that argv, each quoted for the host's
 shell. Output lines are prefixed with the host ("[web1] ..."): the command's
 stdout on stdout, its stderr on stderr. With --json, one JSON line per host
-on stdout: host, success, exit_code, stdout, stderr, duration_s, error.
+on stdout: host, success, exit_code, stdout, stderr, duration_s, error, and
+stdout_base64/stderr_base64 holding the bytes when the output is not UTF-8.
 
 Exit status: 0 the command succeeded on every host, 1 it failed (non-zero
 exit, timeout, connection) on at least one, 2 bad usage or input (nothing
@@ -55,16 +56,18 @@ ran), 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.`,
   goinfra inventory.star --limit web --timeout 30 exec -- df -h /
   goinfra --json @docker/alpine:3.19 exec -- cat /etc/os-release
   goinfra @local --dry --sudo exec -- echo 'a b'      # print the wrapped command, run nothing`,
-		flags: append([]string{"dry", "json", "limit", "timeout", "chdir", "shell-executable", "data", "parallel", "serial", "fail-percent", "verbose"}, escalationFlags...),
+		flags: append([]string{"dry", "json", "limit", "timeout", "remote-chdir", "shell-executable", "data", "parallel", "serial", "fail-percent", "verbose"}, escalationFlags...),
 	},
 	{
 		name:  "fact",
 		short: "gather facts and print them as JSON",
 		usage: "goinfra [flags] INVENTORY fact NAME [k=v…] [NAME [k=v…]]…",
-		long: `Prints {host: value} for one fact, {fact: {host: value}} for several, as
-indented JSON (compact with --json). A word with "=" is an argument of the
-fact before it. A host whose fact failed shows null and fails the run (exit
-status 1). "goinfra help NAME" shows a fact's arguments.`,
+		long: `Prints {host: {fact: value}} as indented JSON, the same shape for one fact or
+many; a fact with arguments is keyed "files.File path=/etc/hosts". A word
+with "=" is an argument of the fact before it. A host whose facts failed
+gets an "error" beside the facts it did gather and fails the run (exit
+status 1). With --json, one line per host: host, success, facts, error.
+"goinfra help NAME" shows a fact's arguments.`,
 		example: `  goinfra @local fact server.Os
   goinfra @local fact server.Os files.File path=/etc/hosts
   goinfra web1,web2 --sudo fact files.FileContents path=/etc/shadow`,
@@ -90,22 +93,32 @@ data, each value with the layer it came from. Connects to nothing.`,
 suggestion before anything connects), connects, plans every operation on
 every host, shows the plan, asks for confirmation on a terminal (not with -y
 or without a terminal), runs the changes and shows the results. config.star
-beside the first file sets defaults (SUDO = True, PARALLEL = 10).`,
+beside the first file (or --config FILE) sets defaults (SUDO = True,
+PARALLEL = 10). With --json, one line per host when the deploy ends.
+
+Exit status: 0 every host succeeded, 1 a host failed, 2 a mistake in the
+deploy or its arguments (nothing changed), 3 the changes were declined at
+the prompt (nothing changed), 129/130/143 stopped by a signal.`,
 		example: `  goinfra inventory.star deploy.star
   goinfra inventory.star deploy.star --dry --diff   # show changes, change nothing
-  goinfra --json -y web1,web2 deploy.star           # one JSON line per operation and host`,
-		flags: append([]string{"dry", "diff", "yes", "no-wait", "json", "limit", "data", "parallel", "serial", "fail-percent", "verbose"}, escalationFlags...),
+  goinfra --json -y web1,web2 deploy.star           # one JSON line per host`,
+		flags: append([]string{"dry", "diff", "yes", "no-wait", "json", "limit", "data", "parallel", "serial", "fail-percent", "verbose", "config", "debug-operations", "debug-facts"}, escalationFlags...),
 	},
 	{
 		name:  "operations",
 		short: "run one operation from the command line",
-		usage: "goinfra [flags] INVENTORY MODULE.OPERATION [k=v…]",
+		usage: "goinfra [flags] INVENTORY MODULE.OPERATION [ARG…] [k=v…]",
 		long: `Runs one operation as a deploy of that operation alone: plan, confirm, run.
-Arguments are typed as --data values (true/false, integers, JSON, else
-text); global arguments (_sudo=true) apply to it. "goinfra help
-MODULE.OPERATION" shows an operation's arguments.`,
+Arguments come as pyinfra takes them: key=value words, positional words
+(filling the operation's arguments in the order "goinfra help
+MODULE.OPERATION" lists them), or one JSON word [[positional…], {k: v…}].
+A word is key=value only when the text before "=" is a name. Values are
+text for string arguments, else typed as --data values (true/false,
+integers, JSON, else text); global arguments (_sudo=true) apply to it.`,
 		example: `  goinfra @local files.put src=a dest=/tmp/a
-  goinfra web1 -y files.line path=/etc/hosts line='10.0.0.5 db' _sudo=true
+  goinfra @local server.shell 'echo hi'
+  goinfra @local server.shell '[["echo hi"], {"_timeout": 30}]'
+  goinfra web1 -y files.line /etc/hosts '10.0.0.5 db' _sudo=true
   goinfra @local --dry files.directory path=/tmp/x mode=750`,
 		flags: append([]string{"dry", "diff", "yes", "json", "limit", "data", "parallel"}, escalationFlags...),
 	},

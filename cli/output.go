@@ -27,9 +27,10 @@ const (
 )
 
 // colorful reports whether w is a terminal and the user allows colour
-// (https://no-color.org: NO_COLOR set to anything non-empty disables it).
+// (https://no-color.org: NO_COLOR set to anything non-empty disables it;
+// so does TERM=dumb, a terminal without escape sequences).
 func (a *app) colorful(w io.Writer) bool {
-	if a.io.Getenv("NO_COLOR") != "" {
+	if a.io.Getenv("NO_COLOR") != "" || a.io.Getenv("TERM") == "dumb" {
 		return false
 	}
 	f, ok := w.(*os.File)
@@ -194,11 +195,15 @@ func (h *logHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h *logHandler) WithGroup(string) slog.Handler { return h }
 
-// logger is the run log: info and up by default, debug with -v.
+// logger is the run log: info and up by default, debug with -v or
+// --debug, warnings and errors only with --quiet.
 func (a *app) logger() *slog.Logger {
 	level := slog.LevelInfo
-	if a.flags.verbose > 0 {
+	switch {
+	case a.flags.verbose > 0 || a.flags.debug:
 		level = slog.LevelDebug
+	case a.flags.quiet:
+		level = slog.LevelWarn
 	}
 	return slog.New(&logHandler{p: a.out, level: level})
 }

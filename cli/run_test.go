@@ -139,12 +139,16 @@ func TestRunFactManyHosts(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit %d, want 1 (a host is down)", code)
 	}
-	var v map[string]any
+	var v map[string]map[string]any
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("%v: %q", err, out)
 	}
-	if v["f1"] != "Linux" || v["f2"] != "Linux" || v["down4"] != nil || len(v) != 3 {
+	if v["f1"]["server.Kernel"] != "Linux" || v["f2"]["server.Kernel"] != "Linux" || len(v) != 3 {
 		t.Errorf("fact: %v (stderr %q)", v, errs)
+	}
+	// The host that is down: an error, no fact, never null.
+	if _, has := v["down4"]["server.Kernel"]; has || v["down4"]["error"] == nil || v["f1"]["error"] != nil {
+		t.Errorf("down host: %v (stderr %q)", v, errs)
 	}
 }
 
@@ -154,7 +158,7 @@ func TestRunDebugInventoryMasksSecrets(t *testing.T) {
 		t.Errorf("exit %d: %q", code, out)
 	}
 	out, _, code = runCLI("--json", "--data", "clifake_secret=hunter2-x", "@clifake/s1", "debug-inventory")
-	if code != 0 || strings.Contains(out, "hunter2-x") || !json.Valid([]byte(out)) {
+	if code != 0 || strings.Contains(out, "hunter2-x") || !json.Valid([]byte(out)) || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, `{"host":"s1",`) {
 		t.Errorf("--json: exit %d: %q", code, out)
 	}
 }
@@ -168,7 +172,7 @@ func TestRunConnectorsShowsKinds(t *testing.T) {
 
 // -vv echoes each command (masked) before it runs.
 func TestRunEchoCommands(t *testing.T) {
-	_, errs, code := runCLI("-vv", "--chdir", "/tmp", "@clifake/e1", "exec", "--", "true")
+	_, errs, code := runCLI("-vv", "--remote-chdir", "/tmp", "@clifake/e1", "exec", "--", "true")
 	if code != 0 || !strings.Contains(errs, "[e1] >>> sh -c 'cd /tmp && true'") {
 		t.Errorf("exit %d: %q", code, errs)
 	}
@@ -179,7 +183,7 @@ func TestRunRetries(t *testing.T) {
 	dir := t.TempDir()
 	// Fails twice, then succeeds: a counter file in dir.
 	script := `n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo try $n; [ $n -ge 3 ]`
-	out, errs, code := runCLI("--chdir", dir, "--data", "_retries=2", "--data", "_retry_delay=0.01", "@clifake/r1", "exec", "--", script)
+	out, errs, code := runCLI("--remote-chdir", dir, "--data", "_retries=2", "--data", "_retry_delay=0.01", "@clifake/r1", "exec", "--", script)
 	if code != 0 || out != "[r1] try 1\n[r1] try 2\n[r1] try 3\n" || !strings.Contains(errs, "retrying (2 of 2)") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}

@@ -141,22 +141,36 @@ func Load(paths ...string) (*Deploy, error) {
 // --data values are (connector.ParseValue). A config.star in the working
 // directory sets defaults, as beside a deploy file.
 func Single(name string, words []string) (*Deploy, error) {
+	if _, err := lookupOp(name); err != nil {
+		return nil, err
+	}
+	values := map[string]any{}
+	for _, w := range words {
+		k, v, ok := strings.Cut(w, "=")
+		if !ok || k == "" {
+			return nil, &Error{Msg: fmt.Sprintf("%s: argument %q: want key=value", name, w)}
+		}
+		values[k] = connector.ParseValue(v)
+	}
+	return SingleValues(name, values)
+}
+
+// SingleValues is Single with the arguments already typed (the CLI reads
+// pyinfra's positional and JSON forms into them); keys starting with "_"
+// are global arguments.
+func SingleValues(name string, values map[string]any) (*Deploy, error) {
 	op, err := lookupOp(name)
 	if err != nil {
 		return nil, err
 	}
 	args := map[string]any{}
 	globals := map[string]any{}
-	for _, w := range words {
-		k, v, ok := strings.Cut(w, "=")
-		if !ok || k == "" {
-			return nil, &Error{Msg: fmt.Sprintf("%s: argument %q: want key=value", name, w)}
-		}
+	for k, v := range values {
 		if strings.HasPrefix(k, "_") {
-			globals[k] = connector.ParseValue(v)
+			globals[k] = v
 			continue
 		}
-		args[k] = connector.ParseValue(v)
+		args[k] = v
 	}
 	if err := checkGlobalNames(globals); err != nil {
 		return nil, &Error{Msg: err.Error()}
@@ -440,7 +454,24 @@ func lookupOp(name string) (*operations.Op, error) {
 // globals are settings: PARALLEL, FAIL_PERCENT, or a global argument
 // without its underscore (SUDO, SUDO_USER, TIMEOUT, ...).
 func loadConfig(dir string) (Config, error) {
-	path := filepath.Join(dir, "config.star")
+	return loadConfigFile(filepath.Join(dir, "config.star"))
+}
+
+// LoadConfig reads the settings of the config file at path, as config.star
+// holds them; the CLI's --config (pyinfra's) names one in place of
+// config.star. Unlike config.star, the file must exist.
+func LoadConfig(path string) (Config, error) {
+	if _, err := os.Stat(path); err != nil {
+		msg := err.Error()
+		if errors.Is(err, fs.ErrNotExist) {
+			msg = "no such file"
+		}
+		return Config{}, &Error{Pos: path, Msg: "config file: " + msg}
+	}
+	return loadConfigFile(path)
+}
+
+func loadConfigFile(path string) (Config, error) {
 	cfg := Config{Args: map[string]any{}}
 	src, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -73,18 +73,20 @@ func goinfraB(t testing.TB, dir string, args ...string) result {
 	return r
 }
 
-// record is one --json line of a deploy.
+// record is one operation of one host in a deploy's --json output.
 type record struct {
-	Host      string   `json:"host"`
+	Host      string
 	Operation string   `json:"operation"`
 	Changed   bool     `json:"changed"`
 	Success   bool     `json:"success"`
 	Status    string   `json:"status"`
 	DurationS *float64 `json:"duration_s"`
 	Error     *string  `json:"error"`
-	Dry       bool     `json:"dry"`
+	Dry       bool
 }
 
+// records reads the --json lines of a deploy (one per host, with its
+// operations) into one record per operation and host.
 func records(t *testing.T, stdout string) []record {
 	t.Helper()
 	var out []record
@@ -92,14 +94,24 @@ func records(t *testing.T, stdout string) []record {
 		if l == "" {
 			continue
 		}
-		var r record
-		if err := json.Unmarshal([]byte(l), &r); err != nil {
+		var h struct {
+			Host       string   `json:"host"`
+			Dry        bool     `json:"dry"`
+			Operations []record `json:"operations"`
+		}
+		if err := json.Unmarshal([]byte(l), &h); err != nil {
 			t.Fatalf("stdout line %q is no JSON: %v", l, err)
 		}
-		if r.DurationS == nil || r.Host == "" || r.Operation == "" {
-			t.Fatalf("record %q lacks host, operation or duration_s", l)
+		if h.Host == "" || h.Operations == nil {
+			t.Fatalf("line %q lacks host or operations", l)
 		}
-		out = append(out, r)
+		for _, r := range h.Operations {
+			if r.DurationS == nil || r.Operation == "" {
+				t.Fatalf("line %q: an operation lacks its name or duration_s", l)
+			}
+			r.Host, r.Dry = h.Host, h.Dry
+			out = append(out, r)
+		}
 	}
 	return out
 }
@@ -398,8 +410,8 @@ func TestSingleOperation(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "[@local] two") {
 		t.Fatalf("server.shell: exit %d\n%s", r.code, r.stderr)
 	}
-	r = goinfra(t, dir, "@local", "files.put", "src=a", "dest=3")
-	if r.code != 2 || !strings.Contains(r.stderr, "dest: expected string, given int") {
+	r = goinfra(t, dir, "@local", "files.put", "src=a", "dest=x", "force=maybe")
+	if r.code != 2 || !strings.Contains(r.stderr, "force: expected bool, given string") {
 		t.Fatalf("typed argument: exit %d\n%s", r.code, r.stderr)
 	}
 	r = goinfra(t, dir, "@local", "files.put", "src=a", "dest=x", "_sudo=maybe")
@@ -523,7 +535,7 @@ func TestTerminalConfirmAndProgress(t *testing.T) {
 	marker := filepath.Join(dir, "ran")
 	write(t, dir, "deploy.star", fmt.Sprintf("server.shell(name=\"touch\", commands=[\"sleep 0.5; touch %s\"])\n", marker))
 	out, code := runPTY(t, dir, "n", "@local", "deploy.star")
-	if code != 1 || !strings.Contains(out, "aborted") || exists(marker) {
+	if code != 3 || !strings.Contains(out, "aborted") || exists(marker) {
 		t.Fatalf("declined: exit %d, marker %v:\n%s", code, exists(marker), out)
 	}
 	out, code = runPTY(t, dir, "y", "@local", "deploy.star")

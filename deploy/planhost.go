@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/engine"
@@ -43,3 +44,30 @@ func (p *planHost) Fact(ctx context.Context, name string, args facts.Args) (any,
 }
 
 var _ operations.Host = (*planHost)(nil)
+
+// errNoFacts is what a factless host answers every fact with.
+var errNoFacts = errors.New("no facts while checking arguments")
+
+// factless is a host that has the data, groups and directory of a real one
+// but answers no fact: planning on it shows whether an operation fails
+// before it asks its host anything.
+type factless struct {
+	*planHost
+	asked bool
+}
+
+func (f *factless) Fact(context.Context, string, facts.Args) (any, error) {
+	f.asked = true
+	return nil, errNoFacts
+}
+
+// argumentError reports whether op's planning fails on its arguments and
+// local files alone: planned again on a host that answers no fact, it
+// fails without having asked one. Such a failure (an invalid mode, a
+// missing local src= file) is the deploy's, the same on every host; one
+// that depends on what the host holds is the host's.
+func argumentError(ctx context.Context, op *operations.Op, ph *planHost, args connector.Data) bool {
+	f := &factless{planHost: ph}
+	_, err := op.Plan(ctx, f, args)
+	return err != nil && !f.asked && !errors.Is(err, errNoFacts)
+}

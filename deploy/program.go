@@ -413,10 +413,16 @@ func (hr *hostRun) declare(ctx context.Context, op *operations.Op, args connecto
 		display = strings.Join(hr.names, " / ") + ": " + display
 	}
 	decl := &Decl{Key: key, Name: display, Pos: pos, Op: op, Args: args, global: ra, hr: hr, dir: dir}
-	plan, err := op.Plan(ctx, &planHost{h: h, opts: ra.Options, dir: dir}, args)
+	ph := &planHost{h: h, opts: ra.Options, dir: dir}
+	plan, err := op.Plan(ctx, ph, args)
 	if err != nil {
 		if errors.Is(err, ErrInvalid) {
 			return err
+		}
+		if argumentError(ctx, op, ph, args) {
+			// Bad input (mode=abc, a missing local src=), not the host's
+			// fault: exit status 2, as other argument errors.
+			return &Error{Pos: pos, Msg: fmt.Sprintf("%s: %v", op.Name, err)}
 		}
 		where := pos
 		if where != "" {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
@@ -38,6 +39,7 @@ type memoEntry struct {
 	once  sync.Once
 	value any
 	err   error
+	done  atomic.Bool // value and err are set
 }
 
 // Err is why the host failed, or nil while it is active.
@@ -170,8 +172,24 @@ func (h *Host) Memo(key string, fill func() (any, error)) (any, error) {
 		h.memo[key] = e
 	}
 	h.mu.Unlock()
-	e.once.Do(func() { e.value, e.err = fill() })
+	e.once.Do(func() { e.value, e.err = fill(); e.done.Store(true) })
 	return e.value, e.err
+}
+
+// Memoized returns the values cached with Memo whose keys start with
+// prefix and whose computation has succeeded, by key (the CLI's
+// --debug-facts shows the facts a plan gathered). A computation still
+// running is left out, not waited for.
+func (h *Host) Memoized(prefix string) map[string]any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := map[string]any{}
+	for k, e := range h.memo {
+		if strings.HasPrefix(k, prefix) && e.done.Load() && e.err == nil {
+			out[k] = e.value
+		}
+	}
+	return out
 }
 
 // Forget drops the cached values whose keys start with prefix ("" drops

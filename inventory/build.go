@@ -102,19 +102,22 @@ func (l *loader) groupData(hosts []*hostBuild) (map[string]map[string]any, error
 	out := make(map[string]map[string]any, len(names))
 	l.groupWhere = map[string]map[string]string{}
 	for _, g := range names {
-		d, err := l.loadGroupDataFile(g)
-		if err != nil {
-			return nil, err
-		}
 		where := map[string]string{}
 		for k := range l.inline[g] {
 			where[k] = l.inlineWhere[g]
 		}
-		for k := range d {
-			where[k] = l.groupDataPath(g) + ": "
+		d := merge(nil, l.inline[g])
+		for _, p := range l.groupDataPaths(g) {
+			fd, err := l.loadGroupDataFile(g, p)
+			if err != nil {
+				return nil, err
+			}
+			for k := range fd {
+				where[k] = p + ": "
+			}
+			d = merge(d, fd)
 		}
 		l.groupWhere[g] = where
-		d = merge(merge(nil, l.inline[g]), d)
 		if len(d) > 0 {
 			out[g] = d
 		}

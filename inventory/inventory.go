@@ -116,6 +116,9 @@ type Options struct {
 	Limit []string
 	// Shard keeps only the hosts of one shard of the inventory (after
 	// Limit): see Shard.
+	// GroupData are more directories of group data files (<dir>/<group>.star,
+	// pyinfra's --group-data), read after group_data/; later ones win.
+	GroupData []string
 	// BaseDir is where group_data/ is looked for when the inventory is
 	// given as target strings (default "."); for an inventory file it is
 	// the file's directory.

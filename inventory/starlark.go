@@ -306,14 +306,13 @@ func describe(v starlark.Value) string {
 	return v.Type()
 }
 
-// loadGroupDataFile reads group_data/<group>.star, if there is one: its
+// loadGroupDataFile reads p, group's data file, if there is one: its
 // public top-level variables are the group's data. Names starting with "_"
 // are private, except global arguments ("_sudo = True"), which are data.
-func (l *loader) loadGroupDataFile(group string) (map[string]any, error) {
+func (l *loader) loadGroupDataFile(group, p string) (map[string]any, error) {
 	if group == "" || group == "." || group == ".." || strings.ContainsAny(group, `/\`) {
 		return nil, nil
 	}
-	p := l.groupDataPath(group)
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -343,8 +342,15 @@ func (l *loader) loadGroupDataFile(group string) (map[string]any, error) {
 	return data, nil
 }
 
-func (l *loader) groupDataPath(group string) string {
-	return filepath.Join(l.dir, "group_data", group+".star")
+// groupDataPaths are the files that may hold a group's data, lowest
+// first: group_data/<group>.star, then <dir>/<group>.star for each of
+// Options.GroupData (pyinfra's --group-data).
+func (l *loader) groupDataPaths(group string) []string {
+	paths := []string{filepath.Join(l.dir, "group_data", group+".star")}
+	for _, d := range l.opts.GroupData {
+		paths = append(paths, filepath.Join(d, group+".star"))
+	}
+	return paths
 }
 
 func globalNames() []string {
