@@ -136,8 +136,8 @@ var badCases = []badCase{
 	{name: "single operation JSON type", args: []string{"@local", "files.directory", `[[1], {}]`}, code: 2, want: "files.directory: argument path: expected string, given float"},
 	// Arguments only planning finds wrong: still bad input, before any change.
 	{name: "local src missing", args: []string{"@local", "-y", "files.put", "src={dir}/nosuch", "dest={dir}/ran"}, code: 2, want: "files.put: src: open {dir}/nosuch: no such file or directory"},
-	{name: "mode not octal", args: []string{"@local", "-y", "files.directory", "path={dir}/ran", "mode=abc"}, code: 2, want: `files.directory: mode: "abc" is not an octal mode`},
-	{name: "deploy mode not octal", files: map[string]string{"d.star": "files.directory(path=\"/tmp/goinfra-never\", mode=\"abc\")\n"}, args: []string{"@local", "-y", "d.star"}, code: 2, want: `d.star:1:16: files.directory: mode: "abc" is not an octal mode`},
+	{name: "mode neither octal nor symbolic", args: []string{"@local", "-y", "files.directory", "path={dir}/ran", "mode=abc"}, code: 2, want: `files.directory: mode: "abc" is neither an octal mode`},
+	{name: "deploy mode neither octal nor symbolic", files: map[string]string{"d.star": "files.directory(path=\"/tmp/goinfra-never\", mode=\"abc\")\n"}, args: []string{"@local", "-y", "d.star"}, code: 2, want: `d.star:1:16: files.directory: mode: "abc" is neither an octal mode`},
 
 	// Oversized input.
 	{name: "command too long", args: append([]string{"@local", "exec", "--", "touch", "{dir}/ran"}, strings.Fields(strings.Repeat("argument ", 20000))...),

@@ -435,7 +435,7 @@ func TestPasswordPromptOnTerminal(t *testing.T) {
 	cmd, master, _ := startOnTerminal(t, "--sudo-password-prompt", "--dry", "--sudo", "@local", "exec", "--", "true")
 	readUntil(t, master, "sudo password: ")
 	master.Write([]byte(pw + "\r"))
-	out := readUntil(t, master, "[@local] sudo -H -n sh -c true")
+	out := readUntil(t, master, "[@local] sudo -H -S -p '' sh -c true")
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit: %v", err)
 	}
