@@ -413,17 +413,32 @@ func startOnTerminal(t *testing.T, args ...string) (cmd *exec.Cmd, master, tty *
 	return cmd, master, tty
 }
 
-// readUntil reads the terminal until want shows up.
+// readUntil reads the terminal until want shows up. A pty master is not
+// pollable everywhere (its read deadline may not hold), so the reads run
+// beside a timer; generous, as the machine may be loaded.
 func readUntil(t *testing.T, master *os.File, want string) string {
 	t.Helper()
+	type chunk struct {
+		b   []byte
+		err error
+	}
 	var got bytes.Buffer
-	buf := make([]byte, 1024)
-	master.SetReadDeadline(time.Now().Add(10 * time.Second))
+	timeout := time.After(60 * time.Second)
 	for !strings.Contains(got.String(), want) {
-		n, err := master.Read(buf)
-		got.Write(buf[:n])
-		if err != nil {
-			t.Fatalf("waiting for %q: %v; got %q", want, err, got.String())
+		ch := make(chan chunk, 1)
+		go func() {
+			buf := make([]byte, 1024)
+			n, err := master.Read(buf)
+			ch <- chunk{buf[:n], err}
+		}()
+		select {
+		case c := <-ch:
+			got.Write(c.b)
+			if c.err != nil {
+				t.Fatalf("waiting for %q: %v; got %q", want, c.err, got.String())
+			}
+		case <-timeout:
+			t.Fatalf("waiting for %q: nothing after 60 s; got %q", want, got.String())
 		}
 	}
 	return got.String()
