@@ -42,3 +42,5 @@ passwd           # local: useradd, userdel, chpasswd for the escalation and sudo
 util-linux       # local: setsid (a process escaping the group)
 binutils         # docker: the keep-alive program is rebuilt from its assembly source and compared
 doas             # local: doas with a password typed at its prompt (su/doas password tests)
+git              # operations/git: git.repo and git.config end to end on @local
+python3-venv     # operations/pip: pip.venv and pip.packages end to end on @local (python3 -m venv with ensurepip)

@@ -9,5 +9,8 @@ package builtin
 import (
 	_ "github.com/goinfra-dev/goinfra/operations/apt"
 	_ "github.com/goinfra-dev/goinfra/operations/files"
+	_ "github.com/goinfra-dev/goinfra/operations/git"
+	_ "github.com/goinfra-dev/goinfra/operations/pip"
 	_ "github.com/goinfra-dev/goinfra/operations/server"
+	_ "github.com/goinfra-dev/goinfra/operations/systemd"
 )

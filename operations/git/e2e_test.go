@@ -1,0 +1,227 @@
+package git_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/optest"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/testenv"
+	"github.com/goinfra-dev/goinfra/operations/git"
+)
+
+// localHost is @local as root with a fresh HOME, so that the user's git
+// configuration the tests write is theirs.
+func localHost(t *testing.T) (*optest.Host, string) {
+	t.Helper()
+	h := optest.Local(t, "the git tests chown clones: run them as root")
+	if _, err := exec.LookPath("git"); err != nil {
+		testenv.Skip(t, "git is missing (scripts/test-deps.sh installs it)")
+	}
+	home := filepath.Join(h.Dir, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	h.Opts = connector.Options{Unix: command.Unix{Env: map[string]string{"HOME": home}}}
+	return h, home
+}
+
+// upstream is a bare repository built here (no network): master has two
+// commits, the first tagged v1; feature branches off master.
+type upstream struct {
+	t          *testing.T
+	h          *optest.Host
+	bare, work string
+}
+
+func newUpstream(t *testing.T, h *optest.Host) *upstream {
+	u := &upstream{t: t, h: h, bare: filepath.Join(h.Dir, "origin.git"), work: filepath.Join(h.Dir, "work")}
+	optest.Run(t, h, "git init -q --bare -b master "+u.bare+" && git init -q -b master "+u.work)
+	u.commit("README", "one")
+	u.git("tag v1")
+	u.commit("README", "two")
+	u.git("checkout -q -b feature")
+	u.commit("FEATURE", "feature one")
+	u.git("checkout -q master")
+	u.git("push -q origin master feature v1")
+	return u
+}
+
+func (u *upstream) git(args string) string {
+	u.t.Helper()
+	return optest.Run(u.t, u.h, "cd "+u.work+" && git -c user.name=goinfra -c user.email=tests@example.invalid "+args)
+}
+
+// commit writes file in the working copy and commits it (not pushed).
+func (u *upstream) commit(file, content string) {
+	u.t.Helper()
+	if err := os.WriteFile(filepath.Join(u.work, file), []byte(content+"\n"), 0o644); err != nil {
+		u.t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(u.work, ".git", "config")); err == nil {
+		optest.Run(u.t, u.h, "cd "+u.work+" && git remote get-url origin >/dev/null 2>&1 || git remote add origin "+u.bare)
+	}
+	u.git("add -A && git -c user.name=goinfra -c user.email=tests@example.invalid commit -q -m " + command.Quote(content))
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// TestRepoLocal clones a local bare repository on @local, pulls a new
+// commit, switches to a branch and to a tag, and follows a changed src:
+// each a change first and no change the second time.
+func TestRepoLocal(t *testing.T) {
+	h, _ := localHost(t)
+	u := newUpstream(t, h)
+	dest := filepath.Join(h.Dir, "clone")
+	args := map[string]any{"src": u.bare, "dest": dest}
+
+	d := optest.Describe(optest.Converge(t, h, "git.repo", args))
+	if want := "mkdir -p " + dest + "; cd " + dest + " && git clone " + u.bare + " ."; d != want {
+		t.Errorf("clone: %s\nwant %s", d, want)
+	}
+	if got := readFile(t, filepath.Join(dest, "README")); got != "two" {
+		t.Fatalf("README %q", got)
+	}
+	ctx := optest.Ctx(t)
+	if b, err := git.GitBranch.Get(ctx, h, git.Repo{Path: dest}); err != nil || b != "master" {
+		t.Errorf("git.GitBranch %q %v", b, err)
+	}
+	if tags, err := git.GitTag.Get(ctx, h, git.Repo{Path: dest}); err != nil || strings.Join(tags, ",") != "v1" {
+		t.Errorf("git.GitTag %q %v", tags, err)
+	}
+	if cfg, err := git.GitConfig.Get(ctx, h, git.ConfigScope{Repo: git.Repo{Path: dest}}); err != nil || strings.Join(cfg["remote.origin.url"], ",") != u.bare {
+		t.Errorf("git.GitConfig %v %v", cfg, err)
+	}
+
+	// A new upstream commit: pulled once.
+	u.commit("README", "three")
+	u.git("push -q origin master")
+	d = optest.Describe(optest.Converge(t, h, "git.repo", args))
+	if want := "cd " + dest + " && git pull"; d != want {
+		t.Errorf("pull: %s", d)
+	}
+	if got := readFile(t, filepath.Join(dest, "README")); got != "three" {
+		t.Fatalf("README after pull %q", got)
+	}
+
+	// Another branch, then a tag (checked out, never pulled).
+	d = optest.Describe(optest.Converge(t, h, "git.repo", map[string]any{"src": u.bare, "dest": dest, "branch": "feature", "rebase": true}))
+	if want := "cd " + dest + " && git fetch; cd " + dest + " && git checkout feature; cd " + dest + " && git pull --rebase"; d != want {
+		t.Errorf("branch: %s", d)
+	}
+	if got := readFile(t, filepath.Join(dest, "FEATURE")); got != "feature one" {
+		t.Fatalf("FEATURE %q", got)
+	}
+	d = optest.Describe(optest.Converge(t, h, "git.repo", map[string]any{"src": u.bare, "dest": dest, "branch": "v1"}))
+	if want := "cd " + dest + " && git fetch; cd " + dest + " && git checkout v1"; d != want {
+		t.Errorf("tag: %s", d)
+	}
+	if got := readFile(t, filepath.Join(dest, "README")); got != "one" {
+		t.Fatalf("README at v1 %q", got)
+	}
+
+	// The same repository under another URL: origin follows src.
+	moved := "file://" + u.bare
+	d = optest.Describe(optest.Converge(t, h, "git.repo", map[string]any{"src": moved, "dest": dest, "branch": "master", "update_submodules": false}))
+	if !strings.HasPrefix(d, "cd "+dest+" && git remote set-url origin "+moved+"; ") {
+		t.Errorf("moved src: %s", d)
+	}
+	if got := optest.Run(t, h, "cd "+dest+" && git remote get-url origin"); got != moved {
+		t.Errorf("origin %q", got)
+	}
+	if got := readFile(t, filepath.Join(dest, "README")); got != "three" {
+		t.Errorf("README back on master %q", got)
+	}
+
+	// A shallow clone of a branch, owned by another user.
+	shallow := filepath.Join(h.Dir, "shallow")
+	d = optest.Describe(optest.Converge(t, h, "git.repo", map[string]any{"src": "file://" + u.bare, "dest": shallow,
+		"branch": "feature", "depth": 1, "user": "nobody"}))
+	if !strings.Contains(d, "git clone file://"+u.bare+" --depth 1 --branch feature .; chown -R nobody "+shallow) {
+		t.Errorf("shallow clone: %s", d)
+	}
+	if got := optest.Run(t, h, "stat -c %U "+shallow+"/FEATURE; cd "+shallow+" && git -c safe.directory="+shallow+" rev-list --count HEAD"); got != "nobody\n1" {
+		t.Errorf("shallow clone owner and depth: %q", got)
+	}
+}
+
+// TestConfigLocal sets a repository's and the user's git configuration
+// on @local, a single value and an added one.
+func TestConfigLocal(t *testing.T) {
+	h, home := localHost(t)
+	repo := filepath.Join(h.Dir, "repo")
+	optest.Run(t, h, "git init -q "+repo)
+
+	d := optest.Describe(optest.Converge(t, h, "git.config", map[string]any{"repo": repo, "key": "user.name", "value": `Anon "E." $Mouse`}))
+	if want := "cd " + repo + ` && git config --local user.name "Anon \"E.\" \$Mouse"`; d != want {
+		t.Errorf("repo: %s\nwant %s", d, want)
+	}
+	if got := optest.Run(t, h, "cd "+repo+" && git config --local user.name"); got != `Anon "E." $Mouse` {
+		t.Errorf("user.name %q", got)
+	}
+	optest.Converge(t, h, "git.config", map[string]any{"repo": repo, "key": "user.name", "value": "Other"})
+
+	for _, dir := range []string{"/a/safe/repo", "/another/safe/repo"} {
+		d = optest.Describe(optest.Converge(t, h, "git.config", map[string]any{"key": "safe.directory", "value": dir, "multi_value": true}))
+		if want := `git config --global --add safe.directory "` + dir + `"`; d != want {
+			t.Errorf("global: %s", d)
+		}
+	}
+	if got := readFile(t, filepath.Join(home, ".gitconfig")); !strings.Contains(got, "directory = /a/safe/repo") || !strings.Contains(got, "directory = /another/safe/repo") {
+		t.Errorf("~/.gitconfig:\n%s", got)
+	}
+	cfg, err := git.GitConfig.Get(optest.Ctx(t), h, git.ConfigScope{})
+	if err != nil || strings.Join(cfg["safe.directory"], ",") != "/a/safe/repo,/another/safe/repo" {
+		t.Errorf("git.GitConfig %v %v", cfg, err)
+	}
+}
+
+// TestKeyscanLocal: with ssh_keyscan, git.repo adds the key of an sshd
+// started here (on a port of its own, so as [host]:port) to the
+// known_hosts of the user it runs as, once.
+func TestKeyscanLocal(t *testing.T) {
+	h, home := localHost(t)
+	if _, err := exec.LookPath("ssh-keyscan"); err != nil {
+		testenv.Skip(t, "ssh-keyscan is missing (scripts/test-deps.sh installs openssh-client)")
+	}
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes})
+	s := f.Servers[0]
+	port := strconv.Itoa(s.Port)
+	dest := filepath.Join(h.Dir, "clone")
+	args := map[string]any{"src": "ssh://git@" + s.Host + ":" + port + "/srv/repo.git", "dest": dest, "ssh_keyscan": true}
+	clone := "cd " + dest + " && git clone ssh://git@" + s.Host + ":" + port + "/srv/repo.git ."
+
+	p := optest.Plan(t, h, "git.repo", args)
+	steps := strings.Split(optest.Describe(p), "; ")
+	want := []string{"mkdir -p " + dest, "mkdir -p " + home + "/.ssh", "chmod 700 " + home + "/.ssh",
+		"ssh-keyscan -p " + port + " " + s.Host + " >> " + home + "/.ssh/known_hosts", clone}
+	if strings.Join(steps, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("steps:\n%s\nwant:\n%s", strings.Join(steps, "\n"), strings.Join(want, "\n"))
+	}
+	// Everything but the clone (there is no repository behind the sshd).
+	for _, st := range p.Steps[:len(p.Steps)-1] {
+		if res, err := optest.Execute(t, h, st); err != nil {
+			t.Fatalf("%s: %v: %s", st.Describe(), err, res.Output.Stderr())
+		}
+	}
+	known := readFile(t, filepath.Join(home, ".ssh", "known_hosts"))
+	if !strings.HasPrefix(known, "["+s.Host+"]:"+port+" ") {
+		t.Fatalf("known_hosts:\n%s", known)
+	}
+	if d := optest.Describe(optest.Plan(t, h, "git.repo", args)); d != clone {
+		t.Errorf("second plan: %s, want only the clone", d)
+	}
+}
