@@ -301,6 +301,14 @@ func TestPositionalOrderIsPyinfras(t *testing.T) {
 		"server.service":  {"service", "running", "restarted", "reloaded"},
 		"server.shell":    {"commands"},
 		"server.user":     {"user", "present", "home", "shell"},
+		// pyinfra 3's signatures (pyinfra/operations/{git,pip,systemd}.py).
+		"git.config":            {"key", "value", "multi_value", "repo", "system"},
+		"git.repo":              {"src", "dest", "branch", "pull", "rebase", "user", "group", "ssh_keyscan", "update_submodules", "recursive_submodules"},
+		"pip.packages":          {"packages", "present", "latest", "requirements", "pip", "virtualenv"},
+		"pip.venv":              {"path", "python", "site_packages", "always_copy", "present"},
+		"pip.virtualenv":        {"path", "python", "venv", "site_packages", "always_copy", "present"},
+		"systemd.daemon_reload": {"user_mode", "machine", "user_name"},
+		"systemd.service":       {"service", "running", "restarted", "reloaded", "command", "enabled", "daemon_reload"},
 	}
 	for _, name := range operations.Names() {
 		want, ok := pyinfra[name]
