@@ -42,3 +42,4 @@ passwd           # local: useradd, userdel, chpasswd for the escalation and sudo
 util-linux       # local: setsid (a process escaping the group)
 binutils         # docker: the keep-alive program is rebuilt from its assembly source and compared
 doas             # local: doas with a password typed at its prompt (su/doas password tests)
+zip              # release: scripts/release.sh zips the Windows archives (cmd/goinfra TestRelease)
