@@ -87,7 +87,7 @@ Exit status: 0 all hosts succeeded, 1 a host failed, 2 bad usage or input
   goinfra @local fact server.Os files.File path=/etc/hosts
   goinfra --json @docker/alpine:3.19 exec -- cat /etc/os-release
   goinfra connectors --markdown`,
-		Version:       version(),
+		Version:       versionLine(),
 		Args:          cobra.ArbitraryArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -106,7 +106,7 @@ Exit status: 0 all hosts succeeded, 1 a host failed, 2 bad usage or input
 		Short: "print goinfra's version",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			fmt.Fprintf(a.io.Stdout, "goinfra %s\n", version())
+			fmt.Fprintf(a.io.Stdout, "goinfra %s\n", versionLine())
 			return nil
 		},
 	})

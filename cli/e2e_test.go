@@ -1,3 +1,5 @@
+//go:build unix
+
 package cli_test
 
 // End-to-end tests: the goinfra binary is built once and run as a user
@@ -17,7 +19,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
+
+	"github.com/goinfra-dev/goinfra/internal/termecho"
 )
 
 var binary string
@@ -476,11 +479,11 @@ func TestPasswordPromptInterrupted(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Errorf("exit status %d, want 130", code)
 	}
-	tios, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	echoes, err := termecho.Echoes(int(tty.Fd()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tios.Lflag&unix.ECHO == 0 {
+	if !echoes {
 		t.Error("the terminal was left without echo")
 	}
 }

@@ -11,12 +11,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/deploy"
 	"github.com/goinfra-dev/goinfra/engine"
+	"github.com/goinfra-dev/goinfra/internal/termecho"
 	"github.com/goinfra-dev/goinfra/inventory"
 	"github.com/goinfra-dev/goinfra/runargs"
 )
@@ -330,18 +330,11 @@ func (a *app) prompt(ctx context.Context, label string) (string, error) {
 func readSecret(ctx context.Context, tty *os.File, label string) (string, error) {
 	fd := int(tty.Fd())
 	name := strings.TrimSuffix(label, ": ")
-	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	restore, err := termecho.Quiet(fd)
 	if err != nil {
 		return "", fmt.Errorf("reading %s: %w", name, err)
 	}
-	quiet := *old
-	quiet.Lflag &^= unix.ECHO
-	quiet.Lflag |= unix.ICANON | unix.ISIG
-	quiet.Iflag |= unix.ICRNL
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &quiet); err != nil {
-		return "", fmt.Errorf("reading %s: %w", name, err)
-	}
-	defer unix.IoctlSetTermios(fd, unix.TCSETS, old)
+	defer restore()
 	fmt.Fprint(tty, label)
 	type answer struct {
 		line string

@@ -1,3 +1,5 @@
+//go:build unix
+
 package cli_test
 
 // Secrets (sudo, su, SSH passwords, key passphrases) given to the goinfra

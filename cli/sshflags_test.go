@@ -1,3 +1,5 @@
+//go:build unix
+
 package cli_test
 
 // The --ssh-* flags against a real sshd: they reach the ssh connector and

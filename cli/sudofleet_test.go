@@ -1,3 +1,5 @@
+//go:build unix
+
 package cli_test
 
 // Sudo passwords through the goinfra binary against real sshd servers

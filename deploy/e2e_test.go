@@ -1,3 +1,5 @@
+//go:build unix
+
 package deploy_test
 
 // End-to-end tests: a goinfra binary (deploy/internal/testbin: the real

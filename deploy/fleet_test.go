@@ -1,3 +1,5 @@
+//go:build unix
+
 package deploy_test
 
 // Deploys against real targets beyond this machine: the ssh test fleet

@@ -44,3 +44,4 @@ binutils         # docker: the keep-alive program is rebuilt from its assembly s
 doas             # local: doas with a password typed at its prompt (su/doas password tests)
 git              # operations/git: git.repo and git.config end to end on @local
 python3-venv     # operations/pip: pip.venv and pip.packages end to end on @local (python3 -m venv with ensurepip)
+zip              # release: scripts/release.sh zips the Windows archives (cmd/goinfra TestRelease)

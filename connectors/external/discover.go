@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/goinfra-dev/goinfra/connector"
 )
@@ -52,8 +51,7 @@ func Find(dirs []string) (found []Candidate, warnings []error) {
 		// A directory is listed once, however it is named (/bin and
 		// /usr/bin are often the same, and large).
 		if fi, err := f.Stat(); err == nil {
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-				id := [2]uint64{uint64(st.Dev), st.Ino}
+			if id, ok := fileID(fi); ok {
 				if listed[id] {
 					f.Close()
 					continue

@@ -11,8 +11,9 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/goinfra-dev/goinfra/internal/procgroup"
 )
 
 // proc is one running connector program and goinfra's end of its pipes.
@@ -43,7 +44,7 @@ func startProc(path string, log *slog.Logger) (*proc, error) {
 	cmd := exec.Command(path)
 	cmd.Env = programEnv(os.Environ())
 	// Own process group: a kill also reaches the commands it started.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	procgroup.Own(cmd)
 	// A program that leaves its pipes to a child must not keep Wait forever.
 	cmd.WaitDelay = 2 * time.Second
 	stdin, err := cmd.StdinPipe()
@@ -152,7 +153,7 @@ func (p *proc) kill(why string) {
 	}
 	p.mu.Unlock()
 	if p.cmd.Process != nil {
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		procgroup.Kill(p.cmd.Process.Pid)
 		p.cmd.Process.Kill()
 	}
 	p.stdin.Close()

@@ -1,16 +1,15 @@
+//go:build unix
+
 package local
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -24,24 +23,6 @@ func (c *Conn) errEscalated(what, path string) error {
 	return connector.Errorf(c.name(), connector.ErrUnsupported,
 		"%s %s as another user needs the escalation layer (connector/escalate)", what, path)
 }
-
-var umask = sync.OnceValue(func() os.FileMode {
-	// /proc tells the umask without changing it (syscall.Umask would,
-	// racing with other goroutines creating files).
-	f, err := os.Open("/proc/self/status")
-	if err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "Umask:"); ok {
-				if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
-					return os.FileMode(m)
-				}
-			}
-		}
-	}
-	return 0o022
-})
 
 // Put writes r to dst atomically: into a temporary file in dst's
 // directory, renamed over dst once complete. A replaced file keeps its mode

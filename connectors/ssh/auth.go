@@ -12,8 +12,9 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
-	"golang.org/x/sys/unix"
 	"golang.org/x/term"
+
+	"github.com/goinfra-dev/goinfra/internal/termecho"
 )
 
 // authConfig is what one hop authenticates with.
@@ -269,18 +270,11 @@ func (a *authConfig) plan() (*authPlan, error) {
 // nothing typed in answer to the prompt is ever echoed.
 func readSecret(tty *os.File, prompt string) ([]byte, error) {
 	fd := int(tty.Fd())
-	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	restore, err := termecho.Quiet(fd)
 	if err != nil {
 		return nil, err
 	}
-	quiet := *old
-	quiet.Lflag &^= unix.ECHO
-	quiet.Lflag |= unix.ICANON | unix.ISIG
-	quiet.Iflag |= unix.ICRNL
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &quiet); err != nil {
-		return nil, err
-	}
-	defer unix.IoctlSetTermios(fd, unix.TCSETS, old) //nolint:errcheck
+	defer restore() //nolint:errcheck
 	if _, err := io.WriteString(tty, prompt); err != nil {
 		return nil, err
 	}

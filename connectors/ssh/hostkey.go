@@ -12,11 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 	"golang.org/x/term"
+
+	"github.com/goinfra-dev/goinfra/internal/filelock"
 )
 
 type strictMode int
@@ -429,10 +430,11 @@ func appendKnownHost(file, addr string, key ssh.PublicKey, hash bool) error {
 		return err
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	unlock, err := filelock.Lock(f)
+	if err != nil {
 		return err
 	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN) //nolint:errcheck
+	defer unlock()
 	// Another process may have recorded it while we waited for the lock.
 	if all, err := readKnownHosts([]string{file}); err == nil {
 		if status, _ := statusOf(recordedFor(all, addr), key); status == hostOK {

@@ -18,11 +18,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/goinfra-dev/goinfra/internal/filelock"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -173,12 +173,13 @@ func lock(t testing.TB) func() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	unlock, err := filelock.Lock(f)
+	if err != nil {
 		f.Close()
 		t.Fatal(err)
 	}
 	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		unlock()
 		f.Close()
 	}
 }

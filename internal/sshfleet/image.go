@@ -8,8 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/goinfra-dev/goinfra/internal/filelock"
 )
 
 // ImageTag is the Docker image every container of every fleet runs. It is
@@ -43,10 +44,11 @@ func EnsureImage(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	defer lf.Close()
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+	unlock, err := filelock.Lock(lf)
+	if err != nil {
 		return 0, fmt.Errorf("lock %s: %w", lockPath, err)
 	}
-	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
+	defer unlock()
 	if imageExists(ctx) {
 		return 0, nil
 	}

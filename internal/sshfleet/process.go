@@ -12,8 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/goinfra-dev/goinfra/internal/procgroup"
 )
 
 // Processes mode: one `sshd -D -e -f <config>` per server, run as root on
@@ -196,7 +197,7 @@ func (p *procServer) startSSHD() error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Own process group: a ^C to the test does not reach sshd first, and
 	// the fleet stops it by PID.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	procgroup.Own(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start sshd: %w", err)
 	}
@@ -249,12 +250,12 @@ func (p *procServer) stopSSHD() error {
 	tree = append(tree, markedProcesses(p.mark())...)
 	_ = p.cmd.Process.Kill()
 	for _, d := range tree {
-		_ = syscall.Kill(d, syscall.SIGKILL)
+		_ = procgroup.KillProcess(d)
 	}
 	// A session could fork between the scan and the kill; scan again.
 	for _, d := range tree {
 		for _, dd := range descendants(d) {
-			_ = syscall.Kill(dd, syscall.SIGKILL)
+			_ = procgroup.KillProcess(dd)
 		}
 	}
 	select {

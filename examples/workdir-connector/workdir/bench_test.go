@@ -1,3 +1,5 @@
+//go:build unix
+
 package workdir_test
 
 import (

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package workdir is an example executing connector kind: "@workdir/DIR"
 // runs commands on this machine in DIR, with HOME set to DIR, and takes
 // relative file paths from DIR — a private home for each host that needs no

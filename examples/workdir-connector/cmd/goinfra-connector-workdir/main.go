@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command goinfra-connector-workdir is the workdir kind as an external
 // connector program: put it on PATH (or in GOINFRA_CONNECTOR_PATH) and
 // "@workdir/DIR" works in any goinfra.
