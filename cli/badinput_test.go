@@ -1,3 +1,5 @@
+//go:build unix
+
 package cli_test
 
 // The bad-input catalogue (issue 14, "Done when"): every case exits 2 (bad

@@ -1,3 +1,5 @@
+//go:build unix
+
 package cli_test
 
 // Output contracts (issue 16, item 5): --json gives one line per host for

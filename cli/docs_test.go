@@ -1,3 +1,5 @@
+//go:build unix
+
 package cli_test
 
 // Docs that run (issue 16, item 6): every fenced code block of README.md

@@ -1,3 +1,5 @@
+//go:build unix
+
 package cli_test
 
 // pyinfra users' command lines work unchanged (issue 15, items 10 and 11):

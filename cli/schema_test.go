@@ -1,3 +1,5 @@
+//go:build unix
+
 package cli_test
 
 // A small JSON Schema checker for the schemas in docs/schemas: the

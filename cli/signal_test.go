@@ -1,3 +1,5 @@
+//go:build unix
+
 package cli_test
 
 // Every way a run can end stops what it started (issue 14, item 7):
