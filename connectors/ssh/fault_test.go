@@ -257,7 +257,9 @@ func TestTimeoutReachesSetsidChild(t *testing.T) {
 	c := open(t, s.Name, d, nil)
 	connect(t, c)
 	n := uniq()
-	_, err := c.Run(context.Background(), command.Shell("(setsid sleep 300."+n+" &); sleep 301."+n), connector.Options{Timeout: time.Second})
+	// 5 s: the child must have left the group before the stop, also on a
+	// loaded machine (a child that is not started yet is not there to find).
+	_, err := c.Run(context.Background(), command.Shell("(setsid sleep 300."+n+" &); sleep 301."+n), connector.Options{Timeout: 5 * time.Second})
 	if !errors.Is(err, connector.ErrTimeout) {
 		t.Fatalf("want a timeout, got %v", err)
 	}

@@ -19,12 +19,12 @@ func fileValue(raw json.RawMessage) (any, error) {
 	var b bool
 	if json.Unmarshal(raw, &b) == nil {
 		if !b {
-			return (*files.FileInfo)(nil), nil
+			return (*files.RegularInfo)(nil), nil
 		}
-		return &files.FileInfo{}, nil
+		return &files.RegularInfo{}, nil
 	}
-	var info files.FileInfo
-	err := json.Unmarshal(raw, &info)
+	var info files.RegularInfo
+	err := json.Unmarshal(raw, &info.FileInfo)
 	return &info, err
 }
 
