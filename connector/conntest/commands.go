@@ -98,6 +98,35 @@ func (s *suite) testExitCode(t *testing.T) {
 	}
 }
 
+// testKilled: the command's process is killed on the target by someone
+// else (here a sibling process, so the test needs no second session). The
+// run ends at once with a CommandError whose exit code is the one a shell
+// reports, 128+signal, the same through every connector, and the
+// connection still works.
+func (s *suite) testKilled(t *testing.T) {
+	c := s.conn(t)
+	// $$ is the shell, which exec turns into the sleep.
+	cmd := command.Shell("echo started; (sleep 1; kill -9 $$) >/dev/null 2>&1 & exec sleep 100")
+	res, err := c.Run(ctx(t), cmd, connector.Options{})
+	var ce *connector.CommandError
+	if !errors.As(err, &ce) {
+		t.Fatalf("a command killed by SIGKILL: error %T %v, want a *connector.CommandError", err, err)
+	}
+	if errors.Is(err, connector.ErrConnect) || errors.Is(err, connector.ErrTimeout) {
+		t.Errorf("a killed command is a command failure, not a connection loss or timeout: %v", err)
+	}
+	if ce.ExitCode != 137 || res.ExitCode != 137 {
+		t.Errorf("exit code of a command killed by SIGKILL: error %d, result %d, want 137 (128+9)", ce.ExitCode, res.ExitCode)
+	}
+	if res.Stdout() != "started" {
+		t.Errorf("output before the kill: %q", res.Stdout())
+	}
+	res, err = c.Run(ctx(t), command.Shell("echo after"), connector.Options{})
+	if err != nil || res.Stdout() != "after" {
+		t.Errorf("the next command after a kill: %v, %q", err, res.Stdout())
+	}
+}
+
 func (s *suite) testSuccessExitCodes(t *testing.T) {
 	c := s.conn(t)
 	res, err := c.Run(ctx(t), command.Shell("exit 3"), connector.Options{SuccessExitCodes: []int{0, 3}})

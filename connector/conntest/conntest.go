@@ -127,6 +127,7 @@ func Run(t *testing.T, open func(t *testing.T) connector.Conn, opts Options) {
 		{"OutputOrder", s.testOutputOrder, ""},
 		{"ExitCode", s.testExitCode, ""},
 		{"SuccessExitCodes", s.testSuccessExitCodes, ""},
+		{"Killed", s.testKilled, ""},
 		{"Stdin", s.testStdin, ""},
 		{"EnvQuoting", s.testEnv, ""},
 		{"Chdir", s.testChdir, ""},

@@ -19,6 +19,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/procgroup"
 )
 
 // waitDelay bounds how long Run waits for output pipes held open by
@@ -255,9 +256,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	copied.Wait()
 	res.Duration = time.Since(start)
 	res.Output = rec.Output()
-	if p.ProcessState != nil {
-		res.ExitCode = p.ProcessState.ExitCode()
-	}
+	res.ExitCode = procgroup.ExitCode(p.ProcessState)
 
 	if opts.Timeout > 0 && errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 		res.ExitCode = -1

@@ -17,6 +17,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/procgroup"
 	"github.com/goinfra-dev/goinfra/internal/termecho"
 )
 
@@ -263,7 +264,7 @@ func (c *Conn) finish(runCtx, ctx context.Context, p *exec.Cmd, rec *connector.R
 			return res, &connector.TimeoutError{Host: c.name(), Limit: opts.Timeout}
 		}
 	}
-	res.ExitCode = exitCode(p.ProcessState)
+	res.ExitCode = procgroup.ExitCode(p.ProcessState)
 	if waitErr != nil && res.ExitCode < 0 {
 		return res, fmt.Errorf("%s: %w", c.name(), waitErr)
 	}
@@ -271,18 +272,6 @@ func (c *Conn) finish(runCtx, ctx context.Context, p *exec.Cmd, rec *connector.R
 		return res, &connector.CommandError{Host: c.name(), ExitCode: res.ExitCode, Command: masked}
 	}
 	return res, nil
-}
-
-// exitCode is the shell's view of how a process ended: its exit status, or
-// 128+signal when a signal killed it.
-func exitCode(ps *os.ProcessState) int {
-	if ps == nil {
-		return -1
-	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ps.ExitCode()
 }
 
 // argvFor is the process to start for cmd. When nothing but a shell wraps

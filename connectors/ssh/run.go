@@ -152,7 +152,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	case errors.As(werr, &exitErr):
 		res.ExitCode = exitErr.ExitStatus()
 		if exitErr.Signal() != "" && exitErr.ExitStatus() == 0 {
-			res.ExitCode = -1
+			res.ExitCode = signalExit(exitErr.Signal())
 		}
 	case errors.As(werr, &missing) || c.lost(client):
 		// The command may still run on the host: stop it once the host
@@ -260,4 +260,22 @@ func killScript(pgid int, mark string) string {
 		return strings.ReplaceAll(marked, "%[1]s", name)
 	}
 	return "kill -TERM -" + g + " 2>/dev/null; " + sig("TERM") + "sleep 0.3; kill -KILL -" + g + " 2>/dev/null; " + sig("KILL") + "true"
+}
+
+// signalNumbers are the RFC 4254 signal names an sshd reports in
+// "exit-signal", with their numbers on Linux and the BSDs (the same for
+// these).
+var signalNumbers = map[string]int{
+	"HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8,
+	"KILL": 9, "SEGV": 11, "PIPE": 13, "ALRM": 14, "TERM": 15,
+}
+
+// signalExit is the exit code a shell reports for a command a signal
+// killed, 128+signal, so that ssh agrees with the other connectors; -1 for
+// a signal without a portable number (USR1, USR2).
+func signalExit(name string) int {
+	if n, ok := signalNumbers[strings.TrimPrefix(name, "SIG")]; ok {
+		return 128 + n
+	}
+	return -1
 }
