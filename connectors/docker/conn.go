@@ -53,6 +53,7 @@ type Conn struct {
 	finished  bool
 	closing   bool           // Close began: no new operations
 	inflight  sync.WaitGroup // operations admitted by begin
+	pending   []pendingStop  // commands to stop once the engine answers
 }
 
 var (
@@ -396,6 +397,7 @@ func (c *Conn) Close() error {
 	c.inflight.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	c.runPendingStops(ctx)
 	err := c.Finish(ctx, nil)
 	c.mu.Lock()
 	defer c.mu.Unlock()

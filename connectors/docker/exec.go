@@ -115,6 +115,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	if err := opts.Unix.Validate(); err != nil {
 		return res, c.errorf(connector.ErrCommand, "%w", err)
 	}
+	c.runPendingStops(ctx)
 	args, shown := argv(cmd, opts)
 	if len(args) == 0 {
 		return res, c.errorf(connector.ErrCommand, "empty command")
@@ -173,7 +174,10 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 		}
 		kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		c.kill(kctx, marker, user)
+		if err := c.kill(kctx, marker, user); err != nil {
+			c.host.Logger().Warn("could not reach the engine to stop the command; it is stopped when the engine answers again", "err", err)
+			c.stopLater(marker, user)
+		}
 		att.Close()
 	}()
 
@@ -204,6 +208,8 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 		if readErr != nil {
 			err = readErr
 		}
+		// The command may still run in the container.
+		c.stopLater(marker, user)
 		return res, c.errorf(connector.ErrConnect, "reading the command's result: %w", err)
 	}
 	res.ExitCode = code
@@ -233,17 +239,6 @@ func (c *Conn) exitCode(ctx context.Context, id string) (int, error) {
 		if delay < 100*time.Millisecond {
 			delay *= 2
 		}
-	}
-}
-
-// kill stops every process of an exec, found by its marker, from a second
-// exec running as the command's user: reading another user's
-// /proc/<pid>/environ needs CAP_SYS_PTRACE, which containers lack even as
-// root.
-func (c *Conn) kill(ctx context.Context, marker, user string) {
-	code, err := c.execSimple(ctx, []string{"/bin/sh", "-c", killScript, "goinfra-kill", marker}, user)
-	if err != nil || code != 0 {
-		c.host.Logger().Warn("could not stop the timed-out command inside the container (needs sh and grep there)", "err", err, "exit_code", code)
 	}
 }
 
