@@ -74,7 +74,9 @@ is one of:
   files.put k=v …         run one operation (key=value, positional or JSON
                           arguments, as pyinfra takes them)
 
-Reserved first words (no inventory): connectors, version, help.
+Reserved first words (no inventory): connectors, merge, version, help.
+--shard K/N (or GOINFRA_SHARD) runs one of N parts of the inventory, split by
+host name, for N controllers; "goinfra merge" joins their --json output.
 "goinfra help exec" (fact, deploy, operations, debug-inventory) shows a
 verb's help with examples, as does "goinfra exec --help"; "goinfra help
 files.put" an operation's arguments, "goinfra help files.File" a fact's.
@@ -86,7 +88,8 @@ Exit status: 0 all hosts succeeded, 1 a host failed, 2 bad usage or input
   goinfra web1,web2 --sudo exec -- systemctl restart nginx
   goinfra @local fact server.Os files.File path=/etc/hosts
   goinfra --json @docker/alpine:3.19 exec -- cat /etc/os-release
-  goinfra connectors --markdown`,
+  goinfra connectors --markdown
+  goinfra inventory.star --shard 2/3 --json exec -- uptime > shard-2.jsonl`,
 		Version:       versionLine(),
 		Args:          cobra.ArbitraryArgs,
 		SilenceErrors: true,
@@ -101,7 +104,7 @@ Exit status: 0 all hosts succeeded, 1 a host failed, 2 bad usage or input
 	root.PersistentPreRunE = a.registerExternal
 	root.SetFlagErrorFunc(a.unknownFlag)
 	a.installHelp(root)
-	root.AddCommand(a.connectorsCommand(), &cobra.Command{
+	root.AddCommand(a.connectorsCommand(), a.mergeCommand(), &cobra.Command{
 		Use:   "version",
 		Short: "print goinfra's version",
 		Args:  cobra.NoArgs,
@@ -168,6 +171,12 @@ func (a *app) runInventory(c *cobra.Command, args []string) error {
 	}
 	for _, w := range inv.Warnings {
 		a.out.Log(colorYellow, "goinfra: warning: "+w)
+	}
+	if len(inv.Hosts) == 0 && invOpts.Shard.N > 1 {
+		// More shards than hosts, or hosts that all hash elsewhere: this
+		// controller has nothing to do, which is not a failure.
+		a.info(colorGreen, fmt.Sprintf("goinfra: shard %d/%d holds none of the hosts: nothing to do", invOpts.Shard.K, invOpts.Shard.N))
+		return nil
 	}
 	if len(inv.Hosts) == 0 && words[0] != "debug-inventory" {
 		return usageErr("no hosts in %q (after --limit)", spec)

@@ -28,6 +28,7 @@ type flags struct {
 	yes         bool
 	json        bool
 	limit       []string
+	shard       string
 	failPercent float64
 	data        []string
 	parallel    int
@@ -72,6 +73,7 @@ func (a *app) addFlags(c *cobra.Command) {
 	fs.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
 	fs.BoolVar(&f.json, "json", false, "machine-readable output: JSON Lines on stdout")
 	fs.StringArrayVar(&f.limit, "limit", nil, "only hosts in this group or matching this glob (repeatable, comma-separated)")
+	fs.StringVar(&f.shard, "shard", "", "run only shard `K/N` of the hosts (after --limit; default $GOINFRA_SHARD), split by host name; an empty shard does nothing, exit 0; goinfra merge joins the shards' --json output")
 	fs.Float64Var(&f.failPercent, "fail-percent", 0, "stop the run when more than this percentage of hosts failed")
 	fs.StringArrayVar(&f.data, "data", nil, "override host data: key=value (repeatable; true/false, integers and JSON are typed)")
 	fs.IntVar(&f.parallel, "parallel", 0, fmt.Sprintf("hosts worked on at once (default %d)", engine.DefaultParallel))
@@ -139,6 +141,11 @@ func changed(c *cobra.Command, name string) bool {
 func (a *app) inventoryOptions(c *cobra.Command) (inventory.Options, error) {
 	f := &a.flags
 	opts := inventory.Options{Data: map[string]any{}}
+	shard, err := a.shard(c)
+	if err != nil {
+		return opts, err
+	}
+	opts.Shard = shard
 	for _, kv := range f.data {
 		k, v, err := inventory.ParseData(kv)
 		if err != nil {
@@ -183,6 +190,25 @@ func (a *app) inventoryOptions(c *cobra.Command) (inventory.Options, error) {
 		opts.Data["ssh_password"] = pw
 	}
 	return opts, nil
+}
+
+// shard reads --shard, or GOINFRA_SHARD when the flag is not given (a
+// Kubernetes Indexed Job or a CI matrix sets the variable per controller).
+// A flag given empty is an error, not "every host": a wrapper whose
+// variable is unset must not run the whole inventory on each controller.
+func (a *app) shard(c *cobra.Command) (inventory.Shard, error) {
+	if c.Flags().Changed("shard") {
+		return inventory.ParseShard(a.flags.shard)
+	}
+	v := a.io.Getenv("GOINFRA_SHARD")
+	if v == "" {
+		return inventory.Shard{}, nil
+	}
+	s, err := inventory.ParseShard(v)
+	if err != nil {
+		return s, fmt.Errorf("GOINFRA_SHARD, the default of %w", err)
+	}
+	return s, nil
 }
 
 // runArgs turns the global-argument flags into the run's lowest layer of

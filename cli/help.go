@@ -55,8 +55,10 @@ ran), 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.`,
   goinfra web1,web2 --sudo exec -- systemctl restart nginx
   goinfra inventory.star --limit web --timeout 30 exec -- df -h /
   goinfra --json @docker/alpine:3.19 exec -- cat /etc/os-release
-  goinfra @local --dry --sudo exec -- echo 'a b'      # print the wrapped command, run nothing`,
-		flags: append([]string{"dry", "json", "limit", "timeout", "remote-chdir", "shell-executable", "data", "parallel", "serial", "fail-percent", "verbose"}, escalationFlags...),
+  goinfra @local --dry --sudo exec -- echo 'a b'      # print the wrapped command, run nothing
+  goinfra inventory.star --shard 2/3 --json exec -- uptime > shard-2.jsonl   # one of 3 controllers
+  goinfra merge shard-1.jsonl shard-2.jsonl shard-3.jsonl                  # one run's output and exit status`,
+		flags: append([]string{"dry", "json", "limit", "shard", "timeout", "remote-chdir", "shell-executable", "data", "parallel", "serial", "fail-percent", "verbose"}, escalationFlags...),
 	},
 	{
 		name:  "fact",
@@ -71,7 +73,7 @@ status 1). With --json, one line per host: host, success, facts, error.
 		example: `  goinfra @local fact server.Os
   goinfra @local fact server.Os files.File path=/etc/hosts
   goinfra web1,web2 --sudo fact files.FileContents path=/etc/shadow`,
-		flags: append([]string{"json", "limit", "data", "parallel", "verbose"}, escalationFlags...),
+		flags: append([]string{"json", "limit", "shard", "data", "parallel", "verbose"}, escalationFlags...),
 	},
 	{
 		name:  "debug-inventory",
@@ -82,8 +84,9 @@ group_data/, --data, --limit) and shows every host with its kind, groups and
 data, each value with the layer it came from. Connects to nothing.`,
 		example: `  goinfra inventory.star debug-inventory
   goinfra inventory.star --limit web --data ssh_user=deploy debug-inventory
-  goinfra --json web1,@local debug-inventory`,
-		flags: []string{"json", "limit", "data", "ssh-user", "ssh-port", "ssh-key"},
+  goinfra --json web1,@local debug-inventory
+  goinfra inventory.star --shard 1/3 debug-inventory   # the hosts controller 1 of 3 runs`,
+		flags: []string{"json", "limit", "shard", "data", "ssh-user", "ssh-port", "ssh-key"},
 	},
 	{
 		name:  "deploy",
@@ -102,7 +105,7 @@ the prompt (nothing changed), 129/130/143 stopped by a signal.`,
 		example: `  goinfra inventory.star deploy.star
   goinfra inventory.star deploy.star --dry --diff   # show changes, change nothing
   goinfra --json -y web1,web2 deploy.star           # one JSON line per host`,
-		flags: append([]string{"dry", "diff", "yes", "no-wait", "json", "limit", "data", "parallel", "serial", "fail-percent", "verbose", "config", "debug-operations", "debug-facts"}, escalationFlags...),
+		flags: append([]string{"dry", "diff", "yes", "no-wait", "json", "limit", "shard", "data", "parallel", "serial", "fail-percent", "verbose", "config", "debug-operations", "debug-facts"}, escalationFlags...),
 	},
 	{
 		name:  "operations",
@@ -120,7 +123,7 @@ integers, JSON, else text); global arguments (_sudo=true) apply to it.`,
   goinfra @local server.shell '[["echo hi"], {"_timeout": 30}]'
   goinfra web1 -y files.line /etc/hosts '10.0.0.5 db' _sudo=true
   goinfra @local --dry files.directory path=/tmp/x mode=750`,
-		flags: append([]string{"dry", "diff", "yes", "json", "limit", "data", "parallel"}, escalationFlags...),
+		flags: append([]string{"dry", "diff", "yes", "json", "limit", "shard", "data", "parallel"}, escalationFlags...),
 	},
 }
 
@@ -179,7 +182,7 @@ func (a *app) installHelp(root *cobra.Command) {
 	})
 	root.SetHelpCommand(&cobra.Command{
 		Use:   "help [TOPIC]",
-		Short: "help on a verb (exec, fact, deploy, operations, debug-inventory, connectors), an operation or a fact",
+		Short: "help on a verb (exec, fact, deploy, operations, debug-inventory, connectors, merge), an operation or a fact",
 		Args:  cobra.MaximumNArgs(1),
 		ValidArgsFunction: func(_ *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
 			var out []string
@@ -387,7 +390,7 @@ func (a *app) unknownFlag(c *cobra.Command, err error) error {
 // unknownVerb explains a word that is neither an operation nor a
 // command: a typo of one, or a verb given without an inventory.
 func unknownVerb(spec string, words []string) error {
-	commands := []string{"connectors", "version", "help", "completion"}
+	commands := []string{"connectors", "merge", "version", "help", "completion"}
 	if len(words) == 0 {
 		if slices.Contains(operationWords, spec) {
 			return usageErr("%s needs an inventory before it (usage: goinfra [flags] INVENTORY %s …; see goinfra help %s)", spec, spec, spec)
