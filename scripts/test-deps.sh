@@ -45,3 +45,4 @@ doas             # local: doas with a password typed at its prompt (su/doas pass
 git              # operations/git: git.repo and git.config end to end on @local
 python3-venv     # operations/pip: pip.venv and pip.packages end to end on @local (python3 -m venv with ensurepip)
 zip              # release: scripts/release.sh zips the Windows archives (cmd/goinfra TestRelease)
+jq               # docs/sharding.md: the jq equivalent of goinfra merge (cli TestDocs)
