@@ -114,8 +114,6 @@ type Options struct {
 	// syntax). Empty keeps all. Inventory connectors are not run for
 	// targets that a limit rules out in advance (see Load).
 	Limit []string
-	// Shard keeps only the hosts of one shard of the inventory (after
-	// Limit): see Shard.
 	// GroupData are more directories of group data files (<dir>/<group>.star,
 	// pyinfra's --group-data), read after group_data/; later ones win.
 	GroupData []string
@@ -131,7 +129,10 @@ type Options struct {
 	// program may find kinds lazily: the CLI registers external connector
 	// programs only when a kind is not built in.
 	Lookup func(kind string) (connector.Driver, bool)
-	Shard  Shard
+	// Shard keeps only the hosts of one shard of the inventory (after
+	// Limit): see Shard. When the shard holds none of the hosts Limit
+	// selected, Load returns an inventory without hosts, not an error.
+	Shard Shard
 }
 
 // Shard is one of N parts of an inventory, K from 1 to N (the zero value
