@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/cli"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 )
 
 // runShard runs goinfra in process with an environment (GOINFRA_SHARD)
@@ -92,6 +93,9 @@ func hostOf(t *testing.T, line string) string {
 	return v.Host
 }
 
+// runner runs goinfra with an environment and standard input.
+type runner func(env map[string]string, stdin string, args ...string) (stdout, stderr string, code int)
+
 // The issue's test: 3 shards of a 30-host inventory, merged, equal one
 // unsharded run — output and exit status — for a run where every host
 // succeeds and one where a host fails.
@@ -113,79 +117,120 @@ func TestShardMergeEqualsOneRun(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inv := shardInventory(t, 30, tc.fail)
-			whole, errs, code := runShard(nil, "", append([]string{"--json", inv}, tc.words...)...)
-			if code != tc.want {
-				t.Fatalf("unsharded run: exit %d, want %d: %s", code, tc.want, errs)
-			}
-			dir := t.TempDir()
-			var files []string
-			seen := map[string]int{}
-			for k := 1; k <= 3; k++ {
-				args := append([]string{"--json", inv}, tc.words...)
-				env := map[string]string{}
-				if k == 2 {
-					env["GOINFRA_SHARD"] = "2/3" // the variable, as an Indexed Job sets it
-				} else {
-					args = append([]string{"--shard", fmt.Sprintf("%d/3", k)}, args...)
-				}
-				out, errs, code := runShard(env, "", args...)
-				lines := normalise(t, out)
-				// A shard fails exactly when its hosts include the failing one.
-				wantCode := 0
-				if tc.fail != "" && strings.Contains(out, `"host":"`+tc.fail+`"`) {
-					wantCode = tc.want
-				}
-				if code != wantCode || len(lines) == 0 || len(lines) == 30 {
-					t.Fatalf("shard %d/3: exit %d (want %d), %d lines: %s", k, code, wantCode, len(lines), errs)
-				}
-				for _, l := range lines {
-					h := hostOf(t, l)
-					if prev, dup := seen[h]; dup {
-						t.Fatalf("%s in shards %d and %d", h, prev, k)
-					}
-					seen[h] = k
-				}
-				f := filepath.Join(dir, fmt.Sprintf("shard-%d.jsonl", k))
-				if err := os.WriteFile(f, []byte(out), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				files = append(files, f)
-			}
-			if len(seen) != 30 {
-				t.Fatalf("the shards ran %d of 30 hosts", len(seen))
-			}
-
-			merged, errs, code := runShard(nil, "", append([]string{"merge"}, files...)...)
-			if code != tc.want {
-				t.Errorf("merge: exit %d, want %d (the unsharded run's): %s", code, tc.want, errs)
-			}
-			if tc.fail != "" && !strings.Contains(errs, "goinfra: 1 of 30 hosts failed: "+tc.fail) {
-				t.Errorf("merge's run log: %q", errs)
-			}
-			got, want := normalise(t, merged), normalise(t, whole)
-			if !slices.IsSortedFunc(got, func(a, b string) int { return strings.Compare(hostOf(t, a), hostOf(t, b)) }) {
-				t.Errorf("merged lines not in host-name order:\n%s", merged)
-			}
-			if tc.sortWhole {
-				sort.Slice(want, func(i, j int) bool { return hostOf(t, want[i]) < hostOf(t, want[j]) })
-			} else if merged != whole {
-				t.Errorf("merged output differs from the unsharded run's:\n%s\nwant:\n%s", merged, whole)
-			}
-			if !slices.Equal(got, want) {
-				t.Errorf("merged (normalised):\n%s\nunsharded (normalised):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-			}
-
-			// The same from standard input, the shards concatenated.
-			var all strings.Builder
-			for _, f := range files {
-				b, _ := os.ReadFile(f)
-				all.Write(b)
-			}
-			fromStdin, _, code := runShard(nil, all.String(), "merge")
-			if code != tc.want || fromStdin != merged {
-				t.Errorf("merge from stdin: exit %d, output differs: %v", code, fromStdin != merged)
-			}
+			shardRoundTrip(t, runShard, inv, tc.words, tc.fail, tc.want, tc.sortWhole)
 		})
+	}
+}
+
+// The same over SSH: 30 hosts on 3 real sshd servers (10 hosts each, so
+// that the test stays cheap), exec with one failing host.
+func TestShardMergeFleet(t *testing.T) {
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 3})
+	inv := fleetInv(t, f, 30, sshfleet.DeployUser, "")
+	text, err := os.ReadFile(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each host's name in $H, and FAIL=1 on h05.
+	for i := 1; i <= 30; i++ {
+		name := fmt.Sprintf("h%02d", i)
+		env := fmt.Sprintf(`"_env": {"H": %q}, `, name)
+		if i == 5 {
+			env = fmt.Sprintf(`"_env": {"H": %q, "FAIL": "1"}, `, name)
+		}
+		text = bytes.Replace(text, []byte(fmt.Sprintf("(%q, {", name)), []byte(fmt.Sprintf("(%q, {%s", name, env)), 1)
+	}
+	if err := os.WriteFile(inv, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(env map[string]string, stdin string, args ...string) (string, string, int) {
+		var vars []string
+		for k, v := range env {
+			vars = append(vars, k+"="+v)
+		}
+		r := goinfra(t, vars, stdin, args...)
+		return r.stdout, r.stderr, r.code
+	}
+	shardRoundTrip(t, run, inv, []string{"exec", "--", `echo "out $H on $(hostname)"; test -z "$FAIL"`}, "h05", 1, true)
+}
+
+// shardRoundTrip runs words on inv once unsharded and as 3 shards (shard
+// 2 through GOINFRA_SHARD), merges the shards' --json output, and checks
+// it against the unsharded run's; fail is the host expected to fail, want
+// the unsharded run's exit status.
+func shardRoundTrip(t *testing.T, run runner, inv string, words []string, fail string, want int, sortWhole bool) {
+	t.Helper()
+	whole, errs, code := run(nil, "", append([]string{"--json", inv}, words...)...)
+	if code != want {
+		t.Fatalf("unsharded run: exit %d, want %d: %s", code, want, errs)
+	}
+	dir := t.TempDir()
+	var files []string
+	seen := map[string]int{}
+	for k := 1; k <= 3; k++ {
+		args := append([]string{"--json", inv}, words...)
+		env := map[string]string{}
+		if k == 2 {
+			env["GOINFRA_SHARD"] = "2/3" // the variable, as an Indexed Job sets it
+		} else {
+			args = append([]string{"--shard", fmt.Sprintf("%d/3", k)}, args...)
+		}
+		out, errs, code := run(env, "", args...)
+		lines := normalise(t, out)
+		// A shard fails exactly when its hosts include the failing one.
+		wantCode := 0
+		if fail != "" && strings.Contains(out, `"host":"`+fail+`"`) {
+			wantCode = want
+		}
+		if code != wantCode || len(lines) == 0 || len(lines) == 30 {
+			t.Fatalf("shard %d/3: exit %d (want %d), %d lines: %s", k, code, wantCode, len(lines), errs)
+		}
+		for _, l := range lines {
+			h := hostOf(t, l)
+			if prev, dup := seen[h]; dup {
+				t.Fatalf("%s in shards %d and %d", h, prev, k)
+			}
+			seen[h] = k
+		}
+		f := filepath.Join(dir, fmt.Sprintf("shard-%d.jsonl", k))
+		if err := os.WriteFile(f, []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	if len(seen) != 30 {
+		t.Fatalf("the shards ran %d of 30 hosts", len(seen))
+	}
+
+	merged, errs, code := run(nil, "", append([]string{"merge"}, files...)...)
+	if code != want {
+		t.Errorf("merge: exit %d, want %d (the unsharded run's): %s", code, want, errs)
+	}
+	if fail != "" && !strings.Contains(errs, "goinfra: 1 of 30 hosts failed: "+fail) {
+		t.Errorf("merge's run log: %q", errs)
+	}
+	got, wantLines := normalise(t, merged), normalise(t, whole)
+	if !slices.IsSortedFunc(got, func(a, b string) int { return strings.Compare(hostOf(t, a), hostOf(t, b)) }) {
+		t.Errorf("merged lines not in host-name order:\n%s", merged)
+	}
+	if sortWhole {
+		sort.Slice(wantLines, func(i, j int) bool { return hostOf(t, wantLines[i]) < hostOf(t, wantLines[j]) })
+	} else if merged != whole {
+		t.Errorf("merged output differs from the unsharded run's:\n%s\nwant:\n%s", merged, whole)
+	}
+	if !slices.Equal(got, wantLines) {
+		t.Errorf("merged (normalised):\n%s\nunsharded (normalised):\n%s", strings.Join(got, "\n"), strings.Join(wantLines, "\n"))
+	}
+
+	// The same from standard input, the shards concatenated.
+	var all strings.Builder
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		all.Write(b)
+	}
+	fromStdin, _, code := run(nil, all.String(), "merge")
+	if code != want || fromStdin != merged {
+		t.Errorf("merge from stdin: exit %d, output differs: %v", code, fromStdin != merged)
 	}
 }
 
