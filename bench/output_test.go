@@ -69,6 +69,19 @@ func BenchmarkOutputMemory(b *testing.B) {
 // over exec.
 func peakRSS(b *testing.B, bin string, args ...string) (int64, int, []byte) {
 	b.Helper()
+	r := peakRSSExit(b, 0, bin, args...)
+	return r.kib, r.out.n, r.out.tail
+}
+
+// rssRun is what peakRSSExit measured.
+type rssRun struct {
+	kib int64
+	out *countingWriter
+}
+
+// peakRSSExit is peakRSS for a run that must exit with status want.
+func peakRSSExit(b *testing.B, want int, bin string, args ...string) rssRun {
+	b.Helper()
 	gnuTime := "/usr/bin/time"
 	if _, err := os.Stat(gnuTime); err != nil {
 		gnuTime = ""
@@ -106,8 +119,8 @@ func peakRSS(b *testing.B, bin string, args ...string) (int64, int, []byte) {
 	err := cmd.Wait()
 	close(stop)
 	kib := <-polled
-	if err != nil {
-		b.Fatalf("goinfra %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+	if code := cmd.ProcessState.ExitCode(); code != want {
+		b.Fatalf("goinfra %s: %v (want exit status %d)\n%s", strings.Join(args, " "), err, want, lastBytes(errOut.String(), 2000))
 	}
 	if gnuTime != "" {
 		i := strings.LastIndex(errOut.String(), "maxrss=")
@@ -120,17 +133,25 @@ func peakRSS(b *testing.B, bin string, args ...string) (int64, int, []byte) {
 		}
 		kib = v
 	}
-	return kib, out.n, out.tail
+	return rssRun{kib: kib, out: out}
+}
+
+func lastBytes(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
 }
 
 // countingWriter counts what it is given and keeps only its end.
 type countingWriter struct {
-	n    int
-	tail []byte
+	n, lines int
+	tail     []byte
 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {
 	w.n += len(p)
+	w.lines += bytes.Count(p, []byte("\n"))
 	w.tail = append(w.tail, p...)
 	if len(w.tail) > 200 {
 		w.tail = append(w.tail[:0], w.tail[len(w.tail)-200:]...)
