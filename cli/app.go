@@ -34,6 +34,9 @@ type app struct {
 	chdirBack string
 	// config is the --config file's settings, nil without --config.
 	config *deploy.Config
+	// shardFrom says where the shard came from: "--shard" or
+	// "GOINFRA_SHARD".
+	shardFrom string
 }
 
 // operation runs the words after the inventory (words[0] is its name:
@@ -172,11 +175,16 @@ func (a *app) runInventory(c *cobra.Command, args []string) error {
 	for _, w := range inv.Warnings {
 		a.out.Log(colorYellow, "goinfra: warning: "+w)
 	}
-	if len(inv.Hosts) == 0 && invOpts.Shard.N > 1 {
-		// More shards than hosts, or hosts that all hash elsewhere: this
-		// controller has nothing to do, which is not a failure.
-		a.info(colorGreen, fmt.Sprintf("goinfra: shard %d/%d holds none of the hosts: nothing to do", invOpts.Shard.K, invOpts.Shard.N))
-		return nil
+	if sh := invOpts.Shard; sh.N > 1 {
+		if len(inv.Hosts) == 0 {
+			// More shards than hosts, or hosts that all hash elsewhere:
+			// this controller has nothing to do, which is not a failure.
+			a.info(colorGreen, fmt.Sprintf("goinfra: shard %d/%d (%s) holds none of the hosts: nothing to do", sh.K, sh.N, a.shardFrom))
+			return nil
+		}
+		// Said every time: a GOINFRA_SHARD left in an environment must
+		// not narrow a run unnoticed.
+		a.info(colorDim, fmt.Sprintf("goinfra: shard %d/%d (%s): %d hosts", sh.K, sh.N, a.shardFrom, len(inv.Hosts)))
 	}
 	if len(inv.Hosts) == 0 && words[0] != "debug-inventory" {
 		return usageErr("no hosts in %q (after --limit)", spec)

@@ -198,12 +198,14 @@ func (a *app) inventoryOptions(c *cobra.Command) (inventory.Options, error) {
 // variable is unset must not run the whole inventory on each controller.
 func (a *app) shard(c *cobra.Command) (inventory.Shard, error) {
 	if c.Flags().Changed("shard") {
+		a.shardFrom = "--shard"
 		return inventory.ParseShard(a.flags.shard)
 	}
 	v := a.io.Getenv("GOINFRA_SHARD")
 	if v == "" {
 		return inventory.Shard{}, nil
 	}
+	a.shardFrom = "GOINFRA_SHARD"
 	s, err := inventory.ParseShard(v)
 	if err != nil {
 		return s, fmt.Errorf("GOINFRA_SHARD, the default of %w", err)

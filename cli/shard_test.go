@@ -185,6 +185,10 @@ func shardRoundTrip(t *testing.T, run runner, inv string, words []string, fail s
 		if code != wantCode || len(lines) == 0 || len(lines) == 30 {
 			t.Fatalf("shard %d/3: exit %d (want %d), %d lines: %s", k, code, wantCode, len(lines), errs)
 		}
+		from := map[bool]string{true: "GOINFRA_SHARD", false: "--shard"}[k == 2]
+		if note := fmt.Sprintf("goinfra: shard %d/3 (%s): %d hosts\n", k, from, len(lines)); !strings.Contains(errs, note) {
+			t.Errorf("shard %d/3: no %q in the run log %q", k, note, errs)
+		}
 		for _, l := range lines {
 			h := hostOf(t, l)
 			if prev, dup := seen[h]; dup {
@@ -281,11 +285,14 @@ func TestShardEmpty(t *testing.T) {
 			switch strings.Count(out, "\n") {
 			case 0:
 				empty++
-				if !strings.Contains(errs, fmt.Sprintf("shard %d/5 holds none of the hosts: nothing to do", k)) {
+				if !strings.Contains(errs, fmt.Sprintf("goinfra: shard %d/5 (--shard) holds none of the hosts: nothing to do", k)) {
 					t.Errorf("%s, empty shard %d/5: stderr %q", words[0], k, errs)
 				}
 			default:
 				ran += strings.Count(out, "\n")
+				if n := strings.Count(out, "\n"); !strings.Contains(errs, fmt.Sprintf("goinfra: shard %d/5 (--shard): %d hosts\n", k, n)) {
+					t.Errorf("%s, shard %d/5: stderr %q", words[0], k, errs)
+				}
 			}
 		}
 		if ran != 2 || empty < 3 {
