@@ -131,12 +131,14 @@ func TestShardMergeFleet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each host's name in $H, and FAIL=1 on h05.
+	// Each host's name in $H, and FAIL=1 on h05. The connect timeout is
+	// generous: 30 handshakes at once on a loaded 2-CPU machine (load 40
+	// seen) can take longer than the default 10 s.
 	for i := 1; i <= 30; i++ {
 		name := fmt.Sprintf("h%02d", i)
-		env := fmt.Sprintf(`"_env": {"H": %q}, `, name)
+		env := fmt.Sprintf(`"ssh_connect_timeout": 300, "_env": {"H": %q}, `, name)
 		if i == 5 {
-			env = fmt.Sprintf(`"_env": {"H": %q, "FAIL": "1"}, `, name)
+			env = fmt.Sprintf(`"ssh_connect_timeout": 300, "_env": {"H": %q, "FAIL": "1"}, `, name)
 		}
 		text = bytes.Replace(text, []byte(fmt.Sprintf("(%q, {", name)), []byte(fmt.Sprintf("(%q, {%s", name, env)), 1)
 	}
