@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -26,6 +27,15 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// goinfra keeps a stop signal ignored when it inherits it so (nohup,
+	// a background job). A suite started that way would pass that on to
+	// every goinfra it starts and the signal tests would test nohup: a
+	// handler here gives the children the default disposition back.
+	for _, s := range []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM} {
+		if signal.Ignored(s) {
+			signal.Notify(make(chan os.Signal, 1), s)
+		}
+	}
 	dir, err := os.MkdirTemp("", "goinfra-cli-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -31,7 +31,7 @@ func hostInv(t *testing.T, f *sshfleet.Fleet, srv *sshfleet.Server, data string)
 	}
 	inv := fmt.Sprintf("hosts = [(\"h01\", {\"ssh_hostname\": %q, \"ssh_port\": %d, \"ssh_known_hosts_file\": %q, "+
 		"\"ssh_strict_host_key_checking\": \"yes\", \"ssh_config_file\": %q, \"ssh_allow_agent\": False, "+
-		"\"ssh_look_for_keys\": False, %s})]\n", srv.Host, srv.Port, f.KnownHostsFile, empty, data)
+		"\"ssh_look_for_keys\": False, \"ssh_connect_timeout\": 120, %s})]\n", srv.Host, srv.Port, f.KnownHostsFile, empty, data)
 	p := filepath.Join(dir, "inventory.star")
 	if err := os.WriteFile(p, []byte(inv), 0o600); err != nil {
 		t.Fatal(err)
