@@ -311,6 +311,20 @@ func TestPositionalOrderIsPyinfras(t *testing.T) {
 		"pip.virtualenv":        {"path", "python", "venv", "site_packages", "always_copy", "present"},
 		"systemd.daemon_reload": {"user_mode", "machine", "user_name"},
 		"systemd.service":       {"service", "running", "restarted", "reloaded", "command", "enabled", "daemon_reload"},
+		// pyinfra/operations/{apk,dnf,yum}.py at ed67e748.
+		"apk.packages": {"packages", "present", "latest", "update", "upgrade"},
+		"apk.update":   {},
+		"apk.upgrade":  {"available"},
+		"dnf.key":      {"src"},
+		"dnf.packages": {"packages", "present", "latest", "update", "clean", "nobest", "extra_install_args", "extra_uninstall_args"},
+		"dnf.repo":     {"src", "present", "baseurl", "description", "enabled", "gpgcheck", "gpgkey"},
+		"dnf.rpm":      {"src", "present"},
+		"dnf.update":   {},
+		"yum.key":      {"src"},
+		"yum.packages": {"packages", "present", "latest", "update", "clean", "nobest", "extra_install_args", "extra_uninstall_args"},
+		"yum.repo":     {"src", "present", "baseurl", "description", "enabled", "gpgcheck", "gpgkey"},
+		"yum.rpm":      {"src", "present"},
+		"yum.update":   {},
 	}
 	for _, name := range operations.Names() {
 		want, ok := pyinfra[name]
