@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -83,6 +84,9 @@ var factMap = map[string]pyfixture.Fact{
 // urlCases download their source with files.download, whose step
 // goinfra's files module words its own way (one command that downloads,
 // checks and moves): only the steps after it are compared.
+// tempRPM is goinfra's name of a downloaded .rpm.
+var tempRPM = regexp.MustCompile(`/tmp/goinfra-[0-9a-f]+\.rpm`)
+
 var urlCases = map[string]bool{"rpm/add_url": true, "repo/add_url": true}
 
 // TestOperationFixtures plans each operation against each of pyinfra's
@@ -164,11 +168,10 @@ func checkOp(op string, c *pyfixture.OpCase, url bool) error {
 		// goinfra's destination of a downloaded .rpm is its own name.
 		if dest == "_tempfile_.rpm" {
 			d := got[len(got)-1]
-			i := strings.Index(d, "/tmp/goinfra-")
-			if i < 0 {
-				return fmt.Errorf("%w: %q does not install the downloaded file", pyfixture.ErrMismatch, d)
+			dest = tempRPM.FindString(d)
+			if dest == "" {
+				return fmt.Errorf("%w: %q does not install a downloaded file", pyfixture.ErrMismatch, d)
 			}
-			dest = strings.Fields(d[i:])[0]
 		}
 		args, err := operations.CheckArgs(dl, map[string]any{"src": src, "dest": dest})
 		if err != nil {
