@@ -1,0 +1,213 @@
+package dnf_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/dockertest"
+	"github.com/goinfra-dev/goinfra/internal/filelock"
+	"github.com/goinfra-dev/goinfra/internal/optest"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/testenv"
+	_ "github.com/goinfra-dev/goinfra/operations/yum"
+)
+
+// rpmImageVersion is bumped when rpmImageScript changes.
+const rpmImageVersion = "1"
+
+// rpmImageScript turns the fleet's Debian image into an rpm host: Debian's
+// rpm (with rpmbuild), dnf and createrepo_c, from the mirror this machine's
+// apt uses (its sources are mounted at /host-apt, so no mirror is named
+// here), and yum as Fedora ships it, a link to dnf.
+const rpmImageScript = `set -eu
+export DEBIAN_FRONTEND=noninteractive
+cp /host-apt/sources.list.d/*.sources /host-apt/sources.list.d/*.list /etc/apt/sources.list.d/ 2>/dev/null || true
+if [ -s /host-apt/sources.list ]; then cp /host-apt/sources.list /etc/apt/sources.list.d/host-mirror.list; fi
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends rpm dnf createrepo-c >/tmp/apt.log 2>&1 || { tail -n 30 /tmp/apt.log; exit 1; }
+rm -f /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/host-mirror.list /tmp/apt.log
+rm -rf /var/lib/apt/lists/*
+apt-get update -qq
+apt-get clean
+ln -sf dnf /usr/bin/yum
+`
+
+// rpmImage builds (once per engine and version of the fleet's image) and
+// returns a Debian image with rpm, dnf and createrepo_c installed. Test
+// binaries building it at once serialize on a lock file.
+func rpmImage(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("docker"); err != nil {
+		testenv.Skip(t, "the dnf end-to-end test needs the docker command: %v", err)
+	}
+	// Building is minutes of downloads and installs on a busy machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	if _, err := sshfleet.EnsureImage(ctx); err != nil {
+		testenv.Skip(t, "the dnf end-to-end test builds on the fleet's Debian image: %v", err)
+	}
+	base := sshfleet.ImageTag
+	tag := "goinfra-test/debian-rpm:" + rpmImageVersion + "-" + strings.NewReplacer("/", "-", ":", "-").Replace(base[strings.LastIndex(base, "/")+1:])
+	exists := func() bool { return exec.CommandContext(ctx, "docker", "image", "inspect", tag).Run() == nil }
+	if exists() {
+		return tag
+	}
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "goinfra-rpm-image.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	unlock, err := filelock.Lock(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if exists() {
+		return tag
+	}
+	t.Logf("building %s from %s (rpm, dnf, createrepo-c from Debian's mirror)", tag, base)
+	name := dockertest.Name("rpm-image")
+	defer exec.Command("docker", "rm", "-f", name).Run()
+	if out, err := exec.CommandContext(ctx, "docker", "run", "--name", name, "-v", "/etc/apt:/host-apt:ro", base, "sh", "-c", rpmImageScript).CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", tag, err, out)
+	}
+	if out, err := exec.CommandContext(ctx, "docker", "commit", "--change", `CMD ["/usr/local/sbin/sshfleet-init"]`, name, tag).CombinedOutput(); err != nil {
+		t.Fatalf("docker commit %s: %v\n%s", tag, err, out)
+	}
+	return tag
+}
+
+// specFile is a trivial noarch package shipping /usr/share/NAME/version.
+func specFile(name, version string) string {
+	return fmt.Sprintf(`Name: %[1]s
+Version: %[2]s
+Release: 1
+Summary: goinfra test package
+License: MIT
+BuildArch: noarch
+
+%%description
+A package the goinfra dnf tests build.
+
+%%install
+mkdir -p %%{buildroot}/usr/share/%[1]s
+echo %[2]s > %%{buildroot}/usr/share/%[1]s/version
+
+%%files
+/usr/share/%[1]s/version
+`, name, version)
+}
+
+// TestPackagesOnDebianDnf runs the dnf and yum operations on a Debian
+// container with Debian's rpm and dnf, against a repository of packages
+// built in the test (rpmbuild, createrepo_c): each converges, and a second
+// plan changes nothing, but for what pyinfra does every time (latest).
+func TestPackagesOnDebianDnf(t *testing.T) {
+	image := rpmImage(t)
+	cli := dockertest.Client(t)
+	name := dockertest.Name("dnf")
+	dockertest.Container(t, cli, image, name, true)
+	conn, _ := (&dockertest.Engine{Kind: "docker", Cli: cli}).Open(t, name, nil)
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.Connect(optest.Ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	h := &optest.Host{HostName: "@docker/" + name, Conn: conn, Dir: t.TempDir()}
+
+	build := func(pkg, version string) string {
+		t.Helper()
+		spec := "/root/" + pkg + "-" + version + ".spec"
+		if err := conn.Put(optest.Ctx(t), strings.NewReader(specFile(pkg, version)), spec, connector.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		optest.Run(t, h, "rpmbuild -bb --define '_topdir /root/rpmbuild' "+spec+" >/dev/null 2>&1 || rpmbuild -bb --define '_topdir /root/rpmbuild' "+spec)
+		return "/root/rpmbuild/RPMS/noarch/" + pkg + "-" + version + "-1.noarch.rpm"
+	}
+	publish := func(rpms ...string) {
+		t.Helper()
+		optest.Run(t, h, "mkdir -p /srv/rpmrepo && cp "+strings.Join(rpms, " ")+" /srv/rpmrepo/ && createrepo_c -q /srv/rpmrepo")
+	}
+	installed := func() string {
+		t.Helper()
+		v, err := facts.Get(optest.Ctx(t), conn, "rpm.RpmPackages", nil, connector.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l []string
+		for n, vs := range v.(map[string][]string) {
+			if strings.HasPrefix(n, "goinfra-") {
+				l = append(l, n+"="+strings.Join(vs, ","))
+			}
+		}
+		sort.Strings(l)
+		return strings.Join(l, " ")
+	}
+	publish(build("goinfra-hello", "1.0"), build("goinfra-tool", "1.0"))
+	hello2, extra := build("goinfra-hello", "2.0"), build("goinfra-extra", "1.0")
+
+	// Debian's dnf has no /etc/yum.repos.d: dnf.repo makes it.
+	optest.Converge(t, h, "dnf.repo", map[string]any{"src": "goinfra-local", "baseurl": "file:///srv/rpmrepo", "gpgcheck": false})
+	if got, want := optest.Run(t, h, "cat /etc/yum.repos.d/goinfra-local.repo"), "[goinfra-local]\nname=goinfra-local\nbaseurl=file:///srv/rpmrepo\nenabled=1\ngpgcheck=0"; got != want {
+		t.Fatalf("repo file %q, want %q", got, want)
+	}
+	repos, err := facts.Get(optest.Ctx(t), conn, "dnf.DnfRepositories", nil, connector.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := fmt.Sprint(repos); !strings.Contains(s, "baseurl:file:///srv/rpmrepo") {
+		t.Fatalf("dnf.DnfRepositories %s lacks the repository", s)
+	}
+
+	p := optest.Converge(t, h, "dnf.packages", map[string]any{"packages": []any{"goinfra-hello", "goinfra-tool"}})
+	if got := optest.Describe(p); got != "dnf install -y goinfra-hello goinfra-tool" {
+		t.Errorf("install: %s", got)
+	}
+	if got := installed(); got != "goinfra-hello=1.0-1 goinfra-tool=1.0-1" {
+		t.Fatalf("after install: %q", got)
+	}
+
+	// latest upgrades on every run, as in pyinfra; clean makes dnf read
+	// the changed repository.
+	publish(hello2)
+	args := map[string]any{"packages": []any{"goinfra-hello", "goinfra-tool"}, "latest": true, "clean": true}
+	optest.Apply(t, h, optest.Plan(t, h, "dnf.packages", args))
+	if got := installed(); got != "goinfra-hello=2.0-1 goinfra-tool=1.0-1" {
+		t.Fatalf("after latest: %q", got)
+	}
+	if got := optest.Describe(optest.Plan(t, h, "dnf.packages", args)); got != "dnf clean all; dnf update -y goinfra-hello goinfra-tool" {
+		t.Errorf("latest again: %s", got)
+	}
+
+	// yum, a link to dnf as on Fedora, takes the same commands.
+	p = optest.Converge(t, h, "yum.packages", map[string]any{"packages": "goinfra-tool", "present": false})
+	if got := optest.Describe(p); got != "yum remove -y goinfra-tool" {
+		t.Errorf("yum remove: %s", got)
+	}
+	optest.Converge(t, h, "dnf.packages", map[string]any{"packages": []any{"goinfra-hello", "goinfra-tool"}, "present": false})
+	if got := installed(); got != "" {
+		t.Fatalf("after remove: %q", got)
+	}
+
+	// A .rpm file on the host: rpm -i, then removed by its package name.
+	p = optest.Converge(t, h, "dnf.rpm", map[string]any{"src": extra})
+	if got := optest.Describe(p); got != "rpm -i "+extra {
+		t.Errorf("rpm: %s", got)
+	}
+	if got := installed(); got != "goinfra-extra=1.0-1" {
+		t.Fatalf("after dnf.rpm: %q", got)
+	}
+	p = optest.Converge(t, h, "yum.rpm", map[string]any{"src": extra, "present": false})
+	if got := optest.Describe(p); got != "yum remove -y goinfra-extra" {
+		t.Errorf("rpm remove: %s", got)
+	}
+	optest.Converge(t, h, "yum.repo", map[string]any{"src": "goinfra-local", "present": false})
+}
