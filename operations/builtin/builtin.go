@@ -1,6 +1,6 @@
 // Package builtin links every operation module that ships with goinfra
-// (files, server, apt, apk, dnf, yum, ...) and their facts into a
-// program: import it for its side effect, as cmd/goinfra does.
+// (files, server, apt) and their facts into a program: import it for its
+// side effect, as cmd/goinfra does.
 //
 //	import _ "github.com/goinfra-dev/goinfra/operations/builtin"
 package builtin
