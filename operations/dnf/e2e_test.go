@@ -167,8 +167,9 @@ func TestPackagesOnDebianDnf(t *testing.T) {
 		t.Fatalf("dnf.DnfRepositories %s lacks the repository", s)
 	}
 
-	p := optest.Converge(t, h, "dnf.packages", map[string]any{"packages": []any{"goinfra-hello", "goinfra-tool"}})
-	if got := optest.Describe(p); got != "dnf install -y goinfra-hello goinfra-tool" {
+	// A pinned version is VERSION-RELEASE, as rpm reports it.
+	p := optest.Converge(t, h, "dnf.packages", map[string]any{"packages": []any{"goinfra-hello", "goinfra-tool=1.0-1"}})
+	if got := optest.Describe(p); got != "dnf install -y goinfra-hello goinfra-tool-1.0-1" {
 		t.Errorf("install: %s", got)
 	}
 	if got := installed(); got != "goinfra-hello=1.0-1 goinfra-tool=1.0-1" {

@@ -80,7 +80,7 @@ func Ops(tool string) []operations.Op {
 			Name:        tool + ".packages",
 			Description: "install, remove or upgrade " + tool + " packages",
 			Args: []operations.Arg{
-				{Name: "packages", Type: connector.Any, Description: "a package or a list of them; NAME=VERSION pins a version"},
+				{Name: "packages", Type: connector.Any, Description: "a package or a list of them; NAME=VERSION pins a version (VERSION-RELEASE, as rpm reports it; given to " + tool + " as NAME-VERSION)"},
 				{Name: "present", Type: connector.Bool, Default: true, Description: "whether the packages should be installed"},
 				{Name: "latest", Type: connector.Bool, Default: false, Description: "upgrade installed packages without a pinned version (every time)"},
 				{Name: "update", Type: connector.Bool, Default: false, Description: tool + " update -y first (every time)"},
@@ -136,7 +136,9 @@ func planPackages(ctx context.Context, h operations.Host, args connector.Data, t
 		Install:   command.Args(append(install, extraInstall...)...),
 		Uninstall: command.Args(append([]string{tool, "remove", "-y"}, extraRemove...)...),
 		Upgrade:   command.Args(tool, "update", "-y"),
-		Sep:       "=",
+		// dnf and yum take NAME-VERSION: pyinfra's NAME=VERSION is "No
+		// match for argument" to them.
+		Sep: "-",
 		Provides: func(name string) ([]packaging.Provider, error) {
 			pairs, err := rpm.RpmPackageProvides.Get(ctx, h, name)
 			if err != nil {
