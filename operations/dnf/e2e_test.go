@@ -107,11 +107,18 @@ echo %[2]s > %%{buildroot}/usr/share/%[1]s/version
 `, name, version)
 }
 
-// TestPackagesOnDebianDnf runs the dnf and yum operations on a Debian
-// container with Debian's rpm and dnf, against a repository of packages
-// built in the test (rpmbuild, createrepo_c): each converges, and a second
-// plan changes nothing, but for what pyinfra does every time (latest).
-func TestPackagesOnDebianDnf(t *testing.T) {
+// rpmHost is a container of rpmImage, reached through the docker
+// connector, with helpers that build packages in it and publish them in
+// its repository directory /srv/rpmrepo.
+type rpmHost struct {
+	t    *testing.T
+	h    *optest.Host
+	conn connector.Conn
+	name string
+}
+
+func newRPMHost(t *testing.T) *rpmHost {
+	t.Helper()
 	image := rpmImage(t)
 	cli := dockertest.Client(t)
 	name := dockertest.Name("dnf")
@@ -121,36 +128,51 @@ func TestPackagesOnDebianDnf(t *testing.T) {
 	if err := conn.Connect(optest.Ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	h := &optest.Host{HostName: "@docker/" + name, Conn: conn, Dir: t.TempDir()}
+	return &rpmHost{t: t, conn: conn, name: name, h: &optest.Host{HostName: "@docker/" + name, Conn: conn, Dir: t.TempDir()}}
+}
 
-	build := func(pkg, version string) string {
-		t.Helper()
-		spec := "/root/" + pkg + "-" + version + ".spec"
-		if err := conn.Put(optest.Ctx(t), strings.NewReader(specFile(pkg, version)), spec, connector.Options{}); err != nil {
-			t.Fatal(err)
-		}
-		optest.Run(t, h, "rpmbuild -bb --define '_topdir /root/rpmbuild' "+spec+" >/dev/null 2>&1 || rpmbuild -bb --define '_topdir /root/rpmbuild' "+spec)
-		return "/root/rpmbuild/RPMS/noarch/" + pkg + "-" + version + "-1.noarch.rpm"
+// build makes NAME-VERSION-1.noarch.rpm with rpmbuild and returns its path.
+func (r *rpmHost) build(pkg, version string) string {
+	r.t.Helper()
+	spec := "/root/" + pkg + "-" + version + ".spec"
+	if err := r.conn.Put(optest.Ctx(r.t), strings.NewReader(specFile(pkg, version)), spec, connector.Options{}); err != nil {
+		r.t.Fatal(err)
 	}
-	publish := func(rpms ...string) {
-		t.Helper()
-		optest.Run(t, h, "mkdir -p /srv/rpmrepo && cp "+strings.Join(rpms, " ")+" /srv/rpmrepo/ && createrepo_c -q /srv/rpmrepo")
+	optest.Run(r.t, r.h, "rpmbuild -bb --define '_topdir /root/rpmbuild' "+spec+" >/dev/null 2>&1 || rpmbuild -bb --define '_topdir /root/rpmbuild' "+spec)
+	return "/root/rpmbuild/RPMS/noarch/" + pkg + "-" + version + "-1.noarch.rpm"
+}
+
+// publish copies rpms into /srv/rpmrepo and indexes it with createrepo_c.
+func (r *rpmHost) publish(rpms ...string) {
+	r.t.Helper()
+	optest.Run(r.t, r.h, "mkdir -p /srv/rpmrepo && cp "+strings.Join(rpms, " ")+" /srv/rpmrepo/ && createrepo_c -q /srv/rpmrepo")
+}
+
+// installed lists the goinfra-* packages rpm.RpmPackages reports, as
+// "name=VERSION-RELEASE" sorted.
+func (r *rpmHost) installed() string {
+	r.t.Helper()
+	v, err := facts.Get(optest.Ctx(r.t), r.conn, "rpm.RpmPackages", nil, connector.Options{})
+	if err != nil {
+		r.t.Fatal(err)
 	}
-	installed := func() string {
-		t.Helper()
-		v, err := facts.Get(optest.Ctx(t), conn, "rpm.RpmPackages", nil, connector.Options{})
-		if err != nil {
-			t.Fatal(err)
+	var l []string
+	for n, vs := range v.(map[string][]string) {
+		if strings.HasPrefix(n, "goinfra-") {
+			l = append(l, n+"="+strings.Join(vs, ","))
 		}
-		var l []string
-		for n, vs := range v.(map[string][]string) {
-			if strings.HasPrefix(n, "goinfra-") {
-				l = append(l, n+"="+strings.Join(vs, ","))
-			}
-		}
-		sort.Strings(l)
-		return strings.Join(l, " ")
 	}
+	sort.Strings(l)
+	return strings.Join(l, " ")
+}
+
+// TestPackagesOnDebianDnf runs the dnf and yum operations on a Debian
+// container with Debian's rpm and dnf, against a repository of packages
+// built in the test (rpmbuild, createrepo_c): each converges, and a second
+// plan changes nothing, but for what pyinfra does every time (latest).
+func TestPackagesOnDebianDnf(t *testing.T) {
+	r := newRPMHost(t)
+	h, conn, build, publish, installed := r.h, r.conn, r.build, r.publish, r.installed
 	publish(build("goinfra-hello", "1.0"), build("goinfra-tool", "1.0"))
 	hello2, extra := build("goinfra-hello", "2.0"), build("goinfra-extra", "1.0")
 
@@ -211,4 +233,53 @@ func TestPackagesOnDebianDnf(t *testing.T) {
 		t.Errorf("rpm remove: %s", got)
 	}
 	optest.Converge(t, h, "yum.repo", map[string]any{"src": "goinfra-local", "present": false})
+}
+
+// TestDeployThroughBinary runs a deploy file with the real binary
+// (cmd/goinfra) against the rpm container (@docker/NAME): --dry installs
+// nothing, the first run adds the repository and installs, the second
+// reports "No changes".
+func TestDeployThroughBinary(t *testing.T) {
+	r := newRPMHost(t)
+	r.publish(r.build("goinfra-hello", "1.0"), r.build("goinfra-tool", "1.0"))
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "goinfra")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/goinfra-dev/goinfra/cmd/goinfra").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/goinfra: %v: %s", err, out)
+	}
+	deploy := `
+dnf.repo(name="Local repository", src="goinfra-local", baseurl="file:///srv/rpmrepo", gpgcheck=False)
+yum.packages(name="Tools", packages=["goinfra-hello", "goinfra-tool=1.0-1"])
+`
+	if err := os.WriteFile(filepath.Join(dir, "deploy.star"), []byte(deploy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goinfra := func(args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"@docker/" + r.name, "deploy.star"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "NO_COLOR=1")
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	if out, code := goinfra("--dry"); code != 0 || !strings.Contains(out, "change") {
+		t.Fatalf("--dry: exit %d\n%s", code, out)
+	}
+	if got := r.installed(); got != "" {
+		t.Fatalf("--dry installed %q", got)
+	}
+	if out, code := goinfra("-y"); code != 0 || strings.Contains(out, "No changes") {
+		t.Fatalf("first run: exit %d\n%s", code, out)
+	}
+	if got := r.installed(); got != "goinfra-hello=1.0-1 goinfra-tool=1.0-1" {
+		t.Fatalf("first run installed %q", got)
+	}
+	if out, code := goinfra("-y"); code != 0 || !strings.Contains(out, "No changes") {
+		t.Fatalf("second run: exit %d, want \"No changes\"\n%s", code, out)
+	}
 }
