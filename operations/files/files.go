@@ -42,6 +42,8 @@ func init() {
 	operations.Register(directoryOp)
 	operations.Register(linkOp)
 	operations.Register(lineOp)
+	operations.Register(blockOp)
+	operations.Register(replaceOp)
 }
 
 // attrs is the ownership and mode an operation asks for; empty fields

@@ -7,7 +7,6 @@ import (
 	"io"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/aymanbagabas/go-udiff"
 
@@ -57,13 +56,14 @@ func planLine(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		pattern = regexp.QuoteMeta(pattern)
 	}
 	prefix := ""
-	for _, f := range args.Strings("flags") {
+	// sed's flags, as one word or a list ("gi", ["g", "i"]), as pyinfra.
+	for _, f := range strings.Split(strings.Join(args.Strings("flags"), ""), "") {
 		switch f {
 		case "i", "I":
 			prefix = "(?i)"
 		case "g":
 		default:
-			return nil, fmt.Errorf("flags: %q is not supported (i, I, g are)", f)
+			return nil, fmt.Errorf("flags: %q is not supported (g, i, I are)", f)
 		}
 	}
 	re, err := regexp.Compile(prefix + wholeLine(pattern))
@@ -95,9 +95,15 @@ func planLine(ctx context.Context, h operations.Host, args connector.Data) (*ope
 			return &operations.Plan{}, nil
 		}
 	}
+	return rewrite(p, contents, updated, args.Bool("backup")), nil
+}
+
+// rewrite plans writing updated to p, whose content is old (nil: p is
+// missing), first copying p to p.TIMESTAMP with backup.
+func rewrite(p string, old *string, updated string, backup bool) *operations.Plan {
 	plan := &operations.Plan{}
-	if exists && args.Bool("backup") {
-		plan.Steps = append(plan.Steps, cmd("cp", "-p", p, p+"."+time.Now().UTC().Format("2006-01-02-15-04-05")))
+	if old != nil && backup {
+		plan.Steps = append(plan.Steps, cmd("cp", "-p", p, p+"."+now().UTC().Format("2006-01-02-15-04-05")))
 	}
 	b := []byte(updated)
 	// The connectors' Put replaces the file atomically and keeps its
@@ -107,12 +113,14 @@ func planLine(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		Dest: p,
 		Src:  "(edited " + p + ")",
 	})
-	oldLabel := p
-	if !exists {
+	oldLabel, oldText := p, ""
+	if old == nil {
 		oldLabel = "/dev/null"
+	} else {
+		oldText = *old
 	}
-	plan.Diff = udiff.Unified(oldLabel, p, old, updated)
-	return plan, nil
+	plan.Diff = udiff.Unified(oldLabel, p, oldText, updated)
+	return plan
 }
 
 // editLines applies files.line to content: with present, lines matching

@@ -62,6 +62,10 @@ var opAdapters = map[string]opAdapter{
 		"pathlib_edit":     flagsABC,
 	},
 		outcomeOnly: "deliberate: goinfra reads the file and writes it back whole and atomically, where pyinfra edits it with sed or appends with echo"},
+	"files.block": {positional: []string{"path"},
+		outcomeOnly: "deliberate: goinfra finds the markers as text and edits the file in Go, writing it back whole and atomically, where pyinfra runs awk with the markers as regular expressions and the content in a shell word"},
+	"files.replace": {positional: []string{"path", "text", "replace"},
+		outcomeOnly: "deliberate: goinfra edits the file in Go (RE2 patterns, as files.line) and writes it back whole and atomically, where pyinfra runs sed -i"},
 	"server.shell":  {positional: []string{"commands"}},
 	"server.script": {positional: []string{"src"}, outcomeOnly: "deliberate: goinfra uploads the script to a temporary name it removes after the run; pyinfra leaves _tempfile_ behind"},
 	"server.user": {positional: []string{"user"}, skipFixtures: map[string]string{
@@ -92,7 +96,7 @@ var opAdapters = map[string]opAdapter{
 
 // Reasons shared by several fixtures.
 const (
-	flagsABC     = "flags=\"abc\": goinfra's files.line takes the flags i, I and g only (issue 15 item 13, not done here)"
+	flagsABC     = "deliberate: flags=\"abc\" are no sed flags (a placeholder pyinfra passes to sed unread); goinfra edits in Go and refuses flags other than g, i and I"
 	relativeHome = "deliberate: goinfra refuses a relative home directory (home=\"homedir\"), which useradd would take relative to nothing"
 	freebsdPw    = "FreeBSD's pw is not supported yet (issue 15 item 13): goinfra runs useradd/groupadd"
 	aptUpdate    = "deliberate: goinfra's apt-get update runs with the noninteractive options of every apt-get call, and creates the stamp's directory before touching it"
@@ -238,6 +242,9 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 		}
 		return h.remoteSum(args["path"]), nil
 	case "files.FileContents":
+		if _, ok := h.raw("files.Block"); ok {
+			return h.blockContents(args["path"])
+		}
 		// pyinfra's files.line reads the matching lines (FindInFile):
 		// they stand for the file (null: missing).
 		m, ok := h.raw("files.FindInFile")
@@ -246,7 +253,7 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 			return nil, errNoFact
 		}
 		for k, v := range m {
-			if !strings.HasPrefix(k, path+", ") {
+			if !contains(strings.Split(k, ", "), path) {
 				continue
 			}
 			l, ok := v.([]any)
@@ -261,6 +268,9 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 			return &s, nil
 		}
 		return nil, nil
+	case "files.ShellExpand":
+		// The fixtures' texts have nothing for a shell to expand.
+		return args["text"], nil
 	case "server.Os", "server.Date":
 		v, ok := h.value(name, "")
 		if !ok {
@@ -391,6 +401,33 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 	}
 	h.missing = append(h.missing, "goinfra's "+name)
 	return nil, fmt.Errorf("no translation of %s", name)
+}
+
+// blockContents is a file's content made from pyinfra's files.Block fact
+// (the lines between the default markers; [] no markers; null no file),
+// for files.block: a line before and after the block.
+func (h *fakeHost) blockContents(p string) (any, error) {
+	m, _ := h.raw("files.Block")
+	for k, v := range m {
+		if !strings.HasPrefix(k, "path="+p+",") {
+			continue
+		}
+		l, ok := v.([]any)
+		if !ok {
+			return nil, nil
+		}
+		s := "first line\n"
+		if len(l) > 0 {
+			s += "# BEGIN PYINFRA BLOCK\n"
+			for _, x := range l {
+				s += fmt.Sprint(x) + "\n"
+			}
+			s += "# END PYINFRA BLOCK\n"
+		}
+		s += "last line\n"
+		return &s, nil
+	}
+	return nil, nil
 }
 
 // fileInfo reads a pyinfra file fact's attributes.
