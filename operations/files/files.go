@@ -44,6 +44,7 @@ func init() {
 	operations.Register(lineOp)
 	operations.Register(blockOp)
 	operations.Register(replaceOp)
+	operations.Register(downloadOp)
 }
 
 // attrs is the ownership and mode an operation asks for; empty fields

@@ -66,6 +66,12 @@ var opAdapters = map[string]opAdapter{
 		outcomeOnly: "deliberate: goinfra finds the markers as text and edits the file in Go, writing it back whole and atomically, where pyinfra runs awk with the markers as regular expressions and the content in a shell word"},
 	"files.replace": {positional: []string{"path", "text", "replace"},
 		outcomeOnly: "deliberate: goinfra edits the file in Go (RE2 patterns, as files.line) and writes it back whole and atomically, where pyinfra runs sed -i"},
+	"files.download": {positional: []string{"src", "dest"}, skipFixtures: map[string]string{
+		"download_with_checksums":              placeholderSum,
+		"download_with_checksums_needs_quotes": placeholderSum,
+		"download_existing_checksum":           placeholderSum,
+	},
+		outcomeOnly: "deliberate: goinfra picks curl or wget on the host when the step runs, downloads beside dest and verifies the checksums before moving the file over dest, in one command"},
 	"server.shell":  {positional: []string{"commands"}},
 	"server.script": {positional: []string{"src"}, outcomeOnly: "deliberate: goinfra uploads the script to a temporary name it removes after the run; pyinfra leaves _tempfile_ behind"},
 	"server.user": {positional: []string{"user"}, skipFixtures: map[string]string{
@@ -96,10 +102,11 @@ var opAdapters = map[string]opAdapter{
 
 // Reasons shared by several fixtures.
 const (
-	flagsABC     = "deliberate: flags=\"abc\" are no sed flags (a placeholder pyinfra passes to sed unread); goinfra edits in Go and refuses flags other than g, i and I"
-	relativeHome = "deliberate: goinfra refuses a relative home directory (home=\"homedir\"), which useradd would take relative to nothing"
-	freebsdPw    = "FreeBSD's pw is not supported yet (issue 15 item 13): goinfra runs useradd/groupadd"
-	aptUpdate    = "deliberate: goinfra's apt-get update runs with the noninteractive options of every apt-get call, and creates the stamp's directory before touching it"
+	flagsABC       = "deliberate: flags=\"abc\" are no sed flags (a placeholder pyinfra passes to sed unread); goinfra edits in Go and refuses flags other than g, i and I"
+	relativeHome   = "deliberate: goinfra refuses a relative home directory (home=\"homedir\"), which useradd would take relative to nothing"
+	freebsdPw      = "FreeBSD's pw is not supported yet (issue 15 item 13): goinfra runs useradd/groupadd"
+	placeholderSum = "deliberate: goinfra refuses a checksum that is not hex of its algorithm's length, as the fixture's \"sha1-sum\" (no download could match it)"
+	aptUpdate      = "deliberate: goinfra's apt-get update runs with the noninteractive options of every apt-get call, and creates the stamp's directory before touching it"
 )
 
 // fakeHost answers goinfra's facts from a fixture's pyinfra facts.
@@ -224,6 +231,10 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 			t, _ := v["link_target"].(string)
 			return &files.LinkInfo{FileInfo: fileInfo(v), LinkTarget: t}, nil
 		}
+	case "files.Sha1File", "files.Md5File":
+		v, _ := h.value(name, path)
+		s, _ := v.(string)
+		return s, nil
 	case "files.FileSha256":
 		// pyinfra compares a SHA-1: the fixture's equals the local
 		// file's when the remote copy is the same.
