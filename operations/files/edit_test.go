@@ -89,3 +89,30 @@ func TestSedTemplate(t *testing.T) {
 		}
 	}
 }
+
+// Patterns match as Python's fnmatch: * crosses /, sets and negated sets.
+func TestFnmatch(t *testing.T) {
+	for _, c := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"*.pyc", "/src/a/b.pyc", true},
+		{"*.pyc", "/src/a/b.py", false},
+		{"__pycache__", "a/__pycache__", false},
+		{"*/__pycache__", "a/b/__pycache__", true},
+		{"file?.txt", "file1.txt", true},
+		{"[!a]*", "abc", false},
+		{"[!a]*", "bcd", true},
+		{"[a-c].md", "b.md", true},
+		{"[", "[", true},
+		{"a.b", "axb", false},
+	} {
+		res, err := fnmatchAll("exclude", []string{c.pattern})
+		if err != nil {
+			t.Fatalf("%q: %v", c.pattern, err)
+		}
+		if got := matchAny(res, c.s); got != c.want {
+			t.Errorf("%q on %q: %v, want %v", c.pattern, c.s, got, c.want)
+		}
+	}
+}

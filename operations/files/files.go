@@ -45,6 +45,7 @@ func init() {
 	operations.Register(blockOp)
 	operations.Register(replaceOp)
 	operations.Register(downloadOp)
+	operations.Register(syncOp)
 }
 
 // attrs is the ownership and mode an operation asks for; empty fields

@@ -36,6 +36,12 @@ type opAdapter struct {
 	// outcomeOnly: goinfra deliberately runs other commands; only whether
 	// the plan changes something is compared, with the reason.
 	outcomeOnly string
+	// unordered: goinfra plans the same commands in another order (the
+	// reason); they are compared as sets.
+	unordered string
+	// localSrc: the src argument is a local path under pyinfra's faked
+	// "/", the fixture's local_files.
+	localSrc bool
 }
 
 var opAdapters = map[string]opAdapter{
@@ -72,6 +78,8 @@ var opAdapters = map[string]opAdapter{
 		"download_existing_checksum":           placeholderSum,
 	},
 		outcomeOnly: "deliberate: goinfra picks curl or wget on the host when the step runs, downloads beside dest and verifies the checksums before moving the file over dest, in one command"},
+	"files.sync": {positional: []string{"src", "dest"}, localSrc: true,
+		unordered: "deliberate: goinfra walks the local directory in lexical order, pyinfra in the order of its faked os.walk"},
 	"server.shell":  {positional: []string{"commands"}},
 	"server.script": {positional: []string{"src"}, outcomeOnly: "deliberate: goinfra uploads the script to a temporary name it removes after the run; pyinfra leaves _tempfile_ behind"},
 	"server.user": {positional: []string{"user"}, skipFixtures: map[string]string{
@@ -231,6 +239,14 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 			t, _ := v["link_target"].(string)
 			return &files.LinkInfo{FileInfo: fileInfo(v), LinkTarget: t}, nil
 		}
+	case "files.FindFiles":
+		v, _ := h.value(name, path)
+		out := []string{}
+		l, _ := v.([]any)
+		for _, x := range l {
+			out = append(out, fmt.Sprint(x))
+		}
+		return out, nil
 	case "files.Sha1File", "files.Md5File":
 		v, _ := h.value(name, path)
 		s, _ := v.(string)
@@ -626,6 +642,9 @@ func opFixtureRun(t *testing.T, a opAdapter, dir, name string) string {
 		}
 	}
 	h := &fakeHost{fx: &fx, dir: t.TempDir()}
+	if s, ok := args["src"].(string); ok && a.localSrc {
+		args["src"] = filepath.Join(h.dir, s)
+	}
 	writeLocal(t, h.dir, fx.LocalFiles)
 	checked, err := operations.CheckArgs(op, args)
 	var plan *operations.Plan
@@ -666,6 +685,10 @@ func opFixtureRun(t *testing.T, a opAdapter, dir, name string) string {
 	if sameCommands(h, plan, got, fx.Commands) {
 		return ""
 	}
+	if a.unordered != "" && reflect.DeepEqual(sortedJSON(got), sortedJSON(fx.Commands)) {
+		t.Logf("compared as sets: %s", a.unordered)
+		return ""
+	}
 	if swapped := chownFirst(fx.Commands); swapped != nil && sameCommands(h, plan, got, swapped) {
 		t.Logf("deliberate: chown before chmod (chown clears set-id bits)")
 		return ""
@@ -674,6 +697,17 @@ func opFixtureRun(t *testing.T, a opAdapter, dir, name string) string {
 	wb, _ := json.Marshal(fx.Commands)
 	t.Errorf("commands differ:\ngoinfra %s\npyinfra %s", gb, wb)
 	return "fail"
+}
+
+// sortedJSON is l's elements as JSON, sorted.
+func sortedJSON(l []any) []string {
+	out := make([]string, len(l))
+	for i, x := range l {
+		b, _ := json.Marshal(x)
+		out[i] = string(b)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // commandSteps are p's steps but local work (*operations.Func).
