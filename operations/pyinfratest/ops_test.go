@@ -53,12 +53,8 @@ var opAdapters = map[string]opAdapter{
 	"files.put": {positional: []string{"src", "dest"}, skipFixtures: map[string]string{
 		"different_remote": "deliberate: after an upload goinfra changes only the attributes that differ (the replaced file keeps its owner and mode); pyinfra runs chown and chmod again",
 	}},
-	"files.get": {positional: []string{"src", "dest"}},
-	"files.template": {positional: []string{"src", "dest"}, skipFixtures: map[string]string{
-		"invalid_template_syntax":     "a Jinja2 template: goinfra's templates are Go text/template",
-		"undefined_template_variable": "a Jinja2 template: goinfra's templates are Go text/template",
-		"no_remote":                   "a Jinja2 template: goinfra's templates are Go text/template",
-	}},
+	"files.get":      {positional: []string{"src", "dest"}},
+	"files.template": {positional: []string{"src", "dest"}},
 	"files.line": {positional: []string{"path", "line"}, skipFixtures: map[string]string{
 		"add_existing":     flagsABC,
 		"add_replace":      flagsABC,
