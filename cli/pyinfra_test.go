@@ -300,6 +300,7 @@ func TestPositionalOrderIsPyinfras(t *testing.T) {
 		"files.link":      {"path", "target", "present"},
 		"files.put":       {"src", "dest", "user", "group", "mode"},
 		"files.replace":   {"path", "text", "replace", "flags", "backup", "interpolate_variables"},
+		"files.rsync":     {"src", "dest", "flags"},
 		"files.sync":      {"src", "dest", "user", "group", "mode", "dir_mode", "delete", "exclude", "exclude_dir", "add_deploy_dir"},
 		"files.template":  {"src", "dest", "user", "group", "mode"},
 		"server.group":    {"group", "present", "system", "gid"},

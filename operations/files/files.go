@@ -1,7 +1,7 @@
 // Package files registers the files.* operations and facts: files.put,
 // files.get, files.file, files.directory, files.link, files.line,
-// files.replace, files.block, files.template, files.download and
-// files.sync, and the facts files.File, files.Directory, files.Link,
+// files.replace, files.block, files.template, files.download,
+// files.sync and files.rsync, and the facts files.File, files.Directory, files.Link,
 // files.Sha256File, files.Sha1File, files.Md5File, files.FileSha256,
 // files.FindInFile, files.FileContents, files.Block, files.FindFiles,
 // files.FindDirectories, files.FindLinks and files.ShellExpand. Go code
@@ -48,6 +48,7 @@ func init() {
 	operations.Register(replaceOp)
 	operations.Register(downloadOp)
 	operations.Register(syncOp)
+	operations.Register(rsyncOp)
 }
 
 // attrs is the ownership and mode an operation asks for; empty fields
