@@ -45,8 +45,11 @@ func planBlock(ctx context.Context, h operations.Host, args connector.Data) (*op
 	}
 	present, before, after := args.Bool("present"), args.Bool("before"), args.Bool("after")
 	var content []string
-	for _, c := range args.Strings("content") {
-		content = append(content, strings.Split(c, "\n")...)
+	// content="" is no content, as in pyinfra.
+	if given := args.Strings("content"); len(given) != 1 || given[0] != "" {
+		for _, c := range given {
+			content = append(content, strings.Split(c, "\n")...)
+		}
 	}
 	var re *regexp.Regexp
 	if present {

@@ -82,23 +82,52 @@ func planSync(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		root = resolveTarget(dest, l.LinkTarget)
 	}
 	// Directories first (src itself as root), then files, then deletions.
+	// What lies in a directory that is missing is missing too: it is
+	// planned without asking the host (a first sync of a large tree costs
+	// a command per directory found missing, not one per file).
+	absent := map[string]bool{}
 	for _, d := range dirs {
 		p := root
 		if d.rel != "." {
 			p = path.Join(dest, d.rel)
 		}
 		a := map[string]any{"path": p, "user": args["user"], "group": args["group"], "mode": or2(args["dir_mode"], d.mode)}
-		if err := add(planWith(ctx, h, &directoryOp, a)); err != nil {
-			return nil, err
+		missing := absent[path.Dir(p)]
+		if !missing {
+			info, other, err := dirInfo(ctx, h, p)
+			if err != nil {
+				return nil, err
+			}
+			missing = info == nil && !other
 		}
+		if !missing {
+			if err := add(planWith(ctx, h, &directoryOp, a)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		absent[p] = true
+		at, err := attrsOf(connector.Data(a))
+		if err != nil {
+			return nil, fmt.Errorf("dir_mode: %w", err)
+		}
+		plan.Steps = append(plan.Steps, cmd("mkdir", "-p", p))
+		plan.Steps = append(plan.Steps, attrSteps(p, nil, at, false, false, true)...)
 	}
 	wanted := map[string]bool{}
 	for _, f := range files {
 		remote := path.Join(dest, f.rel)
+		local := filepath.Join(src, filepath.FromSlash(f.rel))
 		wanted[f.rel] = true
-		a := map[string]any{"src": filepath.Join(src, filepath.FromSlash(f.rel)), "dest": remote, "add_deploy_dir": false, "create_remote_dir": false,
+		a := map[string]any{"src": local, "dest": remote, "add_deploy_dir": false, "create_remote_dir": false,
 			"user": args["user"], "group": args["group"], "mode": or2(args["mode"], f.mode)}
-		if err := add(planWith(ctx, h, &putOp, a)); err != nil {
+		if !absent[path.Dir(remote)] {
+			if err := add(planWith(ctx, h, &putOp, a)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := add(newFilePlan(ctx, h, local, remote, connector.Data(a))); err != nil {
 			return nil, err
 		}
 	}
@@ -117,6 +146,25 @@ func planSync(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		if err := add(planWith(ctx, h, &fileOp, map[string]any{"path": path.Join(dest, rel), "present": false})); err != nil {
 			return nil, err
 		}
+	}
+	return plan, nil
+}
+
+// newFilePlan uploads local to remote, known to be missing, with args'
+// user, group and mode.
+func newFilePlan(ctx context.Context, h operations.Host, local, remote string, args connector.Data) (*operations.Plan, error) {
+	a, err := attrsOf(args)
+	if err != nil {
+		return nil, err
+	}
+	c, err := localContent(local, false)
+	if err != nil {
+		return nil, err
+	}
+	plan := &operations.Plan{Steps: []operations.Step{&operations.Upload{Open: c.open, Dest: remote, Src: c.name}}}
+	plan.Steps = append(plan.Steps, attrSteps(remote, nil, a, false, false, false)...)
+	if plan.Diff, err = diff(ctx, h, remote, nil, c); err != nil {
+		return nil, err
 	}
 	return plan, nil
 }

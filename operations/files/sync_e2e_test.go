@@ -61,6 +61,13 @@ func testSync(t *testing.T, h *optest.Host, dir string) {
 		t.Errorf("with mode and dir_mode: %q", got)
 	}
 
+	// Into a directory that does not exist yet (planned without a fact
+	// per file).
+	optest.Converge(t, h, "files.sync", map[string]any{"src": "site", "dest": dir + "/fresh/www", "exclude_dir": "conf", "user": "nobody"})
+	if got := shell(t, h, "cd "+dir+"/fresh && find . | sort && stat -c '%n %U %a' www www/run.sh"); got != ".\n./www\n./www/index.html\n./www/run.sh\nwww nobody "+stat755(t, src)+"\nwww/run.sh nobody 750" {
+		t.Errorf("synced into a new directory: %q", got)
+	}
+
 	found, err := files.FindFiles.Get(optest.Ctx(t), h, dir+"/real/conf")
 	if err != nil || len(found) != 5 { // the last sync had no exclusions
 		t.Errorf("files.FindFiles: %q, %v", found, err)
