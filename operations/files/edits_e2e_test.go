@@ -1,6 +1,7 @@
 package files_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -97,4 +98,17 @@ func testEdits(t *testing.T, h *optest.Host, dir string) {
 	optest.Converge(t, h, "files.block", map[string]any{"path": dir + "/new", "content": "a"})
 	optest.NoChange(t, h, "files.block", map[string]any{"path": dir + "/none", "present": false})
 	optest.NoChange(t, h, "files.replace", map[string]any{"path": dir + "/none", "text": "a", "replace": "b"})
+}
+
+// files.line's interpolate_variables: the host's shell expands line and
+// replace, once (the second run finds the expanded line).
+func TestLineInterpolate(t *testing.T) {
+	h := localHost(t)
+	p := t.TempDir() + "/env"
+	writeFile(t, p, "home = x\n", 0o644)
+	optest.Converge(t, h, "files.line", map[string]any{"path": p, "line": "^home = ", "replace": "home = $HOME", "interpolate_variables": true})
+	optest.Converge(t, h, "files.line", map[string]any{"path": p, "line": "shell = $((6*7))", "interpolate_variables": true})
+	if got, want := readFile(t, p), "home = "+os.Getenv("HOME")+"\nshell = 42\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"strings"
 
@@ -24,6 +25,7 @@ var lineOp = operations.Op{
 		{Name: "replace", Type: connector.String, Default: "", Description: "text of matching lines (and the line appended) when present"},
 		{Name: "flags", Type: connector.StringList, Description: "sed-style flags: i (or I) ignores case; g is accepted"},
 		{Name: "backup", Type: connector.Bool, Default: false, Description: "copy the file to PATH.TIMESTAMP before changing it"},
+		{Name: "interpolate_variables", Type: connector.Bool, Default: false, Description: "let the host's shell expand $VARIABLES in line and replace first (inside double quotes)"},
 		{Name: "escape_regex_characters", Type: connector.Bool, Default: false, Description: "line is literal text, not a regular expression"},
 		{Name: "assume_present", Type: connector.Bool, Default: false, Description: "accepted for pyinfra compatibility; the file is read in any case"},
 	},
@@ -50,6 +52,20 @@ func planLine(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	p := args.String("path")
 	if err := remotePath("path", p); err != nil {
 		return nil, err
+	}
+	if args.Bool("interpolate_variables") {
+		// The line and its replacement as pyinfra's double quotes give
+		// them to grep and sed.
+		args = maps.Clone(args)
+		for _, k := range []string{"line", "replace"} {
+			if v := args.String(k); v != "" {
+				x, err := ShellExpand.Get(ctx, h, v)
+				if err != nil {
+					return nil, err
+				}
+				args[k] = x
+			}
+		}
 	}
 	pattern := args.String("line")
 	if args.Bool("escape_regex_characters") {
