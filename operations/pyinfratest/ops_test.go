@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -42,6 +43,11 @@ type opAdapter struct {
 	// localSrc: the src argument is a local path under pyinfra's faked
 	// "/", the fixture's local_files.
 	localSrc bool
+	// runPyinfra: with outcomeOnly, pyinfra's commands are also run with
+	// sh on the file goinfra planned from (in a temporary directory, the
+	// fixture's path argument replaced), and the file they leave must be
+	// the one goinfra uploads, but for the reasons given by fixture.
+	runPyinfra map[string]string
 }
 
 var opAdapters = map[string]opAdapter{
@@ -55,7 +61,7 @@ var opAdapters = map[string]opAdapter{
 	}},
 	"files.get":      {positional: []string{"src", "dest"}},
 	"files.template": {positional: []string{"src", "dest"}},
-	"files.line": {positional: []string{"path", "line"}, skipFixtures: map[string]string{
+	"files.line": {positional: []string{"path", "line"}, runPyinfra: map[string]string{}, skipFixtures: map[string]string{
 		"add_existing":     flagsABC,
 		"add_replace":      flagsABC,
 		"add_replace_noop": flagsABC,
@@ -64,9 +70,9 @@ var opAdapters = map[string]opAdapter{
 		"pathlib_edit":     flagsABC,
 	},
 		outcomeOnly: "deliberate: goinfra reads the file and writes it back whole and atomically, where pyinfra edits it with sed or appends with echo"},
-	"files.block": {positional: []string{"path"},
+	"files.block": {positional: []string{"path"}, runPyinfra: map[string]string{},
 		outcomeOnly: "deliberate: goinfra finds the markers as text and edits the file in Go, writing it back whole and atomically, where pyinfra runs awk with the markers as regular expressions and the content in a shell word"},
-	"files.replace": {positional: []string{"path", "text", "replace"},
+	"files.replace": {positional: []string{"path", "text", "replace"}, runPyinfra: map[string]string{},
 		outcomeOnly: "deliberate: goinfra edits the file in Go (RE2 patterns, as files.line) and writes it back whole and atomically, where pyinfra runs sed -i"},
 	"files.download": {positional: []string{"src", "dest"}, skipFixtures: map[string]string{
 		"download_with_checksums":              placeholderSum,
@@ -428,7 +434,7 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 
 // blockContents is a file's content made from pyinfra's files.Block fact
 // (the lines between the default markers; [] no markers; null no file),
-// for files.block: a line before and after the block.
+// for files.block: lines around the block.
 func (h *fakeHost) blockContents(p string) (any, error) {
 	m, _ := h.raw("files.Block")
 	for k, v := range m {
@@ -447,7 +453,11 @@ func (h *fakeHost) blockContents(p string) (any, error) {
 			}
 			s += "# END PYINFRA BLOCK\n"
 		}
-		s += "last line\n"
+		// A line the fixtures' line= patterns match ("before this",
+		// escaped "before this *"): pyinfra's awk, when no line matches,
+		// prints an empty line for the block (its ARGV[2] is cleared by
+		// then), where goinfra appends the block as pyinfra documents.
+		s += "before this *\nlast line\n"
 		return &s, nil
 	}
 	return nil, nil
@@ -676,6 +686,15 @@ func opFixtureRun(t *testing.T, a opAdapter, dir, name string) string {
 			return "fail"
 		}
 		t.Logf("compared change or not only: %s", a.outcomeOnly)
+		if a.runPyinfra != nil && len(got) > 0 {
+			if why, ok := a.runPyinfra[name]; ok {
+				t.Logf("pyinfra's commands not run: %s", why)
+				return ""
+			}
+			if !samePyinfraEdit(t, h, plan, fx) {
+				return "fail"
+			}
+		}
 		return ""
 	}
 	if sameCommands(h, plan, got, fx.Commands) {
@@ -693,6 +712,48 @@ func opFixtureRun(t *testing.T, a opAdapter, dir, name string) string {
 	wb, _ := json.Marshal(fx.Commands)
 	t.Errorf("commands differ:\ngoinfra %s\npyinfra %s", gb, wb)
 	return "fail"
+}
+
+// samePyinfraEdit runs pyinfra's commands of an editing fixture on the
+// content goinfra planned from and compares the file they leave with
+// goinfra's upload.
+func samePyinfraEdit(t *testing.T, h *fakeHost, plan *operations.Plan, fx opFixture) bool {
+	t.Helper()
+	var up *operations.Upload
+	for _, s := range plan.Steps {
+		if u, ok := s.(*operations.Upload); ok {
+			up = u
+		}
+	}
+	if up == nil {
+		t.Errorf("goinfra plans no upload: %q", steps(h, plan))
+		return false
+	}
+	p, _ := fx.Args[0].(string)
+	file := filepath.Join(t.TempDir(), "edited")
+	if old, _ := h.Fact(context.Background(), "files.FileContents", facts.Args{"path": p}); old != nil {
+		if err := os.WriteFile(file, []byte(*old.(*string)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range fx.Commands {
+		line, _ := c.(string)
+		line = strings.ReplaceAll(line, p, file)
+		if out, err := exec.Command("sh", "-c", line).CombinedOutput(); err != nil {
+			t.Errorf("pyinfra's %q: %v: %s", line, err, out)
+			return false
+		}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := uploadContent(up); string(b) != want {
+		t.Errorf("pyinfra's commands leave %q, goinfra uploads %q", b, want)
+		return false
+	}
+	t.Logf("pyinfra's commands, run, leave the file goinfra uploads")
+	return true
 }
 
 // sortedJSON is l's elements as JSON, sorted.
