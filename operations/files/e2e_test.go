@@ -2,6 +2,7 @@ package files_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,8 +64,17 @@ func TestDeployLocal(t *testing.T) {
 	writeFile(t, conf, "a = 1\nport = 80\n", 0o644)
 	writeFile(t, filepath.Join(dir, "files", "motd"), "hello\n", 0o644)
 	writeFile(t, filepath.Join(dir, "templates", "site.j2"), "listen {{ host.data.port }};\nname {{ host.name }};\nworkers {{ workers }};\ngroups {{ host.groups|join(',') }};\n", 0o644)
+	writeFile(t, filepath.Join(dir, "tree", "a.txt"), "a\n", 0o644)
+	writeFile(t, filepath.Join(dir, "tree", "sub", "b.pyc"), "b", 0o644)
+	url, _ := fileServer(t, "127.0.0.1:0", "payload\n")
+	sum := sha256.Sum256([]byte("payload\n"))
+	payloadSum := hexSum(sum[:])
 	writeFile(t, filepath.Join(dir, "deploy.star"), `
 d = "`+target+`"
+files.sync(src="tree", dest=d + "/tree", exclude=["*.pyc"], delete=True)
+files.block(path="`+conf+`", content=["# managed", "x = 1"], marker="## {mark} app ##")
+files.replace(path="`+conf+`", text="^a = (\\d)$", replace="a = \\1\\1")
+files.download(src="`+url+`/file", dest=d + "/payload", sha256sum="`+payloadSum+`", headers={"X-A": "b"})
 files.directory(path=d + "/www", mode=750, group="nogroup")
 files.put(src="files/motd", dest=d + "/etc/motd", mode=600)
 files.template(src="templates/site.j2", dest=d + "/etc/site.conf", workers=4)
@@ -98,7 +108,9 @@ files.file(path=d + "/www/index.html", user="nobody")
 	checks := map[string]string{
 		target + "/etc/motd":      "hello\n",
 		target + "/etc/site.conf": "listen 8080;\nname @local;\nworkers 4;\ngroups @local;\n",
-		conf:                      "a = 1\nport = 8080\n",
+		conf:                      "a = 11\nport = 8080\n## BEGIN app ##\n# managed\nx = 1\n## END app ##\n",
+		target + "/tree/a.txt":    "a\n",
+		target + "/payload":       "payload\n",
 	}
 	for p, want := range checks {
 		if got := readFile(t, p); got != want {

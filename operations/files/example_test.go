@@ -115,3 +115,41 @@ func ExampleFileContents() {
 	// true
 	// 600 6
 }
+
+// files.Block reads the lines between a file's markers (those files.block
+// writes); files.FindFiles lists a directory's files.
+func ExampleBlock() {
+	ctx := context.Background()
+	conn := local.New(&connector.Host{Name: "@local", Data: connector.Data{}})
+	if err := conn.Connect(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer conn.Close()
+	h := facts.Host{Name: "@local", Conn: conn}
+
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "hosts")
+	os.WriteFile(path, []byte("127.0.0.1 localhost\n# BEGIN PYINFRA BLOCK\n10.0.0.1 mars\n# END PYINFRA BLOCK\n"), 0o644)
+
+	b, err := files.Block.Get(ctx, h, files.BlockArgs{Path: path})
+	fmt.Println(b.Found, b.Lines, err)
+	other, _ := files.Block.Get(ctx, h, files.BlockArgs{Path: path, Marker: "## {mark} app ##"})
+	fmt.Println(other.Found)
+	found, _ := files.FindFiles.Get(ctx, h, dir)
+	fmt.Println(len(found), filepath.Base(found[0]))
+	// Output:
+	// true [10.0.0.1 mars] <nil>
+	// false
+	// 1 hosts
+}
+
+// The marker lines of a block: marker with {mark} replaced.
+func ExampleBlockArgs_Markers() {
+	fmt.Println(files.BlockArgs{}.Markers())
+	fmt.Println(files.BlockArgs{Marker: "<!-- {mark} nav -->", Begin: "start", End: "stop"}.Markers())
+	// Output:
+	// # BEGIN PYINFRA BLOCK # END PYINFRA BLOCK <nil>
+	// <!-- start nav --> <!-- stop nav --> <nil>
+}

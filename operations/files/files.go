@@ -1,10 +1,12 @@
 // Package files registers the files.* operations and facts: files.put,
-// files.get, files.file, files.directory, files.link, files.line and
-// files.template, and the facts (facts.go) files.File, files.Directory,
-// files.Link, files.Sha256File, files.FileSha256, files.FindInFile and
-// files.FileContents. Go code reads a fact through its typed descriptor:
-// files.FileContents.Get(ctx, h, path) is the content, nil when the file
-// is missing.
+// files.get, files.file, files.directory, files.link, files.line,
+// files.replace, files.block, files.template, files.download,
+// files.sync and files.rsync, and the facts files.File, files.Directory, files.Link,
+// files.Sha256File, files.Sha1File, files.Md5File, files.FileSha256,
+// files.FindInFile, files.FileContents, files.Block, files.FindFiles,
+// files.FindDirectories, files.FindLinks and files.ShellExpand. Go code
+// reads a fact through its typed descriptor: files.FileContents.Get(ctx,
+// h, path) is the content, nil when the file is missing.
 //
 // The operations take pyinfra's argument names and defaults. Each reads
 // facts and plans only the steps needed, so a second run changes nothing.
@@ -42,6 +44,11 @@ func init() {
 	operations.Register(directoryOp)
 	operations.Register(linkOp)
 	operations.Register(lineOp)
+	operations.Register(blockOp)
+	operations.Register(replaceOp)
+	operations.Register(downloadOp)
+	operations.Register(syncOp)
+	operations.Register(rsyncOp)
 }
 
 // attrs is the ownership and mode an operation asks for; empty fields

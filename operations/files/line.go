@@ -5,9 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/aymanbagabas/go-udiff"
 
@@ -25,6 +25,7 @@ var lineOp = operations.Op{
 		{Name: "replace", Type: connector.String, Default: "", Description: "text of matching lines (and the line appended) when present"},
 		{Name: "flags", Type: connector.StringList, Description: "sed-style flags: i (or I) ignores case; g is accepted"},
 		{Name: "backup", Type: connector.Bool, Default: false, Description: "copy the file to PATH.TIMESTAMP before changing it"},
+		{Name: "interpolate_variables", Type: connector.Bool, Default: false, Description: "let the host's shell expand $VARIABLES in line and replace first (inside double quotes)"},
 		{Name: "escape_regex_characters", Type: connector.Bool, Default: false, Description: "line is literal text, not a regular expression"},
 		{Name: "assume_present", Type: connector.Bool, Default: false, Description: "accepted for pyinfra compatibility; the file is read in any case"},
 	},
@@ -52,18 +53,33 @@ func planLine(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	if err := remotePath("path", p); err != nil {
 		return nil, err
 	}
+	if args.Bool("interpolate_variables") {
+		// The line and its replacement as pyinfra's double quotes give
+		// them to grep and sed.
+		args = maps.Clone(args)
+		for _, k := range []string{"line", "replace"} {
+			if v := args.String(k); v != "" {
+				x, err := ShellExpand.Get(ctx, h, v)
+				if err != nil {
+					return nil, err
+				}
+				args[k] = x
+			}
+		}
+	}
 	pattern := args.String("line")
 	if args.Bool("escape_regex_characters") {
 		pattern = regexp.QuoteMeta(pattern)
 	}
 	prefix := ""
-	for _, f := range args.Strings("flags") {
+	// sed's flags, as one word or a list ("gi", ["g", "i"]), as pyinfra.
+	for _, f := range strings.Split(strings.Join(args.Strings("flags"), ""), "") {
 		switch f {
 		case "i", "I":
 			prefix = "(?i)"
 		case "g":
 		default:
-			return nil, fmt.Errorf("flags: %q is not supported (i, I, g are)", f)
+			return nil, fmt.Errorf("flags: %q is not supported (g, i, I are)", f)
 		}
 	}
 	re, err := regexp.Compile(prefix + wholeLine(pattern))
@@ -95,9 +111,15 @@ func planLine(ctx context.Context, h operations.Host, args connector.Data) (*ope
 			return &operations.Plan{}, nil
 		}
 	}
+	return rewrite(p, contents, updated, args.Bool("backup")), nil
+}
+
+// rewrite plans writing updated to p, whose content is old (nil: p is
+// missing), first copying p to p.TIMESTAMP with backup.
+func rewrite(p string, old *string, updated string, backup bool) *operations.Plan {
 	plan := &operations.Plan{}
-	if exists && args.Bool("backup") {
-		plan.Steps = append(plan.Steps, cmd("cp", "-p", p, p+"."+time.Now().UTC().Format("2006-01-02-15-04-05")))
+	if old != nil && backup {
+		plan.Steps = append(plan.Steps, cmd("cp", "-p", p, p+"."+now().UTC().Format("2006-01-02-15-04-05")))
 	}
 	b := []byte(updated)
 	// The connectors' Put replaces the file atomically and keeps its
@@ -107,12 +129,14 @@ func planLine(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		Dest: p,
 		Src:  "(edited " + p + ")",
 	})
-	oldLabel := p
-	if !exists {
+	oldLabel, oldText := p, ""
+	if old == nil {
 		oldLabel = "/dev/null"
+	} else {
+		oldText = *old
 	}
-	plan.Diff = udiff.Unified(oldLabel, p, old, updated)
-	return plan, nil
+	plan.Diff = udiff.Unified(oldLabel, p, oldText, updated)
+	return plan
 }
 
 // editLines applies files.line to content: with present, lines matching

@@ -113,11 +113,17 @@ var factAdapters = map[string]factAdapter{
 		pat, _ := l[1].(string)
 		return facts.Args{"path": p, "pattern": pat}, ""
 	}},
-	"server.Arch":     {fact: "server.Arch"},
-	"server.Hostname": {fact: "server.Hostname"},
-	"server.Os":       {fact: "server.Os"},
-	"server.Home":     {fact: "server.Home"},
-	"server.Groups":   {fact: "server.Groups"},
+	"files.Block":           {fact: "files.Block", args: pathArg, recorded: true},
+	"files.FindFiles":       {fact: "files.FindFiles", args: pathArg},
+	"files.FindDirectories": {fact: "files.FindDirectories", args: pathArg},
+	"files.FindLinks":       {fact: "files.FindLinks", args: pathArg},
+	"files.Sha1File":        {fact: "files.Sha1File", args: pathArg},
+	"files.Md5File":         {fact: "files.Md5File", args: pathArg},
+	"server.Arch":           {fact: "server.Arch"},
+	"server.Hostname":       {fact: "server.Hostname"},
+	"server.Os":             {fact: "server.Os"},
+	"server.Home":           {fact: "server.Home"},
+	"server.Groups":         {fact: "server.Groups"},
 	"server.Which": {fact: "server.Which", args: func(arg any) (facts.Args, string) {
 		s, _ := arg.(string)
 		return facts.Args{"command": s}, ""

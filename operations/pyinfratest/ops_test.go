@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -36,6 +37,17 @@ type opAdapter struct {
 	// outcomeOnly: goinfra deliberately runs other commands; only whether
 	// the plan changes something is compared, with the reason.
 	outcomeOnly string
+	// unordered: goinfra plans the same commands in another order (the
+	// reason); they are compared as sets.
+	unordered string
+	// localSrc: the src argument is a local path under pyinfra's faked
+	// "/", the fixture's local_files.
+	localSrc bool
+	// runPyinfra: with outcomeOnly, pyinfra's commands are also run with
+	// sh on the file goinfra planned from (in a temporary directory, the
+	// fixture's path argument replaced), and the file they leave must be
+	// the one goinfra uploads, but for the reasons given by fixture.
+	runPyinfra map[string]string
 }
 
 var opAdapters = map[string]opAdapter{
@@ -47,13 +59,9 @@ var opAdapters = map[string]opAdapter{
 	"files.put": {positional: []string{"src", "dest"}, skipFixtures: map[string]string{
 		"different_remote": "deliberate: after an upload goinfra changes only the attributes that differ (the replaced file keeps its owner and mode); pyinfra runs chown and chmod again",
 	}},
-	"files.get": {positional: []string{"src", "dest"}},
-	"files.template": {positional: []string{"src", "dest"}, skipFixtures: map[string]string{
-		"invalid_template_syntax":     "a Jinja2 template: goinfra's templates are Go text/template",
-		"undefined_template_variable": "a Jinja2 template: goinfra's templates are Go text/template",
-		"no_remote":                   "a Jinja2 template: goinfra's templates are Go text/template",
-	}},
-	"files.line": {positional: []string{"path", "line"}, skipFixtures: map[string]string{
+	"files.get":      {positional: []string{"src", "dest"}},
+	"files.template": {positional: []string{"src", "dest"}},
+	"files.line": {positional: []string{"path", "line"}, runPyinfra: map[string]string{}, skipFixtures: map[string]string{
 		"add_existing":     flagsABC,
 		"add_replace":      flagsABC,
 		"add_replace_noop": flagsABC,
@@ -62,6 +70,18 @@ var opAdapters = map[string]opAdapter{
 		"pathlib_edit":     flagsABC,
 	},
 		outcomeOnly: "deliberate: goinfra reads the file and writes it back whole and atomically, where pyinfra edits it with sed or appends with echo"},
+	"files.block": {positional: []string{"path"}, runPyinfra: map[string]string{},
+		outcomeOnly: "deliberate: goinfra finds the markers as text and edits the file in Go, writing it back whole and atomically, where pyinfra runs awk with the markers as regular expressions and the content in a shell word"},
+	"files.replace": {positional: []string{"path", "text", "replace"}, runPyinfra: map[string]string{},
+		outcomeOnly: "deliberate: goinfra edits the file in Go (RE2 patterns, as files.line) and writes it back whole and atomically, where pyinfra runs sed -i"},
+	"files.download": {positional: []string{"src", "dest"}, skipFixtures: map[string]string{
+		"download_with_checksums":              placeholderSum,
+		"download_with_checksums_needs_quotes": placeholderSum,
+		"download_existing_checksum":           placeholderSum,
+	},
+		outcomeOnly: "deliberate: goinfra picks curl or wget on the host when the step runs, downloads beside dest and verifies the checksums before moving the file over dest, in one command"},
+	"files.sync": {positional: []string{"src", "dest"}, localSrc: true,
+		unordered: "deliberate: goinfra walks the local directory in lexical order, pyinfra in the order of its faked os.walk"},
 	"server.shell":  {positional: []string{"commands"}},
 	"server.script": {positional: []string{"src"}, outcomeOnly: "deliberate: goinfra uploads the script to a temporary name it removes after the run; pyinfra leaves _tempfile_ behind"},
 	"server.user": {positional: []string{"user"}, skipFixtures: map[string]string{
@@ -92,10 +112,11 @@ var opAdapters = map[string]opAdapter{
 
 // Reasons shared by several fixtures.
 const (
-	flagsABC     = "flags=\"abc\": goinfra's files.line takes the flags i, I and g only (issue 15 item 13, not done here)"
-	relativeHome = "deliberate: goinfra refuses a relative home directory (home=\"homedir\"), which useradd would take relative to nothing"
-	freebsdPw    = "FreeBSD's pw is not supported yet (issue 15 item 13): goinfra runs useradd/groupadd"
-	aptUpdate    = "deliberate: goinfra's apt-get update runs with the noninteractive options of every apt-get call, and creates the stamp's directory before touching it"
+	flagsABC       = "deliberate: flags=\"abc\" are no sed flags (a placeholder pyinfra passes to sed unread); goinfra edits in Go and refuses flags other than g, i and I"
+	relativeHome   = "deliberate: goinfra refuses a relative home directory (home=\"homedir\"), which useradd would take relative to nothing"
+	freebsdPw      = "FreeBSD's pw is not supported yet (issue 15 item 13): goinfra runs useradd/groupadd"
+	placeholderSum = "deliberate: goinfra refuses a checksum that is not hex of its algorithm's length, as the fixture's \"sha1-sum\" (no download could match it)"
+	aptUpdate      = "deliberate: goinfra's apt-get update runs with the noninteractive options of every apt-get call, and creates the stamp's directory before touching it"
 )
 
 // fakeHost answers goinfra's facts from a fixture's pyinfra facts.
@@ -220,6 +241,18 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 			t, _ := v["link_target"].(string)
 			return &files.LinkInfo{FileInfo: fileInfo(v), LinkTarget: t}, nil
 		}
+	case "files.FindFiles":
+		v, _ := h.value(name, path)
+		out := []string{}
+		l, _ := v.([]any)
+		for _, x := range l {
+			out = append(out, fmt.Sprint(x))
+		}
+		return out, nil
+	case "files.Sha1File", "files.Md5File":
+		v, _ := h.value(name, path)
+		s, _ := v.(string)
+		return s, nil
 	case "files.FileSha256":
 		// pyinfra compares a SHA-1: the fixture's equals the local
 		// file's when the remote copy is the same.
@@ -238,6 +271,9 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 		}
 		return h.remoteSum(args["path"]), nil
 	case "files.FileContents":
+		if _, ok := h.raw("files.Block"); ok {
+			return h.blockContents(args["path"])
+		}
 		// pyinfra's files.line reads the matching lines (FindInFile):
 		// they stand for the file (null: missing).
 		m, ok := h.raw("files.FindInFile")
@@ -246,7 +282,7 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 			return nil, errNoFact
 		}
 		for k, v := range m {
-			if !strings.HasPrefix(k, path+", ") {
+			if !contains(strings.Split(k, ", "), path) {
 				continue
 			}
 			l, ok := v.([]any)
@@ -261,6 +297,9 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 			return &s, nil
 		}
 		return nil, nil
+	case "files.ShellExpand":
+		// The fixtures' texts have nothing for a shell to expand.
+		return args["text"], nil
 	case "server.Os", "server.Date":
 		v, ok := h.value(name, "")
 		if !ok {
@@ -391,6 +430,37 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 	}
 	h.missing = append(h.missing, "goinfra's "+name)
 	return nil, fmt.Errorf("no translation of %s", name)
+}
+
+// blockContents is a file's content made from pyinfra's files.Block fact
+// (the lines between the default markers; [] no markers; null no file),
+// for files.block: lines around the block.
+func (h *fakeHost) blockContents(p string) (any, error) {
+	m, _ := h.raw("files.Block")
+	for k, v := range m {
+		if !strings.HasPrefix(k, "path="+p+",") {
+			continue
+		}
+		l, ok := v.([]any)
+		if !ok {
+			return nil, nil
+		}
+		s := "first line\n"
+		if len(l) > 0 {
+			s += "# BEGIN PYINFRA BLOCK\n"
+			for _, x := range l {
+				s += fmt.Sprint(x) + "\n"
+			}
+			s += "# END PYINFRA BLOCK\n"
+		}
+		// A line the fixtures' line= patterns match ("before this",
+		// escaped "before this *"): pyinfra's awk, when no line matches,
+		// prints an empty line for the block (its ARGV[2] is cleared by
+		// then), where goinfra appends the block as pyinfra documents.
+		s += "before this *\nlast line\n"
+		return &s, nil
+	}
+	return nil, nil
 }
 
 // fileInfo reads a pyinfra file fact's attributes.
@@ -578,6 +648,9 @@ func opFixtureRun(t *testing.T, a opAdapter, dir, name string) string {
 		}
 	}
 	h := &fakeHost{fx: &fx, dir: t.TempDir()}
+	if s, ok := args["src"].(string); ok && a.localSrc {
+		args["src"] = filepath.Join(h.dir, s)
+	}
 	writeLocal(t, h.dir, fx.LocalFiles)
 	checked, err := operations.CheckArgs(op, args)
 	var plan *operations.Plan
@@ -613,9 +686,22 @@ func opFixtureRun(t *testing.T, a opAdapter, dir, name string) string {
 			return "fail"
 		}
 		t.Logf("compared change or not only: %s", a.outcomeOnly)
+		if a.runPyinfra != nil && len(got) > 0 {
+			if why, ok := a.runPyinfra[name]; ok {
+				t.Logf("pyinfra's commands not run: %s", why)
+				return ""
+			}
+			if !samePyinfraEdit(t, h, plan, fx) {
+				return "fail"
+			}
+		}
 		return ""
 	}
 	if sameCommands(h, plan, got, fx.Commands) {
+		return ""
+	}
+	if a.unordered != "" && reflect.DeepEqual(sortedJSON(got), sortedJSON(fx.Commands)) {
+		t.Logf("compared as sets: %s", a.unordered)
 		return ""
 	}
 	if swapped := chownFirst(fx.Commands); swapped != nil && sameCommands(h, plan, got, swapped) {
@@ -626,6 +712,63 @@ func opFixtureRun(t *testing.T, a opAdapter, dir, name string) string {
 	wb, _ := json.Marshal(fx.Commands)
 	t.Errorf("commands differ:\ngoinfra %s\npyinfra %s", gb, wb)
 	return "fail"
+}
+
+// samePyinfraEdit runs pyinfra's commands of an editing fixture on the
+// content goinfra planned from and compares the file they leave with
+// goinfra's upload.
+func samePyinfraEdit(t *testing.T, h *fakeHost, plan *operations.Plan, fx opFixture) bool {
+	t.Helper()
+	var up *operations.Upload
+	for _, s := range plan.Steps {
+		if u, ok := s.(*operations.Upload); ok {
+			up = u
+		}
+	}
+	if up == nil {
+		t.Errorf("goinfra plans no upload: %q", steps(h, plan))
+		return false
+	}
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Logf("pyinfra's commands not run: no sh on this controller")
+		return true
+	}
+	p, _ := fx.Args[0].(string)
+	file := filepath.Join(t.TempDir(), "edited")
+	if old, _ := h.Fact(context.Background(), "files.FileContents", facts.Args{"path": p}); old != nil {
+		if err := os.WriteFile(file, []byte(*old.(*string)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range fx.Commands {
+		line, _ := c.(string)
+		line = strings.ReplaceAll(line, p, file)
+		if out, err := exec.Command("sh", "-c", line).CombinedOutput(); err != nil {
+			t.Errorf("pyinfra's %q: %v: %s", line, err, out)
+			return false
+		}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := uploadContent(up); string(b) != want {
+		t.Errorf("pyinfra's commands leave %q, goinfra uploads %q", b, want)
+		return false
+	}
+	t.Logf("pyinfra's commands, run, leave the file goinfra uploads")
+	return true
+}
+
+// sortedJSON is l's elements as JSON, sorted.
+func sortedJSON(l []any) []string {
+	out := make([]string, len(l))
+	for i, x := range l {
+		b, _ := json.Marshal(x)
+		out[i] = string(b)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // commandSteps are p's steps but local work (*operations.Func).

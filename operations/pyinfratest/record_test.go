@@ -154,7 +154,16 @@ func otherStates(t *testing.T) []state {
 			"printf 'nothing here\\n' > /home/pyinfra/mylink"},
 		{"files.FindInFile/no_file", "files.FindInFile", facts.Args{"path": "/home/pyinfra/mylink", "pattern": "test"}, "true"},
 	}
-	return append(append(dpkg, users), grep...)
+	foo := facts.Args{"path": "/tmp/foo"}
+	// Debian's awk is a link in /etc/alternatives, which the scratch root
+	// lacks.
+	const awk = "mkdir -p /etc/alternatives && ln -s /usr/bin/mawk /etc/alternatives/awk && "
+	block := []state{
+		{"files.Block/defaults", "files.Block", foo, awk + "printf 'before\\n# BEGIN PYINFRA BLOCK\\naaa\\nbbb\\n# END PYINFRA BLOCK\\nafter\\n' > /tmp/foo"},
+		{"files.Block/no_markers_found", "files.Block", foo, awk + "printf 'no markers\\n' > /tmp/foo"},
+		{"files.Block/not_found", "files.Block", foo, awk + "true"},
+	}
+	return append(append(append(dpkg, users), grep...), block...)
 }
 
 // TestRecord writes the recordings: GOINFRA_RECORD=1 (as root, with
