@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -38,6 +39,21 @@ func (f CronField) MarshalJSON() ([]byte, error) {
 		return []byte(strconv.Itoa(n)), nil
 	}
 	return []byte(strconv.Quote(string(f))), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler: a number or a string.
+func (f *CronField) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*f = CronField(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("crontab field: %s is neither a number nor text", b)
+	}
+	*f = CronField(n.String())
+	return nil
 }
 
 // cronInt reads a field that is a plain number, as Python's int() does.
