@@ -115,7 +115,7 @@ func planCrontab(ctx context.Context, h operations.Host, args connector.Data) (*
 	line := strings.Join(append(times, cmd), " ")
 	if special != "" {
 		if !strings.HasPrefix(special, "@") || strings.ContainsAny(special, " \t\n") {
-			return nil, fmt.Errorf("special_time: %q is not @reboot, @daily, ...", special)
+			return nil, fmt.Errorf("special_time: %q is not a crontab nickname (@reboot, @daily, ...)", special)
 		}
 		line = special + " " + cmd
 	}

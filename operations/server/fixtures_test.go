@@ -216,7 +216,7 @@ func TestFixtureMismatchFails(t *testing.T) {
 		t.Errorf("an upload for a command: %v, want a mismatch", err)
 	}
 	if err := checkEdited("server.crontab", &pyfixture.OpCase{Args: []any{"x"},
-		Facts: map[string]json.RawMessage{"server.Crontab": json.RawMessage(`{"user=None": {"x": {"minute": "*", "hour": "*", "month": "*", "day_of_week": "*", "day_of_month": "*"}}}`)},
+		Facts:    map[string]json.RawMessage{"server.Crontab": json.RawMessage(`{"user=None": {"x": {"minute": "*", "hour": "*", "month": "*", "day_of_week": "*", "day_of_month": "*"}}}`)},
 		Commands: []json.RawMessage{json.RawMessage(`"crontab  _tempfile_"`)}}); !errors.Is(err, pyfixture.ErrMismatch) {
 		t.Errorf("no change where the fixture changes: %v, want a mismatch", err)
 	}

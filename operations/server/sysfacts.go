@@ -155,7 +155,9 @@ var (
 	Locales = facts.NewPlain(facts.Fact{
 		Name:        "server.Locales",
 		Description: "the generated locales (locale -a, utf8 written UTF-8 as /etc/locale.gen has it)",
-		Command:     func(facts.Args) (command.Command, error) { return requires("locale", command.Args("locale", "-a")), nil },
+		Command: func(facts.Args) (command.Command, error) {
+			return requires("locale", command.Args("locale", "-a")), nil
+		},
 	}, func(out connector.Output, _ facts.Args) ([]string, error) {
 		l := []string{}
 		for _, s := range out.StdoutLines() {

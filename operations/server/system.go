@@ -213,7 +213,7 @@ func planSysctl(ctx context.Context, h operations.Host, args connector.Data) (*o
 	}
 	if args.Bool("persist") {
 		sub, err := subPlan(ctx, h, "files.line", map[string]any{
-			"path":    args.String("persist_file"),
+			"path": args.String("persist_file"),
 			// Any line of the key, whatever its value: an old value
 			// is replaced, not left above the new one.
 			"line":    "^[[:space:]]*" + regexp.QuoteMeta(key) + "[[:space:]]*=",
