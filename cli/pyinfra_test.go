@@ -312,6 +312,7 @@ func TestPositionalOrderIsPyinfras(t *testing.T) {
 		"server.packages":       {"packages", "present"},
 		"server.security_limit": {"domain", "limit_type", "item", "value"},
 		"server.sysctl":         {"key", "value", "persist", "persist_file"},
+		"server.timezone":       {"timezone"},
 		"server.wait":           {"port"},
 		// pyinfra 3's signatures (pyinfra/operations/{git,pip,systemd}.py).
 		"git.config":            {"key", "value", "multi_value", "repo", "system"},

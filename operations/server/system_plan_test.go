@@ -8,6 +8,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
+	"github.com/goinfra-dev/goinfra/operations/files"
 	"github.com/goinfra-dev/goinfra/operations/server"
 )
 
@@ -86,6 +87,14 @@ func TestPlanEdges(t *testing.T) {
 		{"locale missing file", argHost{}, "server.locale", map[string]any{"locale": "de_DE.UTF-8"}, "error: not found in /etc/locale.gen"},
 		{"locale removed already commented", argHost{"server.Locales": []string{"de_DE.UTF-8"}, "files.FindInFile": []string{"# de_DE.UTF-8 UTF-8"}},
 			"server.locale", map[string]any{"locale": "de_DE.UTF-8", "present": false}, "locale-gen"},
+		{"timezone set", argHost{"server.Timezone": "Etc/UTC"}, "server.timezone", map[string]any{"timezone": "Etc/UTC"}, ""},
+		{"timezone systemd", argHost{"server.Timezone": "Etc/UTC", "files.File": &files.RegularInfo{}, "server.InitSystem": server.Systemd},
+			"server.timezone", map[string]any{"timezone": "Asia/Tokyo"}, "timedatectl set-timezone Asia/Tokyo"},
+		{"timezone old name", argHost{"files.File": &files.RegularInfo{NotFile: true, Type: "symbolic link"}},
+			"server.timezone", map[string]any{"timezone": "US/Pacific"}, "ln -sf /usr/share/zoneinfo/US/Pacific /etc/localtime"},
+		{"timezone directory", argHost{"files.File": &files.RegularInfo{NotFile: true, Type: "directory"}},
+			"server.timezone", map[string]any{"timezone": "Europe"}, "error: the host has no /usr/share/zoneinfo/Europe"},
+		{"timezone bad name", argHost{}, "server.timezone", map[string]any{"timezone": "../../etc/passwd"}, "error: not a time zone name"},
 		{"wait bad port", argHost{}, "server.wait", map[string]any{"port": 70000}, "error: not a port number"},
 	} {
 		got, err := plan(t, c.host, c.op, c.args)

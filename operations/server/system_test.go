@@ -155,6 +155,17 @@ func TestSystemOperations(t *testing.T) {
 		}
 	})
 
+	t.Run("timezone", func(t *testing.T) {
+		optest.Converge(t, h, "server.timezone", map[string]any{"timezone": "Europe/Paris"})
+		if got := optest.Run(t, h, "readlink /etc/localtime; cat /etc/timezone; date +%Z"); got != "/usr/share/zoneinfo/Europe/Paris\nEurope/Paris\nCET" && got != "/usr/share/zoneinfo/Europe/Paris\nEurope/Paris\nCEST" {
+			t.Fatalf("after setting Europe/Paris: %q", got)
+		}
+		optest.Converge(t, h, "server.timezone", map[string]any{"timezone": "Etc/UTC"})
+		if _, err := optest.TryPlan(t, h, "server.timezone", map[string]any{"timezone": "Nowhere/City"}); err == nil || !strings.Contains(err.Error(), "has no /usr/share/zoneinfo/Nowhere/City") {
+			t.Errorf("unknown zone: %v", err)
+		}
+	})
+
 	t.Run("wait", func(t *testing.T) {
 		// sshd listens on 22: the wait ends at once.
 		optest.Apply(t, h, optest.Plan(t, h, "server.wait", map[string]any{"port": 22}))
