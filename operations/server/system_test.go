@@ -29,11 +29,12 @@ func debianHost(t *testing.T) *optest.Host {
 
 // TestSystemOperations runs the operations a container lets a test run
 // on a Debian host: each first plan changes it, the second plans nothing,
-// and the host shows the result. server.hostname, server.mount,
-// server.modprobe and setting a sysctl need privileges a container does
-// not have (CAP_SYS_ADMIN, module loading, a writable /proc/sys): their
-// commands are checked by the pyinfra fixtures (fixtures_test.go), and
-// here only that the facts they read plan no change where none is due.
+// and the host shows the result. server.mount, server.modprobe and
+// setting a sysctl need privileges a test container is not given (mount
+// rights, module loading into the host's kernel, a writable /proc/sys):
+// their commands are checked by the pyinfra fixtures (fixtures_test.go),
+// and here only that the facts they read plan no change where none is
+// due. server.hostname has a container of its own (hostname_test.go).
 func TestSystemOperations(t *testing.T) {
 	h := debianHost(t)
 
