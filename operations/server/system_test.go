@@ -29,12 +29,13 @@ func debianHost(t *testing.T) *optest.Host {
 
 // TestSystemOperations runs the operations a container lets a test run
 // on a Debian host: each first plan changes it, the second plans nothing,
-// and the host shows the result. server.mount, server.modprobe and
-// setting a sysctl need privileges a test container is not given (mount
-// rights, module loading into the host's kernel, a writable /proc/sys):
-// their commands are checked by the pyinfra fixtures (fixtures_test.go),
-// and here only that the facts they read plan no change where none is
-// due. server.hostname has a container of its own (hostname_test.go).
+// and the host shows the result. server.hostname, server.mount and
+// setting a sysctl need rights the fleet's containers do not have: they
+// run in a container of their own (container_test.go). server.modprobe
+// would load modules into the kernel of the machine the tests run on:
+// its commands are checked by the pyinfra fixtures (fixtures_test.go),
+// and here only that the fact it reads plans no change where none is
+// due.
 func TestSystemOperations(t *testing.T) {
 	h := debianHost(t)
 
