@@ -180,7 +180,7 @@ func TestOperationFixtures(t *testing.T) {
 // TestFactFixtures compares each fact's command and parsed value with
 // pyinfra's fixtures.
 func TestFactFixtures(t *testing.T) {
-	for _, fact := range []string{"server.Crontab", "server.KernelModules", "server.Mounts", "server.Selinux", "server.Sysctl"} {
+	for _, fact := range []string{"server.Crontab", "server.KernelModules", "server.Mounts", "server.SecurityLimits", "server.Selinux", "server.Sysctl"} {
 		t.Run(fact, func(t *testing.T) {
 			names, cases := pyfixture.Load[pyfixture.FactCase](t, filepath.Join("testdata", "pyinfra", "facts", fact))
 			var ty pyfixture.Tally

@@ -8,9 +8,9 @@
 // server.Which, server.Users, server.Groups, server.PasswordDigest,
 // server.LinuxDistribution, server.Date, server.InitSystem,
 // server.ServiceStatus, server.Sysctl, server.Mounts,
-// server.KernelModules, server.Crontab, server.Locales, server.Selinux
-// and server.Timezone. Go code reads a fact through its typed
-// descriptor: server.Os.Get(ctx, h) is a string.
+// server.KernelModules, server.Crontab, server.Locales, server.Selinux,
+// server.SecurityLimits and server.Timezone. Go code reads a fact
+// through its typed descriptor: server.Os.Get(ctx, h) is a string.
 //
 // server imports operations/files for the files.* facts of home
 // directories and authorized_keys; files imports no other module.

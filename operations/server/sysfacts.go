@@ -179,6 +179,36 @@ var (
 	})
 )
 
+// SecurityLimits are the limits of /etc/security/limits.conf, in order
+// (empty when the file is missing).
+var SecurityLimits = facts.NewPlain(facts.Fact{
+	Name:        "server.SecurityLimits",
+	Description: "the limits of /etc/security/limits.conf: [{domain, limit_type, item, value}]",
+	Command: func(facts.Args) (command.Command, error) {
+		return command.Shell("cat /etc/security/limits.conf"), nil
+	},
+	// cat's 1: no such file, no limits.
+	SuccessExitCodes: []int{0, 1},
+}, func(out connector.Output, _ facts.Args) ([]SecurityLimit, error) {
+	l := []SecurityLimit{}
+	for _, line := range out.StdoutLines() {
+		f := strings.Fields(line)
+		if len(f) != 4 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		l = append(l, SecurityLimit{Domain: f[0], LimitType: f[1], Item: f[2], Value: f[3]})
+	}
+	return l, nil
+})
+
+// SecurityLimit is one line of server.SecurityLimits, with pyinfra's keys.
+type SecurityLimit struct {
+	Domain    string `json:"domain"`
+	LimitType string `json:"limit_type"`
+	Item      string `json:"item"`
+	Value     string `json:"value"`
+}
+
 // selinuxStatus is sestatus' first line.
 var selinuxStatus = regexp.MustCompile(`^SELinux status:\s+(\S+)`)
 

@@ -101,6 +101,10 @@ func TestSystemOperations(t *testing.T) {
 		if got := optest.Run(t, h, "grep -v '^#' /etc/security/limits.conf | grep ."); got != "@gi\tsoft\tnofile\tunlimited\n*\thard\tnofile\t8192" {
 			t.Fatalf("limits.conf: %q", got)
 		}
+		limits, err := server.SecurityLimits.Get(optest.Ctx(t), h)
+		if err != nil || len(limits) != 2 || limits[1] != (server.SecurityLimit{Domain: "*", LimitType: "hard", Item: "nofile", Value: "8192"}) {
+			t.Errorf("server.SecurityLimits: %+v, %v", limits, err)
+		}
 	})
 
 	t.Run("sysctl", func(t *testing.T) {
