@@ -355,10 +355,12 @@ var waitOp = operations.Op{
 			return nil, fmt.Errorf("port: %d is not a port number", port)
 		}
 		p := strconv.Itoa(port)
-		// The port as netstat ends an address with it (":22" on Linux,
-		// ".22" on the BSDs), and not the start of a longer one (":2222").
+		// A listening TCP socket (tcp, tcp6, tcp4, tcp46: not a unix
+		// socket's path) whose address ends with the port (":22" on
+		// Linux, ".22" on the BSDs), not the start of a longer one
+		// (":2222").
 		return &operations.Plan{Steps: []operations.Step{&operations.Command{Cmd: command.Shell(
-			`while ! netstat -an | grep LISTEN | grep -E '[.:]` + p + `([^0-9]|$)'; do echo "waiting for port ` + p + `..."; sleep 1; done`)}}}, nil
+			`while ! netstat -an | grep -E '^tcp.*LISTEN' | grep -E '[.:]` + p + `([^0-9]|$)'; do echo "waiting for port ` + p + `..."; sleep 1; done`)}}}, nil
 	},
 }
 
