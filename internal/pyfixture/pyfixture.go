@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -297,7 +298,8 @@ func Plan(name string, c *OpCase, fm map[string]Fact) (*operations.Plan, *Host, 
 var ErrMismatch = errors.New("fixture mismatch")
 
 // CheckOp plans name for case c and compares the plan's steps with the
-// case's commands (their shown text, as pyinfra's raw command strings),
+// case's commands (their shown text, as pyinfra's raw command strings;
+// an upload, ["upload", content, dest], by its content and destination),
 // or the planning error with the case's exception message.
 func CheckOp(name string, c *OpCase, fm map[string]Fact) error {
 	p, h, err := Plan(name, c, fm)
@@ -316,15 +318,55 @@ func CheckOp(name string, c *OpCase, fm map[string]Fact) error {
 	want := make([]string, 0, len(c.Commands))
 	for _, raw := range c.Commands {
 		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return fmt.Errorf("%w: command %s is not a string (goinfra compares shell commands only)", ErrMismatch, raw)
+		if err := json.Unmarshal(raw, &s); err == nil {
+			want = append(want, s)
+			continue
 		}
-		want = append(want, s)
+		var up []string
+		if err := json.Unmarshal(raw, &up); err != nil || len(up) != 3 || up[0] != "upload" {
+			return fmt.Errorf("%w: command %s is neither a string nor an upload (goinfra compares shell commands and uploads)", ErrMismatch, raw)
+		}
+		want = append(want, uploadText(up[1], up[2]))
 	}
-	if got := Steps(p); !reflect.DeepEqual(got, want) {
+	got, err := stepTexts(p)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMismatch, err)
+	}
+	if !reflect.DeepEqual(got, want) {
 		return fmt.Errorf("%w:\n got  %q\n want %q\n facts asked: %q", ErrMismatch, got, want, h.Asked())
 	}
 	return nil
+}
+
+// uploadText is how CheckOp compares an upload: pyinfra's fixtures give
+// ["upload", content, dest].
+func uploadText(content, dest string) string {
+	return fmt.Sprintf("upload %q to %s", content, dest)
+}
+
+// stepTexts are a plan's step descriptions, an upload's with its content.
+func stepTexts(p *operations.Plan) ([]string, error) {
+	out := Steps(p)
+	if p == nil {
+		return out, nil
+	}
+	for i, s := range p.Steps {
+		u, ok := s.(*operations.Upload)
+		if !ok {
+			continue
+		}
+		r, err := u.Open()
+		if err != nil {
+			return nil, fmt.Errorf("upload to %s: %w", u.Dest, err)
+		}
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			return nil, fmt.Errorf("upload to %s: %w", u.Dest, err)
+		}
+		out[i] = uploadText(string(b), u.Dest)
+	}
+	return out, nil
 }
 
 // Steps are a plan's step descriptions.

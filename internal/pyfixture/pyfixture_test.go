@@ -1,9 +1,11 @@
 package pyfixture
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/command"
@@ -24,6 +26,20 @@ func init() {
 				return &operations.Plan{}, err
 			}
 			return &operations.Plan{Steps: []operations.Step{&operations.Command{Cmd: command.Args("echo", v.(string))}}}, nil
+		},
+	})
+	// Another: upload the word to the path.
+	operations.Register(operations.Op{
+		Name: "pyfixture.write",
+		Args: []operations.Arg{{Name: "path", Type: connector.String, Required: true}},
+		Plan: func(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
+			v, err := h.Fact(ctx, "test.Word", facts.Args{"path": args.String("path")})
+			if err != nil || v == nil {
+				return &operations.Plan{}, err
+			}
+			b := []byte(v.(string) + "\n")
+			return &operations.Plan{Steps: []operations.Step{&operations.Upload{Dest: args.String("path"), Src: "(word)",
+				Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}}}, nil
 		},
 	})
 }
@@ -68,5 +84,26 @@ func TestKwargsString(t *testing.T) {
 	got := KwargsString(map[string]string{"user_mode": PyBool(false), "services": PyList([]string{"a.service"}), "machine": PyStr("")})
 	if want := "machine=None, services=['a.service'], user_mode=False"; got != want {
 		t.Errorf("%s, want %s", got, want)
+	}
+}
+
+// TestCheckOpUpload: pyinfra's ["upload", content, dest] matches an
+// upload of that content to that destination, and nothing else.
+func TestCheckOpUpload(t *testing.T) {
+	answers := `"facts": {"test.Word": {"path=/a": "a b"}}`
+	for _, c := range []struct {
+		op, text string
+		ok       bool
+	}{
+		{"pyfixture.write", `{"args": ["/a"], ` + answers + `, "commands": [["upload", "a b\n", "/a"]]}`, true},
+		{"pyfixture.write", `{"args": ["/a"], ` + answers + `, "commands": [["upload", "a b", "/a"]]}`, false},
+		{"pyfixture.write", `{"args": ["/a"], ` + answers + `, "commands": [["upload", "a b\n", "/b"]]}`, false},
+		{"pyfixture.echo", `{"args": ["/a"], ` + answers + `, "commands": [["upload", "a b\n", "/a"]]}`, false},
+		{"pyfixture.write", `{"args": ["/a"], ` + answers + `, "commands": [["download", "/a", "/b"]]}`, false},
+	} {
+		err := CheckOp(c.op, opCase(t, c.text), words)
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, ErrMismatch)) {
+			t.Errorf("%s %s: %v", c.op, c.text, err)
+		}
 	}
 }

@@ -16,7 +16,9 @@
 // container on a network of its fleet. With Bastions > 0 the Hidden server
 // sits on an internal network without a host address, shared only with the
 // last bastion: the test process has no route to it. The image carries a
-// local apt repository (/var/local/debs: hello, tree) so apt works offline.
+// local apt repository (/var/local/debs: hello, tree) so apt works offline,
+// and the tools the operations tests need (imagePackages: cron, locales,
+// net-tools, ...).
 //
 // Processes mode runs `sshd -D -e -f <config>` as root on 127.0.x.y
 // addresses with per-server host keys and config in Fleet.Dir. It changes

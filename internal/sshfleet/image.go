@@ -16,13 +16,14 @@ import (
 // ImageTag is the Docker image every container of every fleet runs. It is
 // built once per Docker engine and reused; bump the version when the build
 // changes.
-const ImageTag = "goinfra-test/debian-sshd:2"
+const ImageTag = "goinfra-test/debian-sshd:3"
 
 // imagePackages are installed on top of debootstrap's minbase: what later
 // integration tests need on a Debian target, and no more.
 var imagePackages = []string{
 	"openssh-server", "openssh-sftp-server", "openssh-client", // sshd, sftp, ssh-keyscan/ssh-add for hops and agent tests
 	"sudo", "procps", "rsync", "apt-utils", // apt-utils: apt-ftparchive for the offline repository
+	"cron", "locales", "net-tools", // crontab, locale-gen and netstat for the server.crontab, server.locale and server.wait tests
 }
 
 // offlinePackages are downloaded, not installed, into a local repository in

@@ -1,5 +1,5 @@
 // Package builtin links every operation module that ships with goinfra
-// (files, server, apt) and their facts into a program: import it for its
+// (files, server, apt, ...) and their facts into a program: import it for its
 // side effect, as cmd/goinfra does.
 //
 //	import _ "github.com/goinfra-dev/goinfra/operations/builtin"
@@ -12,6 +12,7 @@ import (
 	_ "github.com/goinfra-dev/goinfra/operations/dnf"
 	_ "github.com/goinfra-dev/goinfra/operations/files"
 	_ "github.com/goinfra-dev/goinfra/operations/git"
+	_ "github.com/goinfra-dev/goinfra/operations/hardware"
 	_ "github.com/goinfra-dev/goinfra/operations/pip"
 	_ "github.com/goinfra-dev/goinfra/operations/rpm"
 	_ "github.com/goinfra-dev/goinfra/operations/server"

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goinfra-dev/goinfra/internal/optest"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/testenv"
 )
 
 // buildGoinfra builds the real command (cmd/goinfra) into a temporary
@@ -119,5 +123,61 @@ server.shell(name="After", commands=["touch %s"])
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+	}
+}
+
+// TestSystemDeployThroughBinary runs a deploy file of the new server
+// operations with the real binary against a Debian container of the ssh
+// fleet: --dry changes nothing, the first run changes the host, the
+// second reports "No changes". A deploy reads hardware facts too.
+func TestSystemDeployThroughBinary(t *testing.T) {
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Containers})
+	if f.Mode != sshfleet.Containers {
+		testenv.Skip(t, "the deploy test needs a Debian container (fleet runs %s)", f.Mode)
+	}
+	h := optest.FleetSudo(t, f, f.Servers[0])
+	s := f.Servers[0]
+	bin := buildGoinfra(t)
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ssh_config", "")
+	write("inventory.star", fmt.Sprintf("debian = [(%q, {\"ssh_hostname\": %q, \"ssh_port\": %d, \"ssh_user\": %q, \"ssh_key\": %q, "+
+		"\"ssh_known_hosts_file\": %q, \"ssh_strict_host_key_checking\": \"yes\", \"ssh_config_file\": %q, \"ssh_allow_agent\": False})]\n",
+		s.Name, s.Host, s.Port, sshfleet.DeployUser, f.KeyFile, f.KnownHostsFile, filepath.Join(dir, "ssh_config")))
+	write("deploy.star", `
+cpus = host.get_fact(hardware.Cpus)
+server.crontab(name="Cron", command="/usr/bin/true deploy", minute=7, hour=[1, 13], _sudo=True)
+server.timezone(name="Zone", timezone="Europe/Paris", _sudo=True)
+server.locale(name="Locale", locale="de_DE.UTF-8", _sudo=True)
+server.security_limit(name="Limit", domain="@gi", limit_type="hard", item="nproc", value=100 * cpus, _sudo=True)
+server.sysctl(name="Persist", key="kernel.ostype", value="Linux", persist=True, persist_file="/etc/sysctl.d/90-gi.conf", _sudo=True)
+server.packages(name="Hello", packages=["hello"], _sudo=True)
+`)
+	state := func() string {
+		return optest.Run(t, h, "crontab -l 2>/dev/null; readlink /etc/localtime; locale -a | grep de_DE; grep '^@gi' /etc/security/limits.conf; "+
+			"cat /etc/sysctl.d/90-gi.conf 2>/dev/null; command -v hello; true")
+	}
+	before := state()
+	if _, stderr, code := goinfra(t, bin, dir, "inventory.star", "deploy.star", "--dry"); code != 0 {
+		t.Fatalf("--dry: exit %d\n%s", code, stderr)
+	}
+	if got := state(); got != before {
+		t.Fatalf("--dry changed the host: %q, was %q", got, before)
+	}
+	if _, stderr, code := goinfra(t, bin, dir, "inventory.star", "deploy.star", "-y"); code != 0 || strings.Contains(stderr, "No changes") {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	cpus := optest.Run(t, h, "getconf _NPROCESSORS_ONLN")
+	n, _ := strconv.Atoi(cpus)
+	want := fmt.Sprintf("7 1,13 * * * /usr/bin/true deploy\n/usr/share/zoneinfo/Europe/Paris\nde_DE.utf8\n@gi\thard\tnproc\t%d\nkernel.ostype = Linux\n/usr/bin/hello", 100*n)
+	if got := state(); got != want {
+		t.Fatalf("after the first run:\n%s\nwant\n%s", got, want)
+	}
+	if _, stderr, code := goinfra(t, bin, dir, "inventory.star", "deploy.star", "-y"); code != 0 || !strings.Contains(stderr, "No changes") {
+		t.Fatalf("second run: exit %d, want \"No changes\"\n%s", code, stderr)
 	}
 }

@@ -68,3 +68,51 @@ func ExampleParseOsRelease() {
 	// Output:
 	// Debian 12 <nil> bookworm
 }
+
+// server.modprobe loads only the modules /proc/modules does not list.
+func Example_modprobe() {
+	op, _ := operations.Lookup("server.modprobe")
+	args, _ := operations.CheckArgs(op, map[string]any{"module": []any{"br_netfilter", "overlay"}})
+	h := exampleHost{"server.KernelModules": map[string]*server.ModuleInfo{"overlay": {Size: "151552", State: "Live"}}}
+	p, _ := op.Plan(context.Background(), h, args)
+	for _, s := range p.Steps {
+		fmt.Println(s.Describe())
+	}
+	// Output:
+	// modprobe -a br_netfilter
+}
+
+// ParseCrontab gives pyinfra's Crontab value: entries by command, with
+// the comments above them.
+func ExampleParseCrontab() {
+	cron := server.ParseCrontab([]string{"# pyinfra-name=backup", "0 3 * * 1-5 /usr/local/bin/backup", "@reboot /usr/local/bin/warm"})
+	b := cron["/usr/local/bin/backup"]
+	fmt.Println(b.Minute, b.Hour, b.DayOfWeek, b.Comments)
+	fmt.Println(cron["/usr/local/bin/warm"].SpecialTime)
+	// Output:
+	// 0 3 1-5 [# pyinfra-name=backup]
+	// @reboot
+}
+
+// EditCrontab is what server.crontab does to the crontab when it runs:
+// here it replaces the times of an entry, then adds a named one.
+func ExampleEditCrontab() {
+	text := "MAILTO=ops\n* * * * * /usr/bin/true\n"
+	text = server.EditCrontab(text, "/usr/bin/true", "*/5 * * * * /usr/bin/true", "")
+	text = server.EditCrontab(text, "", "@daily /usr/local/bin/rotate", "rotate")
+	fmt.Print(text)
+	// Output:
+	// MAILTO=ops
+	// */5 * * * * /usr/bin/true
+	//
+	// # pyinfra-name=rotate
+	// @daily /usr/local/bin/rotate
+}
+
+// ParseSysctl reads sysctl's lines: numbers, text, and lists of them.
+func ExampleParseSysctl() {
+	v := server.ParseSysctl([]string{"net.ipv4.ip_forward = 1", "fs.inode-state = 44565 360 0", "kernel.core_pattern = |/usr/lib/systemd/systemd-coredump %P"})
+	fmt.Println(v["net.ipv4.ip_forward"], v["fs.inode-state"], v["kernel.core_pattern"])
+	// Output:
+	// 1 [44565 360 0] |/usr/lib/systemd/systemd-coredump %P
+}

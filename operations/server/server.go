@@ -1,18 +1,26 @@
 // Package server registers the server.* operations and facts:
-// server.shell, server.script, server.user, server.group and
-// server.service, and the facts (facts.go) server.Hostname, server.Os,
-// server.Arch, server.Kernel, server.KernelVersion, server.User,
-// server.Home, server.Which, server.Users, server.Groups,
-// server.PasswordDigest, server.LinuxDistribution, server.Date,
-// server.InitSystem and server.ServiceStatus. Go code reads a fact through
-// its typed descriptor: server.Os.Get(ctx, h) is a string.
+// server.shell, server.script, server.user, server.group,
+// server.service, server.hostname, server.sysctl, server.modprobe,
+// server.mount, server.crontab, server.locale, server.timezone,
+// server.security_limit, server.packages and server.wait, and the facts
+// (facts.go, sysfacts.go) server.Hostname, server.Os, server.Arch,
+// server.Kernel, server.KernelVersion, server.User, server.Home,
+// server.Which, server.Users, server.Groups, server.PasswordDigest,
+// server.LinuxDistribution, server.Date, server.InitSystem,
+// server.ServiceStatus, server.Sysctl, server.Mounts,
+// server.KernelModules, server.Crontab, server.Locales, server.Selinux,
+// server.SecurityLimits and server.Timezone. Go code reads a fact
+// through its typed descriptor: server.Os.Get(ctx, h) is a string.
 //
 // server imports operations/files for the files.* facts of home
 // directories and authorized_keys; files imports no other module.
 //
-// The operations take pyinfra's argument names and defaults. user, group
-// and service read facts and plan only the steps needed, so a second run
-// changes nothing; shell and script run every time, as in pyinfra.
+// The operations take pyinfra's argument names and defaults. All but
+// shell, script and wait read facts and plan only the steps needed, so a
+// second run changes nothing; those three run every time, as in pyinfra.
+// server.packages hands over to the module of the host's package manager
+// (apt.packages), through the registry: server imports no other package
+// module.
 package server
 
 import (
