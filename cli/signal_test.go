@@ -32,7 +32,7 @@ import (
 )
 
 const (
-	stopWithin = 2 * time.Second // what the user should see
+	stopWithin = 2 * time.Second  // what the user should see
 	stopMargin = 20 * time.Second // load on a shared test machine (a load of 25-45 on 2 CPUs took over 8 s for 10 hosts)
 	// goneWithin bounds the wait for a stopped command to disappear: a
 	// TERMed sleep is gone in milliseconds, an unstopped one runs 30 s.

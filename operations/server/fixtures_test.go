@@ -66,7 +66,12 @@ var factMap = map[string]pyfixture.Fact{
 	"server.Crontab": {Key: func(a facts.Args) map[string]string {
 		return map[string]string{"user": pyfixture.PyStr(a["user"])}
 	}, Value: decode[map[string]*server.CronEntry]},
-	"server.Locales": {Value: decode[[]string]},
+	"server.Locales":  {Value: decode[[]string]},
+	"rpm.RpmPackages": {Value: decode[map[string][]string]},
+	"apk.ApkPackages": {Value: decode[map[string][]string]},
+	"rpm.RpmPackageProvides": {Key: func(a facts.Args) map[string]string {
+		return map[string]string{"name": a["name"]}
+	}, Value: decode[[][]string]},
 	"files.FindInFile": {Key: func(a facts.Args) map[string]string {
 		return map[string]string{"path": a["path"], "pattern": a["pattern"]}
 	}, Value: decode[[]string]},
@@ -78,11 +83,7 @@ var factMap = map[string]pyfixture.Fact{
 
 // opSkips are the operation fixtures goinfra does not follow, and why.
 var opSkips = map[string]map[string]string{
-	"server.packages": {
-		"add_apk_packages": "goinfra has no apk module yet: server.packages says so rather than guess (apt is the one it has)",
-		"add_dnf_packages": "goinfra has no dnf module yet: server.packages says so rather than guess",
-		"add_yum_packages": "goinfra has no yum module yet: server.packages says so rather than guess",
-	},
+	"server.packages": {},
 	"server.wait": {
 		"port": "deliberate: goinfra's loop (one line) matches the port exactly, where pyinfra's grep \":22\" also takes :2222 for port 22",
 	},

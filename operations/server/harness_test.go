@@ -5,7 +5,10 @@ import (
 
 	"github.com/goinfra-dev/goinfra/internal/optest"
 	"github.com/goinfra-dev/goinfra/internal/sshfleet"
+	_ "github.com/goinfra-dev/goinfra/operations/apk"
+	_ "github.com/goinfra-dev/goinfra/operations/dnf"
 	_ "github.com/goinfra-dev/goinfra/operations/server"
+	_ "github.com/goinfra-dev/goinfra/operations/yum"
 )
 
 // localHost is @local as root (the tests add users and groups).

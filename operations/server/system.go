@@ -367,13 +367,13 @@ var waitOp = operations.Op{
 // packageManagers are the tools server.packages looks for, in pyinfra's
 // order, with the operation of each that goinfra has ("": none yet).
 var packageManagers = []struct{ tool, op string }{
-	{"zypper", ""}, {"apk", ""}, {"apt", "apt.packages"}, {"brew", ""}, {"dnf", ""},
-	{"pacman", ""}, {"xbps", ""}, {"yum", ""}, {"pkg", ""}, {"pkg_add", ""},
+	{"zypper", ""}, {"apk", "apk.packages"}, {"apt", "apt.packages"}, {"brew", ""}, {"dnf", "dnf.packages"},
+	{"pacman", ""}, {"xbps", ""}, {"yum", "yum.packages"}, {"pkg", ""}, {"pkg_add", ""},
 }
 
 var packagesOp = operations.Op{
 	Name:        "server.packages",
-	Description: "install or remove packages with the host's package manager (goinfra has apt)",
+	Description: "install or remove packages with the host's package manager (apt, dnf, yum or apk)",
 	Args: []operations.Arg{
 		{Name: "packages", Type: connector.StringList, Required: true, Description: "a package or a list of them"},
 		{Name: "present", Type: connector.Bool, Default: true, Description: "whether they should be installed"},
