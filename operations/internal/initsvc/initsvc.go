@@ -33,6 +33,9 @@ func Command(how string) operations.Arg {
 // (/etc/init.d/NAME) and on command lines, so no slash, no leading dash.
 var name = regexp.MustCompile(`^[A-Za-z0-9@_.:+][A-Za-z0-9@_.:+-]*$`)
 
+// Valid reports whether s may name a service.
+func Valid(s string) bool { return name.MatchString(s) && s != "." && s != ".." }
+
 // Request is a service operation's arguments, read and checked.
 type Request struct {
 	Name                string
@@ -45,7 +48,7 @@ type Request struct {
 // Read reads the common arguments of args (those the operation declares).
 func Read(args connector.Data) (Request, error) {
 	r := Request{Name: args.String("service"), Restarted: args.Bool("restarted"), Reloaded: args.Bool("reloaded")}
-	if !name.MatchString(r.Name) || r.Name == "." || r.Name == ".." {
+	if !Valid(r.Name) {
 		return r, fmt.Errorf("service: %q is not a valid service name", r.Name)
 	}
 	var err error
