@@ -1,0 +1,143 @@
+package sysvinit_test
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goinfra-dev/goinfra/connector"
+	_ "github.com/goinfra-dev/goinfra/connectors/docker"
+	"github.com/goinfra-dev/goinfra/internal/optest"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/testenv"
+	_ "github.com/goinfra-dev/goinfra/operations/files"
+	"github.com/goinfra-dev/goinfra/operations/sysvinit"
+)
+
+// sleeper is an LSB init script whose daemon is a sleep that
+// start-stop-daemon starts in the background and finds by its pid file.
+const sleeper = `#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          gi-sleeper
+# Required-Start:
+# Required-Stop:
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: goinfra test daemon
+### END INIT INFO
+PIDFILE=/run/gi-sleeper.pid
+case "$1" in
+start) start-stop-daemon --start --quiet --background --make-pidfile --pidfile $PIDFILE --exec /bin/sleep -- 100000 ;;
+stop) start-stop-daemon --stop --quiet --remove-pidfile --pidfile $PIDFILE --exec /bin/sleep ;;
+status) start-stop-daemon --status --pidfile $PIDFILE --exec /bin/sleep ;;
+restart) "$0" stop; "$0" start ;;
+*) echo "usage: $0 start|stop|status|restart" >&2; exit 3 ;;
+esac
+`
+
+// debian starts the fleet's Debian image (sysvinit-utils, update-rc.d,
+// start-stop-daemon; no init system runs in it) in a container of the
+// test's own, reached with goinfra's docker connector as root.
+func debian(t *testing.T) *optest.Host {
+	t.Helper()
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		testenv.Skip(t, "no Docker engine answers: %v", err)
+	}
+	// Building the image takes minutes on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	if _, err := sshfleet.EnsureImage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(ctx, "docker", "run", "-d", "--rm", sshfleet.ImageTag, "sleep", "3600").Output()
+	if err != nil {
+		t.Fatalf("docker run: %v", err)
+	}
+	id := strings.TrimSpace(string(out))
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", id).Run() })
+	drv, _ := connector.Lookup("docker")
+	conn, err := drv.(connector.Opener).Open(&connector.Host{Name: "@docker/" + id, Data: connector.Data{"docker_identifier": id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Connect(optest.Ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &optest.Host{HostName: "@docker/" + id, Conn: conn, Dir: t.TempDir()}
+}
+
+// TestServiceInContainer runs sysvinit.service on a Debian container
+// with an init script of the test's: started and enabled, then no change
+// the second time; stopped; disabled and enabled again; and the links
+// sysvinit.enable makes.
+func TestServiceInContainer(t *testing.T) {
+	h := debian(t)
+	optest.Run(t, h, "cat >/etc/init.d/gi-sleeper <<'EOF'\n"+sleeper+"EOF\nchmod 755 /etc/init.d/gi-sleeper")
+	running := "/etc/init.d/gi-sleeper status >/dev/null && echo running || echo stopped"
+	links := "ls /etc/rc?.d | grep -c gi-sleeper || true"
+
+	on := map[string]any{"service": "gi-sleeper", "running": true, "enabled": true}
+	p := optest.Converge(t, h, "sysvinit.service", on)
+	if d := optest.Describe(p); d != "/etc/init.d/gi-sleeper start; update-rc.d gi-sleeper defaults" {
+		t.Errorf("first run: %s", d)
+	}
+	if got := optest.Run(t, h, running+"; ls /etc/rc0.d /etc/rc2.d | grep gi-sleeper"); got != "running\nK01gi-sleeper\nS01gi-sleeper" {
+		t.Errorf("after start and enable: %q", got)
+	}
+	st, err := sysvinit.InitdStatus.Get(optest.Ctx(t), h, nil)
+	if err != nil || st["gi-sleeper"] == nil || !*st["gi-sleeper"] {
+		t.Errorf("sysvinit.InitdStatus of every script: %v %v", st, err)
+	}
+
+	p = optest.Converge(t, h, "sysvinit.service", map[string]any{"service": "gi-sleeper", "running": false})
+	if d := optest.Describe(p); d != "/etc/init.d/gi-sleeper stop" {
+		t.Errorf("stop: %s", d)
+	}
+	if got := optest.Run(t, h, running); got != "stopped" {
+		t.Errorf("after stop: %q", got)
+	}
+
+	// Disabled as pyinfra does (its start links removed), then enabled
+	// again: update-rc.d defaults alone would keep the stop links only.
+	optest.Converge(t, h, "sysvinit.service", map[string]any{"service": "gi-sleeper", "running": nil, "enabled": false})
+	if got := optest.Run(t, h, "ls /etc/rc?.d | grep gi-sleeper | tr '\\n' ' '"); got != "K01gi-sleeper K01gi-sleeper K01gi-sleeper" {
+		t.Errorf("after disable: %q", got)
+	}
+	p = optest.Converge(t, h, "sysvinit.service", map[string]any{"service": "gi-sleeper", "running": nil, "enabled": true})
+	if d := optest.Describe(p); d != "update-rc.d -f gi-sleeper remove; update-rc.d gi-sleeper defaults" {
+		t.Errorf("enable again: %s", d)
+	}
+	if got := optest.Run(t, h, links); got != "7" {
+		t.Errorf("links after enabling again: %s", got)
+	}
+
+	// restarted and command run every time, on a running service.
+	optest.Converge(t, h, "sysvinit.service", map[string]any{"service": "gi-sleeper"})
+	pid := optest.Run(t, h, "cat /run/gi-sleeper.pid")
+	p = optest.Plan(t, h, "sysvinit.service", map[string]any{"service": "gi-sleeper", "restarted": true})
+	if d := optest.Describe(p); d != "/etc/init.d/gi-sleeper restart" {
+		t.Errorf("restart: %s", d)
+	}
+	optest.Apply(t, h, p)
+	if got := optest.Run(t, h, "cat /run/gi-sleeper.pid; "+running); got == pid+"\nrunning" || !strings.HasSuffix(got, "running") {
+		t.Errorf("after restart (pid was %s): %q", pid, got)
+	}
+	optest.Converge(t, h, "sysvinit.service", map[string]any{"service": "gi-sleeper", "running": false})
+
+	// sysvinit.enable's links, for a service without any.
+	optest.Run(t, h, "update-rc.d -f gi-sleeper remove")
+	p = optest.Converge(t, h, "sysvinit.enable", map[string]any{"service": "gi-sleeper", "start_levels": []any{3, 5}, "stop_levels": []any{0}})
+	if len(p.Steps) != 3 {
+		t.Errorf("sysvinit.enable: %s", optest.Describe(p))
+	}
+	if got := optest.Run(t, h, "readlink /etc/rc3.d/S20gi-sleeper /etc/rc5.d/S20gi-sleeper /etc/rc0.d/K80gi-sleeper"); got != "/etc/init.d/gi-sleeper\n/etc/init.d/gi-sleeper\n/etc/init.d/gi-sleeper" {
+		t.Errorf("links: %q", got)
+	}
+	l, err := sysvinit.RcLinks.Get(optest.Ctx(t), h, "gi-sleeper")
+	if err != nil || strings.Join(l.Start, " ") != "/etc/rc3.d/S20gi-sleeper /etc/rc5.d/S20gi-sleeper" || strings.Join(l.Stop, " ") != "/etc/rc0.d/K80gi-sleeper" {
+		t.Errorf("sysvinit.RcLinks: %+v %v", l, err)
+	}
+}
