@@ -3,13 +3,15 @@
 // openrc.OpenrcEnabled, with pyinfra's names, arguments and defaults.
 //
 // A service is started or stopped only when rc-status reports it in the
-// other state, and added to or deleted from a runlevel only when
+// other state (rc-service's status for one the runlevel does not list),
+// and added to or deleted from a runlevel only when
 // rc-update shows it otherwise, so a second run changes nothing;
 // restarted, reloaded and command act on every run, as in pyinfra.
 package openrc
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/internal/initsvc"
+	"github.com/goinfra-dev/goinfra/operations/server"
 )
 
 // DefaultRunlevel is the runlevel the facts and openrc.service use when
@@ -148,6 +151,19 @@ func planService(ctx context.Context, h operations.Host, args connector.Data) (*
 	var running *bool
 	if v, ok := status[r.Name]; ok {
 		running = &v
+	} else if r.Running != nil || r.Restarted || r.Reloaded {
+		// Not in the runlevel: rc-service tells (pyinfra takes it as
+		// stopped and starts it on every run). A service OpenRC does not
+		// know is an error here rather than when rc-service runs.
+		st, err := server.ServiceStatus.Get(ctx, h, server.Service{Init: server.OpenRC, Name: r.Name, Runlevel: runlevel})
+		switch {
+		case errors.Is(err, server.ErrNoService) && (r.Running == nil || !*r.Running):
+			// Not there, so not running: nothing to stop or restart.
+		case err != nil:
+			return nil, err
+		case st != nil:
+			running = st.Running
+		}
 	}
 	plan := &operations.Plan{Steps: initsvc.Control(r, running, func(action ...string) operations.Step {
 		return &operations.Command{Cmd: command.Args(append([]string{"rc-service", r.Name}, action...)...)}

@@ -1,17 +1,10 @@
 package sysvinit_test
 
 import (
-	"context"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/goinfra-dev/goinfra/connector"
-	_ "github.com/goinfra-dev/goinfra/connectors/docker"
 	"github.com/goinfra-dev/goinfra/internal/optest"
-	"github.com/goinfra-dev/goinfra/internal/sshfleet"
-	"github.com/goinfra-dev/goinfra/internal/testenv"
 	_ "github.com/goinfra-dev/goinfra/operations/files"
 	"github.com/goinfra-dev/goinfra/operations/sysvinit"
 )
@@ -37,44 +30,12 @@ restart) "$0" stop; "$0" start ;;
 esac
 `
 
-// debian starts the fleet's Debian image (sysvinit-utils, update-rc.d,
-// start-stop-daemon; no init system runs in it) in a container of the
-// test's own, reached with goinfra's docker connector as root.
-func debian(t *testing.T) *optest.Host {
-	t.Helper()
-	if err := exec.Command("docker", "info").Run(); err != nil {
-		testenv.Skip(t, "no Docker engine answers: %v", err)
-	}
-	// Building the image takes minutes on a loaded machine.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	if _, err := sshfleet.EnsureImage(ctx); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.CommandContext(ctx, "docker", "run", "-d", "--rm", sshfleet.ImageTag, "sleep", "3600").Output()
-	if err != nil {
-		t.Fatalf("docker run: %v", err)
-	}
-	id := strings.TrimSpace(string(out))
-	t.Cleanup(func() { exec.Command("docker", "rm", "-f", id).Run() })
-	drv, _ := connector.Lookup("docker")
-	conn, err := drv.(connector.Opener).Open(&connector.Host{Name: "@docker/" + id, Data: connector.Data{"docker_identifier": id}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.Connect(optest.Ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &optest.Host{HostName: "@docker/" + id, Conn: conn, Dir: t.TempDir()}
-}
-
 // TestServiceInContainer runs sysvinit.service on a Debian container
 // with an init script of the test's: started and enabled, then no change
 // the second time; stopped; disabled and enabled again; and the links
 // sysvinit.enable makes.
 func TestServiceInContainer(t *testing.T) {
-	h := debian(t)
+	h := optest.Container(t)
 	optest.Run(t, h, "cat >/etc/init.d/gi-sleeper <<'EOF'\n"+sleeper+"EOF\nchmod 755 /etc/init.d/gi-sleeper")
 	running := "/etc/init.d/gi-sleeper status >/dev/null && echo running || echo stopped"
 	links := "ls /etc/rc?.d | grep -c gi-sleeper || true"
