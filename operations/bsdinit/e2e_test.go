@@ -6,6 +6,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/internal/optest"
 	"github.com/goinfra-dev/goinfra/operations/bsdinit"
+	"github.com/goinfra-dev/goinfra/operations/server"
 )
 
 // rcScript is an rc.d script as a port installs one, reduced to the
@@ -25,7 +26,8 @@ esac
 // TestServiceInContainer runs bsdinit.service's commands through a real
 // shell (a Debian container: the commands are plain sh) with a script
 // in /usr/local/etc/rc.d, as a port's: started and enabled, no change
-// the second time; stopped and disabled; the facts read back.
+// the second time; stopped and disabled; the facts read back; and
+// server.service on it as a BSD host.
 func TestServiceInContainer(t *testing.T) {
 	h := optest.Container(t)
 	optest.Run(t, h, "mkdir -p /usr/local/etc/rc.d && cat >/usr/local/etc/rc.d/gi-sleeper <<'EOF'\n"+rcScript+"EOF\n"+
@@ -60,6 +62,19 @@ func TestServiceInContainer(t *testing.T) {
 	en, err = bsdinit.RcdEnabled.Get(optest.Ctx(t), h)
 	if err != nil || en["gi-sleeper"] {
 		t.Errorf("bsdinit.RcdEnabled after disable (rc.conf says NO): %v %v", en, err)
+	}
+
+	// A host that is no Linux with /etc/rc.d is a BSD init host (uname
+	// is faked: the container is Linux): server.service is
+	// bsdinit.service there.
+	optest.Run(t, h, "mkdir -p /etc/rc.d && printf '#!/bin/sh\necho FreeBSD\n' >/usr/local/bin/uname && chmod 755 /usr/local/bin/uname")
+	if v, err := server.InitSystem.Get(optest.Ctx(t), h); err != nil || v != server.BSDInit {
+		t.Errorf("server.InitSystem: %q %v", v, err)
+	}
+	p = optest.Converge(t, h, "server.service", map[string]any{"service": "gi-sleeper", "enabled": true})
+	if d := optest.Describe(p); d != "test -e /etc/rc.d/gi-sleeper && /etc/rc.d/gi-sleeper start || /usr/local/etc/rc.d/gi-sleeper start; "+
+		"upload (edited /etc/rc.conf.local) to /etc/rc.conf.local" {
+		t.Errorf("server.service: %s", d)
 	}
 }
 

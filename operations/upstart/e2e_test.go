@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/internal/optest"
+	"github.com/goinfra-dev/goinfra/operations/server"
 	"github.com/goinfra-dev/goinfra/operations/upstart"
 )
 
@@ -28,7 +29,8 @@ esac
 // TestServiceInContainer runs upstart.service's commands through a real
 // shell, against a fake initctl, and its override file through the
 // docker connector's upload: started and disabled, no change the second
-// time; enabled (the override removed); restarted every time.
+// time; enabled (the override removed); restarted every time; and
+// server.service on the host, which initctl makes an upstart host.
 func TestServiceInContainer(t *testing.T) {
 	h := optest.Container(t)
 	optest.Run(t, h, "cat >/usr/local/sbin/initctl <<'EOF'\n"+fakeInitctl+"EOF\nchmod 755 /usr/local/sbin/initctl; mkdir -p /etc/init /run/fake-upstart; echo waiting >/run/fake-upstart/gi-job")
@@ -57,7 +59,16 @@ func TestServiceInContainer(t *testing.T) {
 		}
 		optest.Apply(t, h, p)
 	}
-	want := "start gi-job\nstop gi-job\nstart gi-job\nrestart gi-job\nemit gi-job\nrestart gi-job\nemit gi-job"
+
+	// initctl makes it an upstart host: server.service is upstart.service.
+	if v, err := server.InitSystem.Get(optest.Ctx(t), h); err != nil || v != server.Upstart {
+		t.Errorf("server.InitSystem: %q %v", v, err)
+	}
+	p = optest.Converge(t, h, "server.service", map[string]any{"service": "gi-job", "running": false, "enabled": false})
+	if d := optest.Describe(p); d != "initctl stop gi-job; upload (manual) to /etc/init/gi-job.override" {
+		t.Errorf("server.service: %s", d)
+	}
+	want := "start gi-job\nstop gi-job\nstart gi-job\nrestart gi-job\nemit gi-job\nrestart gi-job\nemit gi-job\nstop gi-job"
 	if got := optest.Run(t, h, "cat /run/fake-upstart/log"); got != want {
 		t.Errorf("initctl ran:\n%s\nwant:\n%s", got, want)
 	}
