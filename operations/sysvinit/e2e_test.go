@@ -1,6 +1,9 @@
 package sysvinit_test
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -100,5 +103,41 @@ func TestServiceInContainer(t *testing.T) {
 	l, err := sysvinit.RcLinks.Get(optest.Ctx(t), h, "gi-sleeper")
 	if err != nil || strings.Join(l.Start, " ") != "/etc/rc3.d/S20gi-sleeper /etc/rc5.d/S20gi-sleeper" || strings.Join(l.Stop, " ") != "/etc/rc0.d/K80gi-sleeper" {
 		t.Errorf("sysvinit.RcLinks: %+v %v", l, err)
+	}
+}
+
+// TestServiceThroughBinary runs sysvinit.service with the real binary on
+// the container (@docker/ID): the first run starts and enables the
+// service, the second reports no change, running=False stops it.
+func TestServiceThroughBinary(t *testing.T) {
+	h := optest.Container(t)
+	optest.Run(t, h, "cat >/etc/init.d/gi-sleeper <<'EOF'\n"+sleeper+"EOF\nchmod 755 /etc/init.d/gi-sleeper")
+	bin := filepath.Join(t.TempDir(), "goinfra")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/goinfra-dev/goinfra/cmd/goinfra").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/goinfra: %v: %s", err, out)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{h.HostName, "-y", "sysvinit.service", "gi-sleeper"}, args...)...)
+		cmd.Env = append(os.Environ(), "NO_COLOR=1")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("goinfra sysvinit.service gi-sleeper %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return stderr.String()
+	}
+	if log := run("running=True", "enabled=True"); strings.Contains(log, "No changes") {
+		t.Fatalf("first run changed nothing:\n%s", log)
+	}
+	if got := optest.Run(t, h, "/etc/init.d/gi-sleeper status && ls /etc/rc2.d | grep gi-sleeper"); got != "S01gi-sleeper" {
+		t.Errorf("after the first run: %q", got)
+	}
+	if log := run("running=True", "enabled=True"); !strings.Contains(log, "No changes") {
+		t.Errorf("second run:\n%s", log)
+	}
+	run("running=False")
+	if got := optest.Run(t, h, "/etc/init.d/gi-sleeper status || echo stopped"); got != "stopped" {
+		t.Errorf("after running=False: %q", got)
 	}
 }
