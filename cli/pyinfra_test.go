@@ -341,6 +341,13 @@ func TestPositionalOrderIsPyinfras(t *testing.T) {
 		"yum.repo":     {"src", "present", "baseurl", "description", "enabled", "gpgcheck", "gpgkey"},
 		"yum.rpm":      {"src", "present"},
 		"yum.update":   {},
+		// pyinfra/operations/{openrc,sysvinit,upstart,bsdinit,launchd}.py at ed67e748.
+		"openrc.service":   {"service", "running", "restarted", "reloaded", "command", "enabled", "runlevel"},
+		"sysvinit.service": {"service", "running", "restarted", "reloaded", "enabled", "command"},
+		"sysvinit.enable":  {"service", "start_priority", "stop_priority", "start_levels", "stop_levels"},
+		"upstart.service":  {"service", "running", "restarted", "reloaded", "command", "enabled"},
+		"bsdinit.service":  {"service", "running", "restarted", "reloaded", "command", "enabled"},
+		"launchd.service":  {"service", "running", "restarted", "command"},
 	}
 	for _, name := range operations.Names() {
 		want, ok := pyinfra[name]

@@ -42,6 +42,17 @@ type factAdapter struct {
 	}
 }
 
+// runlevelArg is the openrc facts' runlevel: pyinfra's positional
+// argument, a list of one.
+func runlevelArg(arg any) (facts.Args, string) {
+	if l, ok := arg.([]any); ok && len(l) == 1 {
+		if s, ok := l[0].(string); ok {
+			return facts.Args{"runlevel": s}, ""
+		}
+	}
+	return nil, fmt.Sprintf("argument %v is no runlevel", arg)
+}
+
 func pathArg(arg any) (facts.Args, string) {
 	s, _ := arg.(string)
 	return facts.Args{"path": s}, ""
@@ -175,9 +186,11 @@ var factAdapters = map[string]factAdapter{
 	"deb.DebPackages":        {fact: "apt.DebPackages", recorded: true},
 	"systemd.SystemdStatus":  {skip: "goinfra's server.ServiceStatus answers for one service ({running, enabled}, from systemctl show); pyinfra's fact lists every unit of the host, so no fixture maps, and a systemd host state cannot be recorded here"},
 	"systemd.SystemdEnabled": {skip: "as systemd.SystemdStatus: goinfra's server.ServiceStatus reads one unit's UnitFileState"},
-	"openrc.OpenrcStatus":    {skip: "goinfra's server.ServiceStatus answers for one service; pyinfra's fact lists all services of a runlevel (rc-status)"},
-	"openrc.OpenrcEnabled":   {skip: "as openrc.OpenrcStatus: goinfra's server.ServiceStatus reads rc-update show for one service"},
-	"sysvinit.InitdStatus":   {skip: "goinfra's server.ServiceStatus runs one service's status script; pyinfra's fact runs them all"},
+	// goinfra's openrc and sysvinit modules have pyinfra's facts (their
+	// fixture tests also compare the commands).
+	"openrc.OpenrcStatus":  {fact: "openrc.OpenrcStatus", args: runlevelArg},
+	"openrc.OpenrcEnabled": {fact: "openrc.OpenrcEnabled", args: runlevelArg},
+	"sysvinit.InitdStatus": {fact: "sysvinit.InitdStatus"},
 }
 
 // source is one output to feed a fact's parser, and where it came from.

@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	_ "github.com/goinfra-dev/goinfra/operations/apt"
+	_ "github.com/goinfra-dev/goinfra/operations/openrc"
 	_ "github.com/goinfra-dev/goinfra/operations/server"
+	_ "github.com/goinfra-dev/goinfra/operations/sysvinit"
 )
 
 // root is the fixtures' directory, from this package's.

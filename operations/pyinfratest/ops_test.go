@@ -24,6 +24,11 @@ import (
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
 	"github.com/goinfra-dev/goinfra/operations/server"
+
+	// server.service plans upstart and BSD init hosts with their modules'
+	// operations.
+	_ "github.com/goinfra-dev/goinfra/operations/bsdinit"
+	_ "github.com/goinfra-dev/goinfra/operations/upstart"
 )
 
 // opAdapter tells how one of pyinfra's operations maps to goinfra's.
@@ -388,16 +393,36 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 	case "server.InitSystem":
 		which := func(c string) bool { v, _ := h.value("server.Which", "command="+c); return v != nil && v != false }
 		dir := func(p string) bool { v, _ := h.value("files.Directory", "path="+p); return v != nil && v != false }
+		os, _ := h.value("server.Os", "")
 		switch {
 		case which("systemctl"):
 			return server.Systemd, nil
 		case which("rc-service") || h.fx.RawFacts["openrc.OpenrcStatus"] != nil:
 			return server.OpenRC, nil
-		case dir("/etc/init.d"):
+		case which("initctl"):
+			return server.Upstart, nil
+		case os != nil && os != "Linux" && dir("/etc/rc.d"):
+			return server.BSDInit, nil
+		case which("service") || dir("/etc/init.d"):
 			return server.SysVinit, nil
 		}
-		h.missing = append(h.missing, "an init system goinfra knows (systemd, openrc, sysvinit)")
+		h.missing = append(h.missing, "an init system goinfra knows (systemd, openrc, upstart, bsdinit, sysvinit)")
 		return "", nil
+	case "upstart.UpstartStatus", "bsdinit.RcdStatus":
+		// The modules' own facts, as pyinfra's: {service: running}.
+		raw, ok := h.fx.RawFacts[name]
+		if !ok {
+			h.missing = append(h.missing, name)
+			return nil, errNoFact
+		}
+		if name == "upstart.UpstartStatus" {
+			var m map[string]bool
+			err := json.Unmarshal(raw, &m)
+			return m, err
+		}
+		var m map[string]*bool
+		err := json.Unmarshal(raw, &m)
+		return m, err
 	case "server.ServiceStatus":
 		fact := map[string]string{server.Systemd: "systemd.SystemdStatus", server.OpenRC: "openrc.OpenrcStatus", server.SysVinit: "sysvinit.InitdStatus"}[args["init"]]
 		m, ok := h.raw(fact)

@@ -56,6 +56,10 @@ const (
 	Systemd  = "systemd"
 	OpenRC   = "openrc"
 	SysVinit = "sysvinit"
+	// Upstart and BSDInit hosts are managed by the upstart and bsdinit
+	// modules' operations (server.service dispatches to them).
+	Upstart = "upstart"
+	BSDInit = "bsdinit"
 )
 
 // groupSeparator splits /etc/passwd from /etc/group in the output of
@@ -228,16 +232,21 @@ var (
 		return time.Unix(n, 0).UTC(), nil
 	})
 
-	// InitSystem is Systemd, OpenRC or SysVinit: "" when none is found.
+	// InitSystem is Systemd, OpenRC, Upstart, BSDInit or SysVinit: ""
+	// when none is found.
 	InitSystem = facts.NewPlain(facts.Fact{
 		Name:        "server.InitSystem",
-		Description: "the init system services are managed with: systemd, openrc, sysvinit, or null",
+		Description: "the init system services are managed with: systemd, openrc, upstart, bsdinit, sysvinit, or null",
 		Command: func(facts.Args) (command.Command, error) {
 			// systemd counts only when it runs (sd_booted's test): a
 			// container may have systemctl without systemd as PID 1.
 			return command.New(
 				"if", "command", "-v", "systemctl", ">/dev/null", "2>&1", "&&", "test", "-d", "/run/systemd/system", ";", "then", "echo", Systemd, ";",
 				"elif", "command", "-v", "rc-service", ">/dev/null", "2>&1", ";", "then", "echo", OpenRC, ";",
+				"elif", "command", "-v", "initctl", ">/dev/null", "2>&1", ";", "then", "echo", Upstart, ";",
+				// Before sysvinit: FreeBSD has a service command too. Not on
+				// Linux, where /etc/rc.d's scripts may do anything.
+				"elif", "test", `"$(uname -s)"`, "!=", "Linux", "&&", "test", "-d", "/etc/rc.d", ";", "then", "echo", BSDInit, ";",
 				"elif", "command", "-v", "service", ">/dev/null", "2>&1", "||", "test", "-d", "/etc/init.d", ";", "then", "echo", SysVinit, ";",
 				"fi"), nil
 		},

@@ -11,7 +11,7 @@ import (
 
 var serviceOp = operations.Op{
 	Name:        "server.service",
-	Description: "start, stop, restart, reload, enable or disable a service (systemd, OpenRC or sysvinit, detected)",
+	Description: "start, stop, restart, reload, enable or disable a service (systemd, OpenRC, upstart, SysV init or BSD rc.d, detected)",
 	Args: []operations.Arg{
 		{Name: "service", Type: connector.String, Required: true, Description: "the service's name"},
 		{Name: "running", Type: connector.Any, Default: true, Description: "whether it should run (None: leave as is)"},
@@ -24,7 +24,7 @@ var serviceOp = operations.Op{
 }
 
 // ErrNoInit: the host has no init system server.service knows.
-var ErrNoInit = errors.New("no init system found (no running systemd, no rc-service, service or /etc/init.d)")
+var ErrNoInit = errors.New("no init system found (no running systemd, no rc-service, initctl, service, /etc/init.d or BSD /etc/rc.d)")
 
 func planService(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
 	name := args.String("service")
@@ -47,8 +47,20 @@ func planService(ctx context.Context, h operations.Host, args connector.Data) (*
 	if err != nil {
 		return nil, err
 	}
-	if init == "" {
+	switch init {
+	case "":
 		return nil, ErrNoInit
+	case Upstart, BSDInit:
+		// As pyinfra: the init system's module plans it.
+		op, ok := operations.Lookup(init + ".service")
+		if !ok {
+			return nil, fmt.Errorf("service %s: %s.service is not linked into this program (import operations/builtin)", name, init)
+		}
+		checked, err := operations.CheckArgs(op, args)
+		if err != nil {
+			return nil, err
+		}
+		return op.Plan(ctx, h, checked)
 	}
 	st, err := ServiceStatus.Get(ctx, h, Service{Init: init, Name: name})
 	if err != nil {

@@ -1,0 +1,127 @@
+// Package initsvc holds what the init system modules (openrc, sysvinit,
+// upstart, bsdinit, launchd) share: their common arguments, the rule by
+// which a service is started, stopped, restarted or reloaded from its
+// status (pyinfra's), and the composition of another operation's plan.
+package initsvc
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/operations"
+)
+
+// The arguments every service operation takes, with pyinfra's names and
+// defaults; each module lists them in its pyinfra signature's order.
+var (
+	Service   = operations.Arg{Name: "service", Type: connector.String, Required: true, Description: "the service's name"}
+	Running   = operations.Arg{Name: "running", Type: connector.Any, Default: true, Description: "whether it should run (None: leave as is)"}
+	Restarted = operations.Arg{Name: "restarted", Type: connector.Bool, Default: false, Description: "restart it when it runs (every time)"}
+	Reloaded  = operations.Arg{Name: "reloaded", Type: connector.Bool, Default: false, Description: "reload it when it runs (every time)"}
+	Enabled   = operations.Arg{Name: "enabled", Type: connector.Any, Description: "whether it should start at boot (None: leave as is)"}
+)
+
+// Command is the command argument; how it is run is the module's.
+func Command(how string) operations.Arg {
+	return operations.Arg{Name: "command", Type: connector.Any, Description: "a further command for the service, run every time: " + how}
+}
+
+// name: what a service may be called. Its name is put in paths
+// (/etc/init.d/NAME) and on command lines, so no slash, no leading dash.
+var name = regexp.MustCompile(`^[A-Za-z0-9@_.:+][A-Za-z0-9@_.:+-]*$`)
+
+// Valid reports whether s may name a service.
+func Valid(s string) bool { return name.MatchString(s) && s != "." && s != ".." }
+
+// Request is a service operation's arguments, read and checked.
+type Request struct {
+	Name                string
+	Running, Enabled    *bool
+	Restarted, Reloaded bool
+	// Command is the further command's words ("" none).
+	Command []string
+}
+
+// Read reads the common arguments of args (those the operation declares).
+func Read(args connector.Data) (Request, error) {
+	r := Request{Name: args.String("service"), Restarted: args.Bool("restarted"), Reloaded: args.Bool("reloaded")}
+	if !Valid(r.Name) {
+		return r, fmt.Errorf("service: %q is not a valid service name", r.Name)
+	}
+	var err error
+	if r.Running, err = OptBool(args, "running"); err != nil {
+		return r, err
+	}
+	if r.Enabled, err = OptBool(args, "enabled"); err != nil {
+		return r, err
+	}
+	switch v := args["command"].(type) {
+	case nil:
+	case string:
+		// Words, each quoted: a command, not shell syntax.
+		r.Command = strings.Fields(v)
+	default:
+		return r, fmt.Errorf("command: expected string or None, given %s", connector.TypeName(v))
+	}
+	return r, nil
+}
+
+// OptBool reads an argument that may be a bool or None.
+func OptBool(args connector.Data, name string) (*bool, error) {
+	switch v := args[name].(type) {
+	case nil:
+		return nil, nil
+	case bool:
+		return &v, nil
+	default:
+		return nil, fmt.Errorf("%s: expected bool or None, given %s", name, connector.TypeName(v))
+	}
+}
+
+// Control is pyinfra's rule for a service whose status is running (nil:
+// the init system does not report it, taken as not running): stop what
+// runs and should not, start what should run and does not; restart and
+// reload only what ran before; run the further command every time.
+// step builds the step of one action (a word, or the command's words).
+func Control(r Request, running *bool, step func(action ...string) operations.Step) []operations.Step {
+	is := running != nil && *running
+	var steps []operations.Step
+	switch {
+	case r.Running != nil && !*r.Running && is:
+		steps = append(steps, step("stop"))
+	case r.Running != nil && *r.Running && !is:
+		steps = append(steps, step("start"))
+	}
+	if r.Restarted && is {
+		steps = append(steps, step("restart"))
+	}
+	if r.Reloaded && is {
+		steps = append(steps, step("reload"))
+	}
+	if len(r.Command) > 0 {
+		steps = append(steps, step(r.Command...))
+	}
+	return steps
+}
+
+// Inner plans the registered operation name with args on h, as pyinfra's
+// operations call another's _inner: its steps (and diff) become the
+// caller's.
+func Inner(ctx context.Context, h operations.Host, name string, args map[string]any) (*operations.Plan, error) {
+	op, ok := operations.Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("%s is not registered (link operations/builtin)", name)
+	}
+	checked, err := operations.CheckArgs(op, args)
+	if err != nil {
+		return nil, err
+	}
+	p, err := op.Plan(ctx, h, checked)
+	if p == nil && err == nil {
+		p = &operations.Plan{}
+	}
+	return p, err
+}
