@@ -1,13 +1,15 @@
 // Package git registers the git.* operations and facts with pyinfra's
 // names, arguments and defaults: git.repo (clone, then fetch, checkout and
-// pull what changed) and git.config, and the facts git.GitBranch,
-// git.GitTag, git.GitConfig, git.GitLocalCommit and
-// git.GitRemoteBranchCommit. It reads files.Directory and server.Home and
-// plans files.directory, from the files and server modules.
+// pull what changed), git.config, git.worktree and git.bare_repo, and the
+// facts git.GitBranch, git.GitTag, git.GitConfig, git.GitLocalCommit,
+// git.GitRemoteBranchCommit and git.GitTrackingBranch. It reads
+// files.Directory, files.File and server.Home and plans files.directory,
+// from the files and server modules.
 //
 // A repository is pulled only when its branch's commit differs from the
 // remote's (git ls-remote at plan time), so a second run changes nothing;
-// update_submodules acts on every run, as in pyinfra.
+// update_submodules acts on every run, as in pyinfra, and so does
+// git.worktree's pull of a tree whose branch tracks a remote one.
 package git
 
 import (
@@ -260,6 +262,8 @@ func firstSha(lines []string, tab bool) string {
 func init() {
 	operations.Register(configOp)
 	operations.Register(repoOp)
+	operations.Register(worktreeOp)
+	operations.Register(bareRepoOp)
 }
 
 var configOp = operations.Op{
