@@ -225,3 +225,107 @@ func TestKeyscanLocal(t *testing.T) {
 		t.Errorf("second plan: %s, want only the clone", d)
 	}
 }
+
+// TestWorktreeLocal adds working trees of a clone on @local (detached at
+// a tag, a new branch tracking a remote one, a new local branch), pulls
+// the tracking one, and removes them: each run twice, the second planning
+// nothing but where pyinfra pulls every time (a tree whose branch tracks
+// a remote one).
+func TestWorktreeLocal(t *testing.T) {
+	h, _ := localHost(t)
+	u := newUpstream(t, h)
+	repo := filepath.Join(h.Dir, "clone")
+	optest.Converge(t, h, "git.repo", map[string]any{"src": u.bare, "dest": repo})
+
+	detached := filepath.Join(h.Dir, "at-v1")
+	d := optest.Describe(optest.Converge(t, h, "git.worktree", map[string]any{"worktree": detached, "repo": repo, "detached": true, "commitish": "v1"}))
+	if want := "cd " + repo + " && git worktree add --detach " + detached + " v1"; d != want {
+		t.Errorf("detached: %s\nwant %s", d, want)
+	}
+	if got := readFile(t, filepath.Join(detached, "README")); got != "one" {
+		t.Errorf("README at v1 %q", got)
+	}
+
+	local := filepath.Join(h.Dir, "local")
+	optest.Converge(t, h, "git.worktree", map[string]any{"worktree": local, "repo": repo, "new_branch": "local"})
+	if b, err := git.GitBranch.Get(optest.Ctx(t), h, git.Repo{Path: local}); err != nil || b != "local" {
+		t.Errorf("git.GitBranch of the new branch's tree %q %v", b, err)
+	}
+
+	// A branch tracking origin/feature: pulled on every run, as in pyinfra.
+	tracking := filepath.Join(h.Dir, "hotfix")
+	args := map[string]any{"worktree": tracking, "repo": repo, "new_branch": "hotfix", "commitish": "origin/feature"}
+	p := optest.Plan(t, h, "git.worktree", args)
+	if want := "cd " + repo + " && git worktree add -b hotfix " + tracking + " origin/feature"; optest.Describe(p) != want {
+		t.Errorf("tracking: %s\nwant %s", optest.Describe(p), want)
+	}
+	optest.Apply(t, h, p)
+	if up, err := git.GitTrackingBranch.Get(optest.Ctx(t), h, git.Repo{Path: tracking}); err != nil || up != "origin/feature" {
+		t.Fatalf("git.GitTrackingBranch %q %v", up, err)
+	}
+	u.git("checkout -q feature")
+	u.commit("FEATURE", "feature two")
+	u.git("push -q origin feature && git checkout -q master")
+	pull := optest.Plan(t, h, "git.worktree", map[string]any{"worktree": tracking, "repo": repo, "rebase": true})
+	if want := "cd " + tracking + " && git pull --rebase"; optest.Describe(pull) != want {
+		t.Errorf("pull: %s\nwant %s", optest.Describe(pull), want)
+	}
+	optest.Apply(t, h, pull)
+	if got := readFile(t, filepath.Join(tracking, "FEATURE")); got != "feature two" {
+		t.Errorf("FEATURE after the pull %q", got)
+	}
+
+	// An untracked branch's tree pulls from the remote branch it is told.
+	d = optest.Describe(optest.Plan(t, h, "git.worktree", map[string]any{"worktree": local, "from_remote_branch": []any{"origin", "feature"}}))
+	if want := "cd " + local + " && git pull origin feature"; d != want {
+		t.Errorf("from_remote_branch: %s", d)
+	}
+	if _, err := optest.TryPlan(t, h, "git.worktree", map[string]any{"worktree": local, "from_remote_branch": []any{"origin"}}); err != git.ErrRemoteBranch {
+		t.Errorf("from_remote_branch of one: %v", err)
+	}
+
+	// A tree with changes is removed only with force.
+	if err := os.WriteFile(filepath.Join(detached, "README"), []byte("changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p = optest.Plan(t, h, "git.worktree", map[string]any{"worktree": detached, "present": false})
+	if res, err := optest.Execute(t, h, p.Steps[0]); err == nil {
+		t.Errorf("%s removed a tree with changes: %s", p.Steps[0].Describe(), res.Output.Stdout())
+	}
+	d = optest.Describe(optest.Converge(t, h, "git.worktree", map[string]any{"worktree": detached, "present": false, "force": true}))
+	if want := "cd " + detached + " && git worktree remove . --force"; d != want {
+		t.Errorf("remove: %s", d)
+	}
+	optest.Converge(t, h, "git.worktree", map[string]any{"worktree": local, "present": false})
+	if got := optest.Run(t, h, "cd "+repo+" && git worktree list | wc -l"); got != "2" {
+		t.Errorf("%s worktrees left, want the clone and hotfix", got)
+	}
+
+	_, err := optest.TryPlan(t, h, "git.worktree", map[string]any{"worktree": filepath.Join(h.Dir, "new"), "repo": h.Dir})
+	if want := "The following folder is not a valid GIT repository : " + h.Dir; err == nil || err.Error() != want {
+		t.Errorf("not a repository: %v", err)
+	}
+}
+
+// TestBareRepoLocal creates a bare repository owned by another user on
+// @local, gives it another group, and removes it: each run twice.
+func TestBareRepoLocal(t *testing.T) {
+	h, _ := localHost(t)
+	path := filepath.Join(h.Dir, "shared.git")
+	d := optest.Describe(optest.Converge(t, h, "git.bare_repo", map[string]any{"path": path, "user": "nobody"}))
+	if want := "mkdir -p " + path + "; git init --bare " + path + "; chown -R nobody " + path; d != want {
+		t.Errorf("init: %s\nwant %s", d, want)
+	}
+	if got := optest.Run(t, h, "git --git-dir="+path+" -c safe.directory='*' rev-parse --is-bare-repository; stat -c %U "+path+"/HEAD"); got != "true\nnobody" {
+		t.Errorf("bare repository and owner: %q", got)
+	}
+	group := optest.Run(t, h, "id -gn nobody")
+	d = optest.Describe(optest.Converge(t, h, "git.bare_repo", map[string]any{"path": path, "user": "nobody", "group": group}))
+	if want := "chown -R nobody:" + group + " " + path; d != want {
+		t.Errorf("group: %s", d)
+	}
+	optest.Converge(t, h, "git.bare_repo", map[string]any{"path": path, "present": false})
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("%s after present=False: %v", path, err)
+	}
+}
