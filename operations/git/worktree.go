@@ -38,7 +38,8 @@ var GitTrackingBranch = facts.New(facts.Fact{
 })
 
 // ErrRemoteBranch: from_remote_branch is not a (remote, branch) pair.
-// The text is pyinfra's.
+//
+//lint:ignore ST1005 pyinfra's message, word for word
 var ErrRemoteBranch = errors.New(`The remote branch must be a 2-tuple (remote, branch) such as ("origin", "master")`)
 
 var worktreeOp = operations.Op{
@@ -98,7 +99,7 @@ func planWorktree(ctx context.Context, h operations.Host, args connector.Data) (
 				return nil, err
 			}
 			if g == nil || g.NotDir {
-				// pyinfra's text.
+				//lint:ignore ST1005 pyinfra's message, word for word
 				return nil, fmt.Errorf("The following folder is not a valid GIT repository : %s", repo)
 			}
 		}
