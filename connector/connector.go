@@ -8,7 +8,7 @@
 // also implements Opener executes: it opens a Conn per host, which connects,
 // runs commands and moves files. Optional capabilities of a Conn are found
 // with As, which also looks behind wrappers such as the escalation layer
-// (Finisher, Forwarder, Terminal, UserSwitcher).
+// (Finisher, Forwarder, Terminal, UserSwitcher, Rebooter).
 package connector
 
 import (
@@ -99,6 +99,14 @@ type Conn interface {
 // image only when runErr is nil.
 type Finisher interface {
 	Finish(ctx context.Context, runErr error) error
+}
+
+// Rebooter is an optional Conn capability of connectors that stop, once
+// the host answers again, the commands a lost connection left running:
+// after a reboot those process ids belong to other processes, so
+// server.reboot calls Rebooted to drop the stops still owed.
+type Rebooter interface {
+	Rebooted()
 }
 
 // Forwarder is an optional Conn capability: local port forwarding.

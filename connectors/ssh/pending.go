@@ -43,6 +43,15 @@ func (c *Conn) donePending(pgid int) {
 	}
 }
 
+// Rebooted implements connector.Rebooter: the host rebooted, so the
+// process groups of the commands a lost connection kept from being stopped
+// are gone, and their numbers may now be other processes'.
+func (c *Conn) Rebooted() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending = nil
+}
+
 // runPending stops the kept commands over a new connection; a stop that
 // fails again stays kept.
 func (c *Conn) runPending(client *ssh.Client) {

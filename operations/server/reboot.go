@@ -65,12 +65,16 @@ func runReboot(ctx context.Context, conn connector.Conn, opts connector.Options)
 }
 
 // reconnect waits delay, drops conn's connection (the host is going
-// down, whatever conn believes) and connects again every interval until
+// down, whatever conn believes) without stopping later what ran before
+// the reboot (connector.Rebooter), and connects again every interval until
 // it succeeds or timeout has passed since the first attempt: then the
 // error, of class connector.ErrTimeout, names host.
 func reconnect(ctx context.Context, conn connector.Conn, host string, delay, interval, timeout time.Duration) error {
 	if err := sleep(ctx, delay); err != nil {
 		return err
+	}
+	if r, ok := connector.As[connector.Rebooter](conn); ok {
+		r.Rebooted()
 	}
 	conn.Close()
 	deadline := time.Now().Add(timeout)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,10 +71,13 @@ func TestRebootFixture(t *testing.T) {
 // connection attempts.
 type downConn struct {
 	*conntest.MockConn
-	mu           sync.Mutex
-	fails, tries int
-	closed       bool
+	mu               sync.Mutex
+	fails, tries     int
+	closed, rebooted bool
 }
+
+// Rebooted implements connector.Rebooter.
+func (c *downConn) Rebooted() { c.rebooted = true }
 
 func (c *downConn) Connect(ctx context.Context) error {
 	c.mu.Lock()
@@ -103,8 +107,8 @@ func TestRebootReconnectFake(t *testing.T) {
 	if _, err := optest.Execute(t, h, p.Steps[1]); err != nil {
 		t.Fatal(err)
 	}
-	if !c.closed || c.tries != 4 {
-		t.Errorf("closed %v, %d attempts; want closed and 4", c.closed, c.tries)
+	if !c.closed || !c.rebooted || c.tries != 4 {
+		t.Errorf("closed %v, told of the reboot %v, %d attempts; want closed, told and 4", c.closed, c.rebooted, c.tries)
 	}
 
 	c = &downConn{MockConn: &conntest.MockConn{}, fails: 1 << 30}
@@ -141,38 +145,15 @@ func TestRebootFleet(t *testing.T) {
 	s := f.Servers[0]
 	h := optest.FleetSudo(t, f, s)
 	ctx := optest.Ctx(t)
-	if _, err := s.Exec(ctx, "cat >/usr/local/sbin/reboot <<'EOF'\n"+fakeReboot+"EOF\nchmod 755 /usr/local/sbin/reboot"); err != nil {
-		t.Fatal(err)
-	}
-	if got := optest.Run(t, h, "command -v reboot"); got != "/usr/local/sbin/reboot" {
-		t.Fatalf("reboot is %q, not the stand-in: the test must not run it", got)
-	}
+	installFakeReboot(t, s, h)
 	oldPid := pidOf(t, s)
 
-	// The "host" stays down this long: several reconnect attempts fail.
-	const down = 4 * time.Second
-	var started time.Time
-	done := make(chan error, 1)
-	go func() {
-		// Generous: the container may be slow to run the command on a busy machine.
-		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if _, err := s.Exec(ctx, "test -e /run/goinfra-rebooted"); err == nil {
-				if err := s.Stop(); err != nil {
-					done <- err
-					return
-				}
-				time.Sleep(down)
-				started = time.Now()
-				done <- s.Start()
-				return
-			}
-		}
-		done <- errors.New("the reboot command did not run")
-	}()
+	restarted := restartAfterReboot(t, s)
 	p := optest.Plan(t, h, "server.reboot", map[string]any{"delay": 1, "interval": 1, "reboot_timeout": 120})
 	optest.Apply(t, h, p)
 	returned := time.Now()
-	if err := <-done; err != nil {
+	started, err := restarted()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if returned.Before(started) {
@@ -193,12 +174,55 @@ func TestRebootFleet(t *testing.T) {
 	if _, err := optest.Execute(t, h, p.Steps[0]); err != nil {
 		t.Fatalf("reboot: %v", err)
 	}
-	_, err := optest.Execute(t, h, p.Steps[1])
+	_, err = optest.Execute(t, h, p.Steps[1])
 	if !errors.Is(err, connector.ErrTimeout) || !strings.HasPrefix(err.Error(), s.Name+": ") || !strings.Contains(err.Error(), "reboot_timeout=3s") {
 		t.Errorf("error %v: want a timeout naming %s and reboot_timeout", err, s.Name)
 	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// installFakeReboot puts fakeReboot first in sudo's PATH on s and checks
+// that the host finds it there (the real one must not run).
+func installFakeReboot(t *testing.T, s *sshfleet.Server, h *optest.Host) {
+	t.Helper()
+	if _, err := s.Exec(optest.Ctx(t), "cat >/usr/local/sbin/reboot <<'EOF'\n"+fakeReboot+"EOF\nchmod 755 /usr/local/sbin/reboot"); err != nil {
+		t.Fatal(err)
+	}
+	if got := optest.Run(t, h, "command -v reboot"); got != "/usr/local/sbin/reboot" {
+		t.Fatalf("reboot is %q, not the stand-in: the test must not run it", got)
+	}
+}
+
+// restartAfterReboot waits in the background for fakeReboot to run on
+// s, then stops what is left, keeps sshd down for a few seconds (several
+// reconnect attempts fail) and starts it. The function returned waits for
+// that and tells when sshd was started.
+func restartAfterReboot(t *testing.T, s *sshfleet.Server) func() (time.Time, error) {
+	const down = 4 * time.Second
+	ctx := optest.Ctx(t)
+	var started time.Time
+	done := make(chan error, 1)
+	go func() {
+		// Generous: the command may be slow to run on a busy machine.
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if _, err := s.Exec(ctx, "test -e /run/goinfra-rebooted"); err == nil {
+				if err := s.Stop(); err != nil {
+					done <- err
+					return
+				}
+				time.Sleep(down)
+				started = time.Now()
+				done <- s.Start()
+				return
+			}
+		}
+		done <- errors.New("the reboot command did not run")
+	}()
+	return func() (time.Time, error) {
+		err := <-done
+		return started, err
 	}
 }
 
@@ -209,4 +233,51 @@ func pidOf(t *testing.T, s *sshfleet.Server) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(out)
+}
+
+// TestRebootDeployThroughBinary reboots the container from a deploy file
+// with the real binary: the operation after the reboot runs on the new
+// connection.
+func TestRebootDeployThroughBinary(t *testing.T) {
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Containers})
+	if f.Mode != sshfleet.Containers {
+		testenv.Skip(t, "server.reboot's test replaces the host's reboot command: it needs a Debian container (fleet runs %s)", f.Mode)
+	}
+	s := f.Servers[0]
+	h := optest.FleetSudo(t, f, s)
+	installFakeReboot(t, s, h)
+	oldPid := pidOf(t, s)
+	bin := buildGoinfra(t)
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ssh_config", "")
+	write("inventory.star", fmt.Sprintf("debian = [(%q, {\"ssh_hostname\": %q, \"ssh_port\": %d, \"ssh_user\": %q, \"ssh_key\": %q, "+
+		"\"ssh_known_hosts_file\": %q, \"ssh_strict_host_key_checking\": \"yes\", \"ssh_config_file\": %q, \"ssh_allow_agent\": False})]\n",
+		s.Name, s.Host, s.Port, sshfleet.DeployUser, f.KeyFile, f.KnownHostsFile, filepath.Join(dir, "ssh_config")))
+	write("deploy.star", `
+server.reboot(name="Reboot", delay=1, interval=1, reboot_timeout=120, _sudo=True)
+server.shell(name="After", commands=["test -e /run/goinfra-rebooted && cat /run/sshd.pid >/run/goinfra-after"], _sudo=True)
+`)
+	restarted := restartAfterReboot(t, s)
+	stdout, stderr, code := goinfra(t, bin, dir, "inventory.star", "deploy.star", "-y")
+	if _, err := restarted(); err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Fatalf("deploy: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	newPid := pidOf(t, s)
+	after, err := s.Exec(optest.Ctx(t), "cat /run/goinfra-after")
+	if newPid == oldPid || strings.TrimSpace(after) != newPid {
+		t.Errorf("sshd %s (was %s), the operation after the reboot saw %q (%v)", newPid, oldPid, after, err)
+	}
+	// The reboot command's lost session is no command to stop later:
+	// after a real reboot its process group would be another's.
+	if strings.Contains(stderr, "may still run") {
+		t.Errorf("a stop of the reboot command was kept:\n%s", stderr)
+	}
 }
