@@ -319,6 +319,10 @@ func TestPositionalOrderIsPyinfras(t *testing.T) {
 		"server.sysctl":         {"key", "value", "persist", "persist_file"},
 		"server.timezone":       {"timezone"},
 		"server.wait":           {"port"},
+		"server.reboot":         {"delay", "interval", "reboot_timeout"},
+		"git.worktree": {"worktree", "repo", "detached", "new_branch", "commitish", "pull", "rebase", "from_remote_branch",
+			"present", "assume_repo_exists", "force", "user", "group"},
+		"git.bare_repo": {"path", "user", "group", "present"},
 		// pyinfra 3's signatures (pyinfra/operations/{git,pip,systemd}.py).
 		"git.config":            {"key", "value", "multi_value", "repo", "system"},
 		"git.repo":              {"src", "dest", "branch", "pull", "rebase", "user", "group", "ssh_keyscan", "update_submodules", "recursive_submodules"},

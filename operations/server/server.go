@@ -2,7 +2,8 @@
 // server.shell, server.script, server.user, server.group,
 // server.service, server.hostname, server.sysctl, server.modprobe,
 // server.mount, server.crontab, server.locale, server.timezone,
-// server.security_limit, server.packages and server.wait, and the facts
+// server.security_limit, server.packages, server.wait and server.reboot,
+// and the facts
 // (facts.go, sysfacts.go) server.Hostname, server.Os, server.Arch,
 // server.Kernel, server.KernelVersion, server.User, server.Home,
 // server.Which, server.Users, server.Groups, server.PasswordDigest,
@@ -16,8 +17,9 @@
 // directories and authorized_keys; files imports no other module.
 //
 // The operations take pyinfra's argument names and defaults. All but
-// shell, script and wait read facts and plan only the steps needed, so a
-// second run changes nothing; those three run every time, as in pyinfra.
+// shell, script, wait and reboot read facts and plan only the steps
+// needed, so a second run changes nothing; those run every time, as in
+// pyinfra.
 // server.packages hands over to the module of the host's package manager
 // (apt.packages), through the registry: server imports no other package
 // module.
