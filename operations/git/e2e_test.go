@@ -284,6 +284,21 @@ func TestWorktreeLocal(t *testing.T) {
 		t.Errorf("from_remote_branch of one: %v", err)
 	}
 
+	// A tree given to another user: git is told it is safe to work in.
+	owned := filepath.Join(h.Dir, "owned")
+	args = map[string]any{"worktree": owned, "repo": repo, "new_branch": "owned", "commitish": "origin/master", "user": "nobody"}
+	d = optest.Describe(optest.Plan(t, h, "git.worktree", args))
+	if want := "cd " + repo + " && git worktree add -b owned " + owned + " origin/master; chown -R nobody " + owned; d != want {
+		t.Errorf("owned: %s\nwant %s", d, want)
+	}
+	optest.Apply(t, h, optest.Plan(t, h, "git.worktree", args))
+	pull = optest.Plan(t, h, "git.worktree", args)
+	if want := "cd " + owned + " && git -c safe.directory=" + owned + " pull"; optest.Describe(pull) != want {
+		t.Errorf("owned pull: %s\nwant %s", optest.Describe(pull), want)
+	}
+	optest.Apply(t, h, pull)
+	optest.Converge(t, h, "git.worktree", map[string]any{"worktree": owned, "present": false, "user": "nobody"})
+
 	// A tree with changes is removed only with force.
 	if err := os.WriteFile(filepath.Join(detached, "README"), []byte("changed\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -86,7 +86,13 @@ func planWorktree(ctx context.Context, h operations.Host, args connector.Data) (
 	exists := d != nil && !d.NotDir
 	plan := &operations.Plan{}
 	add := func(c command.Command) { plan.Steps = append(plan.Steps, &operations.Command{Cmd: c}) }
+	// A tree given to user or group is not the git user's: git works in
+	// it only when told it is safe (as git.repo does for its clones).
+	trusted := user != "" || group != ""
 	cdTree := command.New("cd", command.Quoted(tree), "&&", "git")
+	if trusted {
+		cdTree = cdTree.Append("-c").Append(command.Quoted("safe.directory=" + tree))
+	}
 
 	switch {
 	case !exists && present:
@@ -132,7 +138,7 @@ func planWorktree(ctx context.Context, h operations.Host, args connector.Data) (
 			return nil, err
 		}
 		if remote == nil {
-			up, err := GitTrackingBranch.Get(ctx, h, Repo{Path: tree})
+			up, err := GitTrackingBranch.Get(ctx, h, Repo{Path: tree, Trust: trusted})
 			if err != nil {
 				return nil, err
 			}
