@@ -159,12 +159,13 @@ func planWorktree(ctx context.Context, h operations.Host, args connector.Data) (
 	return plan, nil
 }
 
-// remoteBranch reads from_remote_branch: None, or a list of two strings.
+// remoteBranch reads from_remote_branch: None (or an empty list, false
+// to Python), or a list of two strings.
 func remoteBranch(v any) ([]string, error) {
-	if v == nil {
+	l, ok := v.([]any)
+	if v == nil || ok && len(l) == 0 {
 		return nil, nil
 	}
-	l, ok := v.([]any)
 	if !ok || len(l) != 2 {
 		return nil, ErrRemoteBranch
 	}
