@@ -78,7 +78,37 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 		openCtx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	sess, client, err := c.newSession(openCtx)
+	// The login shell prints its PID (= process group) first, then execs
+	// the command, so a timeout can stop the whole group from a second
+	// session even where sshd ignores "signal" requests.
+	// GOINFRA_RUN marks the environment of everything the command starts,
+	// also what leaves its process group (sudo resets the environment, so
+	// an escalated command's children are found by their group only).
+	execs := unix.ShellExecutable != command.NoShell || unix.Escalates()
+	piped := pipelinable(opts) && c.wantsShell()
+	if piped {
+		client, err := c.clientFor(openCtx)
+		if err != nil {
+			if ctx.Err() == nil && openCtx.Err() != nil {
+				return res, &connector.TimeoutError{Host: c.name(), Limit: opts.Timeout}
+			}
+			return res, err
+		}
+		if s := c.takeShell(client); s != nil {
+			rec := connector.NewRecorderFor(opts, c.host.Logger())
+			out := rec.Stdout()
+			if opts.Stdout != nil {
+				out = opts.Stdout
+			}
+			r, err := c.runPiped(ctx, s, wrapped.Raw(), execs, opts, rec, out, timeout, wrapped.String())
+			if !errors.Is(err, errNotStarted) {
+				res = r
+				return res, err
+			}
+			c.host.Logger().Debug("ssh pipelining: the shell ended, running the command in a session", "host", c.name())
+		}
+	}
+	sess, client, err := c.newSession(openCtx, piped)
 	if err != nil {
 		if ctx.Err() == nil && openCtx.Err() != nil {
 			return res, &connector.TimeoutError{Host: c.name(), Limit: opts.Timeout}
@@ -102,15 +132,9 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	if stdin != nil {
 		sess.Stdin = stdin
 	}
-	// The login shell prints its PID (= process group) first, then execs
-	// the command, so a timeout can stop the whole group from a second
-	// session even where sshd ignores "signal" requests.
-	// GOINFRA_RUN marks the environment of everything the command starts,
-	// also what leaves its process group (sudo resets the environment, so
-	// an escalated command's children are found by their group only).
 	prefix := "echo $$; GOINFRA_RUN=" + pid.mark + "; export GOINFRA_RUN; "
 	line := prefix + "exec " + wrapped.Raw()
-	if unix.ShellExecutable == command.NoShell && !unix.Escalates() {
+	if !execs {
 		line = prefix + wrapped.Raw()
 	}
 	started := make(chan error, 1)
@@ -185,7 +209,10 @@ func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, o
 	go func() {
 		defer c.stops.Done()
 		defer close(done)
-		_ = sess.Signal(ssh.SIGTERM)
+		if sess != nil {
+			// Never to the pipelined shell (sess nil): it outlives the command.
+			_ = sess.Signal(ssh.SIGTERM)
+		}
 		var pgid int
 		select {
 		case pgid = <-pid.pid:
@@ -202,7 +229,9 @@ func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, o
 				c.donePending(pgid)
 			}
 		}
-		sess.Close()
+		if sess != nil {
+			sess.Close()
+		}
 	}()
 	select {
 	case <-done:

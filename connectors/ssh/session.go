@@ -14,7 +14,9 @@ import (
 )
 
 // newSession opens a session channel, forwarding the agent when asked.
-func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error) {
+// noSpare skips opening the next session ahead (the next command of its
+// kind runs in the pipelined shell).
+func (c *Conn) newSession(ctx context.Context, noSpare bool) (*ssh.Session, *ssh.Client, error) {
 	client, err := c.clientFor(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -25,7 +27,7 @@ func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error
 		sess, c.spare, c.spareClient = c.spare, nil, nil
 	}
 	c.sessions++
-	prefetch := c.sessions >= 2 && c.spare == nil && !c.sparing && c.client == client
+	prefetch := c.sessions >= 2 && c.spare == nil && !c.sparing && c.client == client && !noSpare
 	if prefetch {
 		c.sparing = true
 	}
@@ -45,24 +47,30 @@ func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error
 			return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "opening a session: %w (the connection was lost; the next command reconnects)", err)
 		}
 	}
-	if c.forwardAgent() {
-		c.mu.Lock()
-		if !c.fwdAgent && c.client == client {
-			if sock := c.forwardSocket(); sock != "" {
-				if err := agent.ForwardToRemote(client, sock); err == nil {
-					c.fwdAgent = true
-				}
-			}
-		}
-		ok := c.fwdAgent
-		c.mu.Unlock()
-		if ok {
-			if err := agent.RequestAgentForwarding(sess); err != nil {
-				c.host.Logger().Warn("agent forwarding refused by the server", "host", c.name(), "error", err)
+	c.requestAgent(client, sess)
+	return sess, client, nil
+}
+
+// requestAgent forwards the agent to sess when the host data or config asks.
+func (c *Conn) requestAgent(client *ssh.Client, sess *ssh.Session) {
+	if !c.forwardAgent() {
+		return
+	}
+	c.mu.Lock()
+	if !c.fwdAgent && c.client == client {
+		if sock := c.forwardSocket(); sock != "" {
+			if err := agent.ForwardToRemote(client, sock); err == nil {
+				c.fwdAgent = true
 			}
 		}
 	}
-	return sess, client, nil
+	ok := c.fwdAgent
+	c.mu.Unlock()
+	if ok {
+		if err := agent.RequestAgentForwarding(sess); err != nil {
+			c.host.Logger().Warn("agent forwarding refused by the server", "host", c.name(), "error", err)
+		}
+	}
 }
 
 // openSession opens a session channel, giving up when ctx ends: over a
@@ -114,6 +122,12 @@ func (c *Conn) freeSessions(client *ssh.Client, err error) bool {
 		c.sftp.Close()
 		c.sftp, freed = nil, true
 	}
+	if c.shell != nil && !c.shell.busy || c.shellStarting != nil {
+		// A shell would hold a slot that commands and transfers need.
+		c.closeShellLocked()
+		freed = true
+	}
+	c.pipeOff = true
 	return freed
 }
 

@@ -1,0 +1,444 @@
+package ssh
+
+// Pipelining: consecutive commands of a host run in one long-lived remote
+// sh instead of a session channel each. sshd starting a session and the
+// user's shell costs ~4.7 ms of server CPU and a round trip per command;
+// a command written to a shell that is already running costs a fork or
+// three and one round trip.
+//
+// The shell is `exec sh`, fed on its standard input. Once, it makes a
+// private directory with two fifos (o, e) and removes it when its input
+// ends. Each command is one line, `eval '<script>'`, where the script
+//
+//	GOINFRA_RUN=<mark> setsid <command> >o 2>e &  p=$!
+//	printf '\036<nonce> p %s\n' $p             (its PID = its process group)
+//	cat o &  cat e >&2                         (output, byte for byte, as it comes)
+//	wait $p; r=$?; wait (the cat of o)
+//	printf '\036<nonce> e %s\n' $r; printf '\036<nonce> e\n' >&2
+//
+// so the command runs in a session and process group of its own (a
+// timeout kills that group, never the shell), with /dev/null as its input
+// (sh gives that to background commands), and its output reaches the
+// controller as it arrives, untouched. The frames around it carry a nonce
+// of 128 random bits made for this command: the command does not know it
+// (it is in the shell's memory only, and the shell wrote it before the
+// command could open its fifos), so no output can end its frame early or
+// forge an exit code. The `cat`s end at end of file, when everything that
+// holds the command's output has closed it, as a session's output does.
+// eval keeps a command with unbalanced quotes from swallowing the lines
+// after it: the shell fails on it and exits, and the controller falls
+// back to a session.
+//
+// Commands with standard input (the sudo password among it), a terminal
+// (su and doas password prompts), or that find the shell busy still get a
+// session of their own; so does every command when the shell cannot be
+// started (no setsid, mktemp or mkfifo) or dies.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+)
+
+// defaultPipelining is ssh_pipelining's default.
+const defaultPipelining = true
+
+// shellStartTimeout bounds starting the shell (a session, the user's
+// shell, mktemp and mkfifo); until it is up commands use sessions.
+var shellStartTimeout = 30 * time.Second
+
+// maxShellFailures stops reopening a shell that keeps failing.
+const maxShellFailures = 3
+
+// frameMark starts every frame: a control character that text rarely
+// holds, so output is almost never held back waiting for the rest of a
+// frame.
+const frameMark = "\036"
+
+// shell is a host's long-lived remote sh.
+type shell struct {
+	sess   *ssh.Session
+	client *ssh.Client
+	in     io.WriteCloser
+	out    *frameStream // stdout: the command's output and its frames
+	errs   *frameStream // stderr: the command's errors and its end frame
+	busy   bool         // a command runs (or its frames are still read)
+}
+
+func (s *shell) close() {
+	s.in.Close()
+	s.sess.Close()
+}
+
+// pipelining reports whether ssh_pipelining is on for the host.
+func (c *Conn) pipelining() bool {
+	if v, ok := c.data()[KeyPipelining].(bool); ok {
+		return v
+	}
+	return defaultPipelining
+}
+
+// pipelinable reports whether a command with opts can run in the shell.
+func pipelinable(opts connector.Options) bool {
+	return !opts.PTY && opts.Stdin == nil
+}
+
+// takeShell returns the host's idle shell, marked busy, or nil. From the
+// second pipelinable command on, it starts the shell in the background:
+// a one-command run never pays for one.
+func (c *Conn) takeShell(client *ssh.Client) *shell {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.pipelining() || c.pipeOff || c.client != client || !c.alive() {
+		return nil
+	}
+	if s := c.shell; s != nil {
+		if s.busy {
+			return nil
+		}
+		s.busy = true
+		return s
+	}
+	c.pipeAsks++
+	if c.pipeAsks >= 2 && !c.shellOpening {
+		c.shellOpening = true
+		go c.openShell(client)
+	}
+	return nil
+}
+
+// wantsShell reports whether pipelinable commands are, or are about to
+// be, served by the shell: their sessions then need no spare.
+func (c *Conn) wantsShell() bool {
+	return c.pipelining() && !c.pipeOff
+}
+
+// releaseShell returns s after a command's frames were all read; a shell
+// that failed is dropped (the next command starts a new one).
+func (c *Conn) releaseShell(s *shell, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ok && c.shell == s {
+		s.busy = false
+		return
+	}
+	if c.shell == s {
+		c.shell = nil
+		c.shellFailed()
+	}
+	go s.close()
+}
+
+// shellFailed counts a shell that could not start or died; c.mu is held.
+func (c *Conn) shellFailed() {
+	c.shellFailures++
+	if c.shellFailures >= maxShellFailures {
+		c.pipeOff = true
+	}
+}
+
+// closeShellLocked closes the shell (and one being started) at teardown
+// or to free its session slot; c.mu is held.
+func (c *Conn) closeShellLocked() {
+	if c.shell != nil {
+		go c.shell.close()
+		c.shell = nil
+	}
+	if c.shellStarting != nil {
+		c.shellStarting.Close()
+		c.shellStarting = nil
+	}
+}
+
+// openShell starts the host's shell; on failure commands keep using
+// sessions (and the shell is tried again, up to maxShellFailures times).
+func (c *Conn) openShell(client *ssh.Client) {
+	s, err := c.startShell(client)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shellOpening = false
+	c.shellStarting = nil
+	if err == nil && (c.client != client || c.pipeOff || c.shell != nil || c.closing) {
+		err = errors.New("not needed any more")
+	}
+	if err != nil {
+		if s != nil {
+			go s.close()
+		}
+		var refused *ssh.OpenChannelError
+		if errors.As(err, &refused) {
+			// The server limits sessions (MaxSessions): a shell would
+			// hold a slot commands and transfers need.
+			c.pipeOff = true
+		}
+		c.shellFailed()
+		c.host.Logger().Debug("ssh pipelining: no remote shell, commands use sessions", "host", c.name(), "error", err)
+		return
+	}
+	c.shell = s
+}
+
+func (c *Conn) startShell(client *ssh.Client) (*shell, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), shellStartTimeout)
+	defer cancel()
+	sess, err := openSession(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.client != client || c.pipeOff {
+		c.mu.Unlock()
+		sess.Close()
+		return nil, errors.New("connection changed")
+	}
+	c.shellStarting = sess
+	c.mu.Unlock()
+	c.requestAgent(client, sess)
+	in, err1 := sess.StdinPipe()
+	out, err2 := sess.StdoutPipe()
+	errs, err3 := sess.StderrPipe()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	s := &shell{sess: sess, client: client, in: in, out: &frameStream{r: out}, errs: &frameStream{r: errs}}
+	if err := sess.Start("exec sh"); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	nonce := randomSuffix() + randomSuffix()[:8]
+	tok := frameMark + nonce + " "
+	setup := `_gi_d=$(mktemp -d "${TMPDIR:-/tmp}/goinfra-pipe.XXXXXX") && trap 'rm -rf "$_gi_d"' EXIT && ` +
+		`trap 'exit 129' HUP && trap 'exit 143' TERM && mkfifo "$_gi_d/o" "$_gi_d/e" && command -v setsid >/dev/null && ` +
+		`printf '\036%s r\n' ` + nonce + ` && printf '\036%s r\n' ` + nonce + ` >&2 || exit 97` + "\n"
+	ready := make(chan error, 2)
+	go func() {
+		if _, err := io.WriteString(in, setup); err != nil {
+			ready <- err
+			return
+		}
+		// What the login shell's startup files print is not a command's.
+		_, err := s.out.until(tok, io.Discard)
+		ready <- err
+	}()
+	go func() {
+		_, err := s.errs.until(tok, io.Discard)
+		ready <- err
+	}()
+	for range 2 {
+		select {
+		case err = <-ready:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			s.close()
+			if errors.Is(err, io.EOF) {
+				err = errors.New("the remote sh exited (no mktemp, mkfifo or setsid?)")
+			}
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// frameStream reads one output stream of the shell: a command's bytes,
+// passed on as they come, and the frames between them.
+type frameStream struct {
+	r   io.Reader
+	buf []byte // read, not passed on yet
+}
+
+// until passes what r gives to w up to the frame starting with tok and
+// returns the rest of the frame's line. Bytes that may be the start of tok
+// are held back until the next read tells.
+func (f *frameStream) until(tok string, w io.Writer) (string, error) {
+	t := []byte(tok)
+	chunk := make([]byte, 32<<10)
+	for {
+		if i := bytes.Index(f.buf, t); i >= 0 {
+			rest := f.buf[i+len(t):]
+			if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+				_, _ = w.Write(f.buf[:i])
+				field := string(rest[:j])
+				f.buf = append(f.buf[:0], rest[j+1:]...)
+				return field, nil
+			}
+			if i > 0 {
+				_, _ = w.Write(f.buf[:i])
+				f.buf = append(f.buf[:0], f.buf[i:]...)
+			}
+		} else if k := len(f.buf) - heldBack(f.buf, t); k > 0 {
+			_, _ = w.Write(f.buf[:k])
+			f.buf = append(f.buf[:0], f.buf[k:]...)
+		}
+		n, err := f.r.Read(chunk)
+		f.buf = append(f.buf, chunk[:n]...)
+		if err != nil && n == 0 {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return "", err
+		}
+	}
+}
+
+// heldBack is how many bytes at the end of b may begin tok.
+func heldBack(b, tok []byte) int {
+	for p := max(0, len(b)-len(tok)+1); p < len(b); p++ {
+		if b[p] == tok[0] && bytes.HasPrefix(tok, b[p:]) {
+			return len(b) - p
+		}
+	}
+	return 0
+}
+
+// gate passes writes on until it is shut: a command whose Run returned
+// (timeout, cancel) must not write into its result any more.
+type gate struct {
+	mu   sync.Mutex
+	w    io.Writer
+	shut bool
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.shut {
+		_, _ = g.w.Write(p)
+	}
+	return len(p), nil
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	g.shut = true
+	g.mu.Unlock()
+}
+
+// pipedScript is the line that runs line (a command as Run renders it)
+// in the shell, framed with nonce (see the top of this file). execs says
+// line is one simple command that may be given to setsid as it is.
+func pipedScript(line string, execs bool, mark, nonce string) string {
+	if !execs {
+		line = "sh -c " + command.Quote(line)
+	}
+	script := "GOINFRA_RUN=" + mark + " setsid " + line + ` >"$_gi_d/o" 2>"$_gi_d/e" & _gi_p=$!
+printf '\036%s p %s\n' ` + nonce + ` "$_gi_p"
+cat "$_gi_d/o" & _gi_c=$!
+cat "$_gi_d/e" >&2
+wait "$_gi_p"; _gi_r=$?
+wait "$_gi_c"
+printf '\036%s e %s\n' ` + nonce + ` "$_gi_r"
+printf '\036%s e\n' ` + nonce + ` >&2`
+	return "eval " + command.Quote(script) + "\n"
+}
+
+// errNotStarted says a piped command never started: it may run in a
+// session instead.
+var errNotStarted = errors.New("the remote shell ended before the command started")
+
+type pipedResult struct {
+	code    int
+	started bool
+	err     error
+}
+
+// runPiped runs line in s. It returns errNotStarted when the command did
+// not start (the shell had died): the caller runs it in a session.
+func (c *Conn) runPiped(ctx context.Context, s *shell, line string, execs bool, opts connector.Options,
+	rec *connector.Recorder, out io.Writer, timeout <-chan time.Time, masked string) (connector.Result, error) {
+	res := connector.Result{ExitCode: -1}
+	nonce := randomSuffix() + randomSuffix()[:8]
+	tok := frameMark + nonce + " "
+	pid := &pidLine{mark: randomSuffix(), pid: make(chan int, 1)}
+	outG, errG := &gate{w: out}, &gate{w: rec.Stderr()}
+	done := make(chan pipedResult, 1)
+	go func() {
+		r := c.pipe(s, pipedScript(line, execs, pid.mark, nonce), tok, pid, outG, errG)
+		c.releaseShell(s, r.err == nil)
+		done <- r
+	}()
+	stop := func() {
+		outG.close()
+		errG.close()
+		c.stopRemote(s.client, nil, pid, opts)
+		res.Output = rec.Output()
+	}
+	var r pipedResult
+	select {
+	case r = <-done:
+	case <-timeout:
+		stop()
+		return res, &connector.TimeoutError{Host: c.name(), Limit: opts.Timeout}
+	case <-ctx.Done():
+		stop()
+		return res, connector.Errorf(c.name(), connector.ErrTimeout, "command stopped: %w", ctx.Err())
+	}
+	res.Output = rec.Output()
+	switch {
+	case r.err != nil && c.lost(s.client):
+		c.stopLater(pid, opts)
+		return res, connector.Errorf(c.name(), connector.ErrConnect, "connection lost while the command ran (the next command reconnects)")
+	case r.err != nil && !r.started:
+		return res, errNotStarted
+	case r.err != nil:
+		return res, connector.Errorf(c.name(), connector.ErrConnect, "the remote shell ended while the command ran: %w", r.err)
+	}
+	res.ExitCode = r.code
+	if !opts.Succeeded(res.ExitCode) {
+		return res, &connector.CommandError{Host: c.name(), ExitCode: res.ExitCode, Command: masked}
+	}
+	return res, nil
+}
+
+// pipe writes script to the shell and reads the command's frames.
+func (c *Conn) pipe(s *shell, script, tok string, pid *pidLine, out, errs io.Writer) pipedResult {
+	if _, err := io.WriteString(s.in, script); err != nil {
+		return pipedResult{err: err}
+	}
+	errDone := make(chan error, 1)
+	go func() {
+		f, err := s.errs.until(tok, errs)
+		if err == nil && f != "e" {
+			err = fmt.Errorf("unexpected frame %q on stderr", f)
+		}
+		errDone <- err
+	}()
+	r := pipedResult{}
+	f, err := s.out.until(tok, out)
+	if err == nil {
+		p, ok := strings.CutPrefix(f, "p ")
+		n, perr := strconv.Atoi(p)
+		if !ok || perr != nil {
+			err = fmt.Errorf("unexpected frame %q on stdout", f)
+		} else {
+			pid.pid <- n
+			r.started = true
+			f, err = s.out.until(tok, out)
+		}
+	}
+	if err == nil {
+		c, ok := strings.CutPrefix(f, "e ")
+		r.code, err = strconv.Atoi(c)
+		if !ok || err != nil {
+			err = fmt.Errorf("unexpected frame %q on stdout", f)
+		}
+	}
+	if eerr := <-errDone; err == nil {
+		err = eerr
+	}
+	r.err = err
+	return r
+}
