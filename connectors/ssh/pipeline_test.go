@@ -53,21 +53,32 @@ func pipelineConn(t *testing.T, f *sshfleet.Fleet, s *sshfleet.Server, on bool) 
 	d[KeyUser] = sshfleet.DeployUser
 	d[KeyPipelining] = on
 	c := open(t, s.Name, d, nil)
+	if on {
+		warmShell(t, c)
+	} else {
+		connect(t, c)
+		for range 2 {
+			run(t, c, "true", connector.Options{})
+		}
+	}
+	return c
+}
+
+// warmShell connects c and runs commands until its pipelined shell is up.
+func warmShell(t *testing.T, c *Conn) {
+	t.Helper()
 	connect(t, c)
 	for range 2 {
 		run(t, c, "true", connector.Options{})
 	}
-	if on {
-		// Generous: the shell starts in the background on a busy machine.
-		deadline := time.Now().Add(30 * time.Second)
-		for !c.hasShell() {
-			if time.Now().After(deadline) {
-				t.Fatal("the pipelined shell did not start within 30 s")
-			}
-			time.Sleep(20 * time.Millisecond)
+	// Generous: the shell starts in the background on a busy machine.
+	deadline := time.Now().Add(30 * time.Second)
+	for !c.hasShell() {
+		if time.Now().After(deadline) {
+			t.Fatal("the pipelined shell did not start within 30 s")
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return c
 }
 
 func (c *Conn) hasShell() bool {
