@@ -8,26 +8,31 @@ package ssh
 //
 // The shell is `exec sh`, fed on its standard input. Once, it makes a
 // private directory with two fifos (o, e) and removes it when its input
-// ends. Each command is one line, `eval '<script>'`, where the script
+// ends. Each command is one line, `eval '<script>'`, where the script is
 //
-//	GOINFRA_RUN=<mark> setsid <command> >o 2>e &  p=$!
-//	printf '\036<nonce> p %s\n' $p             (its PID = its process group)
-//	cat o &  cat e >&2                         (output, byte for byte, as it comes)
-//	wait $p; r=$?; wait (the cat of o)
+//	cat o &  cat e >&2 &                   (output, byte for byte, as it comes)
+//	setsid sh -c '<as a session runs it>' </dev/null >o 2>e; r=$?
+//	wait (for both cats)
 //	printf '\036<nonce> e %s\n' $r; printf '\036<nonce> e\n' >&2
 //
-// so the command runs in a session and process group of its own (a
-// timeout kills that group, never the shell), with /dev/null as its input
-// (sh gives that to background commands), and its output reaches the
-// controller as it arrives, untouched. The frames around it carry a nonce
-// of 128 random bits made for this command: the command does not know it
-// (it is in the shell's memory only, and the shell wrote it before the
-// command could open its fifos), so no output can end its frame early or
-// forge an exit code. The `cat`s end at end of file, when everything that
+// and what a session would run is the command line Run builds for one:
+// it prints a PID frame (`\036<pid nonce> p $$`: its PID and process group,
+// setsid having made it a session leader), marks its environment with
+// GOINFRA_RUN and execs the command. So the command runs in a session and
+// process group of its own (a timeout kills that group, never the shell),
+// in the foreground (a background job would start with SIGINT and SIGQUIT
+// ignored, for good), with /dev/null as its input, and its output reaches
+// the controller as it arrives, untouched.
+//
+// The end frames carry a nonce of 128 random bits made for this command
+// and known to the shell only, so no output can end a frame early or forge
+// an exit code. The PID frame has a nonce of its own (it is on the
+// command's own command line until its exec), looked for only before the
+// command's output. The `cat`s end at end of file, when everything that
 // holds the command's output has closed it, as a session's output does.
 // eval keeps a command with unbalanced quotes from swallowing the lines
-// after it: the shell fails on it and exits, and the controller falls
-// back to a session.
+// after it: the shell fails on it and exits, and the command falls back to
+// a session; so does a command that finds the fifos gone.
 //
 // Commands with standard input (the sudo password among it), a terminal
 // (su and doas password prompts), or that find the shell busy still get a
@@ -217,7 +222,7 @@ func (c *Conn) startShell(client *ssh.Client) (*shell, error) {
 		sess.Close()
 		return nil, err
 	}
-	nonce := randomSuffix() + randomSuffix()[:8]
+	nonce := newNonce()
 	tok := frameMark + nonce + " "
 	setup := `_gi_d=$(mktemp -d "${TMPDIR:-/tmp}/goinfra-pipe.XXXXXX") && trap 'rm -rf "$_gi_d"' EXIT && ` +
 		`trap 'exit 129' HUP && trap 'exit 143' TERM && mkfifo "$_gi_d/o" "$_gi_d/e" && command -v setsid >/dev/null && ` +
@@ -264,32 +269,45 @@ type frameStream struct {
 // returns the rest of the frame's line. Bytes that may be the start of tok
 // are held back until the next read tells.
 func (f *frameStream) until(tok string, w io.Writer) (string, error) {
-	t := []byte(tok)
+	_, field, err := f.untilEither(tok, tok, w)
+	return field, err
+}
+
+// untilEither is until for the first of two frames; which says which
+// (0: a, 1: b).
+func (f *frameStream) untilEither(a, b string, w io.Writer) (which int, field string, err error) {
+	toks := [][]byte{[]byte(a), []byte(b)}
 	chunk := make([]byte, 32<<10)
 	for {
-		if i := bytes.Index(f.buf, t); i >= 0 {
-			rest := f.buf[i+len(t):]
+		i, t := -1, 0
+		for k, tok := range toks {
+			if j := bytes.Index(f.buf, tok); j >= 0 && (i < 0 || j < i) {
+				i, t = j, k
+			}
+		}
+		if i >= 0 {
+			rest := f.buf[i+len(toks[t]):]
 			if j := bytes.IndexByte(rest, '\n'); j >= 0 {
 				_, _ = w.Write(f.buf[:i])
 				field := string(rest[:j])
 				f.buf = append(f.buf[:0], rest[j+1:]...)
-				return field, nil
+				return t, field, nil
 			}
 			if i > 0 {
 				_, _ = w.Write(f.buf[:i])
 				f.buf = append(f.buf[:0], f.buf[i:]...)
 			}
-		} else if k := len(f.buf) - heldBack(f.buf, t); k > 0 {
+		} else if k := len(f.buf) - max(heldBack(f.buf, toks[0]), heldBack(f.buf, toks[1])); k > 0 {
 			_, _ = w.Write(f.buf[:k])
 			f.buf = append(f.buf[:0], f.buf[k:]...)
 		}
-		n, err := f.r.Read(chunk)
+		n, rerr := f.r.Read(chunk)
 		f.buf = append(f.buf, chunk[:n]...)
-		if err != nil && n == 0 {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
+		if rerr != nil && n == 0 {
+			if rerr == io.EOF {
+				rerr = io.ErrUnexpectedEOF
 			}
-			return "", err
+			return 0, "", rerr
 		}
 	}
 }
@@ -327,19 +345,15 @@ func (g *gate) close() {
 	g.mu.Unlock()
 }
 
-// pipedScript is the line that runs line (a command as Run renders it)
-// in the shell, framed with nonce (see the top of this file). execs says
-// line is one simple command that may be given to setsid as it is.
-func pipedScript(line string, execs bool, mark, nonce string) string {
-	if !execs {
-		line = "sh -c " + command.Quote(line)
-	}
-	script := "GOINFRA_RUN=" + mark + " setsid " + line + ` >"$_gi_d/o" 2>"$_gi_d/e" & _gi_p=$!
-printf '\036%s p %s\n' ` + nonce + ` "$_gi_p"
+// pipedScript is the line that runs line (a command line as a session
+// runs it, see Run) in the shell, framed with nonce (see the top of this
+// file).
+func pipedScript(line, nonce string) string {
+	script := `[ -p "$_gi_d/o" ] && [ -p "$_gi_d/e" ] || exit 98
 cat "$_gi_d/o" & _gi_c=$!
-cat "$_gi_d/e" >&2
-wait "$_gi_p"; _gi_r=$?
-wait "$_gi_c"
+cat "$_gi_d/e" >&2 & _gi_e=$!
+setsid sh -c ` + command.Quote(line) + ` </dev/null >"$_gi_d/o" 2>"$_gi_d/e"; _gi_r=$?
+wait "$_gi_c" "$_gi_e"
 printf '\036%s e %s\n' ` + nonce + ` "$_gi_r"
 printf '\036%s e\n' ` + nonce + ` >&2`
 	return "eval " + command.Quote(script) + "\n"
@@ -355,18 +369,18 @@ type pipedResult struct {
 	err     error
 }
 
-// runPiped runs line in s. It returns errNotStarted when the command did
-// not start (the shell had died): the caller runs it in a session.
-func (c *Conn) runPiped(ctx context.Context, s *shell, line string, execs bool, opts connector.Options,
+// runPiped runs line in s; pid's mark must be line's GOINFRA_RUN and
+// pidNonce its PID frame's nonce. It returns errNotStarted when the
+// command did not start (the shell had died): the caller runs it in a
+// session.
+func (c *Conn) runPiped(ctx context.Context, s *shell, line string, pid *pidLine, pidNonce string, opts connector.Options,
 	rec *connector.Recorder, out io.Writer, timeout <-chan time.Time, masked string) (connector.Result, error) {
 	res := connector.Result{ExitCode: -1}
-	nonce := randomSuffix() + randomSuffix()[:8]
-	tok := frameMark + nonce + " "
-	pid := &pidLine{mark: randomSuffix(), pid: make(chan int, 1)}
+	nonce := newNonce()
 	outG, errG := &gate{w: out}, &gate{w: rec.Stderr()}
 	done := make(chan pipedResult, 1)
 	go func() {
-		r := c.pipe(s, pipedScript(line, execs, pid.mark, nonce), tok, pid, outG, errG)
+		r := c.pipe(s, pipedScript(line, nonce), frameMark+nonce+" ", frameMark+pidNonce+" ", pid, outG, errG)
 		c.releaseShell(s, r.err == nil)
 		done <- r
 	}()
@@ -403,8 +417,17 @@ func (c *Conn) runPiped(ctx context.Context, s *shell, line string, execs bool, 
 	return res, nil
 }
 
-// pipe writes script to the shell and reads the command's frames.
-func (c *Conn) pipe(s *shell, script, tok string, pid *pidLine, out, errs io.Writer) pipedResult {
+// newNonce is 128 random bits in hex.
+func newNonce() string { return randomSuffix() + randomSuffix()[:8] }
+
+// pidFrame is the start of a command line run in the shell: it prints the
+// PID frame, which is also the command's process group.
+func pidFrame(nonce string) string { return `printf '\036%s p %s\n' ` + nonce + ` "$$"; ` }
+
+// pipe writes script to the shell and reads the command's frames: on
+// stdout the PID frame (pidTok) first, then the end frame (tok) with the
+// exit code, on stderr the end frame.
+func (c *Conn) pipe(s *shell, script, tok, pidTok string, pid *pidLine, out, errs io.Writer) pipedResult {
 	if _, err := io.WriteString(s.in, script); err != nil {
 		return pipedResult{err: err}
 	}
@@ -417,11 +440,10 @@ func (c *Conn) pipe(s *shell, script, tok string, pid *pidLine, out, errs io.Wri
 		errDone <- err
 	}()
 	r := pipedResult{}
-	f, err := s.out.until(tok, out)
-	if err == nil {
-		p, ok := strings.CutPrefix(f, "p ")
-		n, perr := strconv.Atoi(p)
-		if !ok || perr != nil {
+	which, f, err := s.out.untilEither(pidTok, tok, out)
+	if err == nil && which == 0 {
+		n, perr := strconv.Atoi(strings.TrimPrefix(f, "p "))
+		if !strings.HasPrefix(f, "p ") || perr != nil {
 			err = fmt.Errorf("unexpected frame %q on stdout", f)
 		} else {
 			pid.pid <- n
@@ -430,8 +452,11 @@ func (c *Conn) pipe(s *shell, script, tok string, pid *pidLine, out, errs io.Wri
 		}
 	}
 	if err == nil {
-		c, ok := strings.CutPrefix(f, "e ")
-		r.code, err = strconv.Atoi(c)
+		// Also without a PID frame: the shell ran something (setsid
+		// failed), and reports it.
+		r.started = true
+		code, ok := strings.CutPrefix(f, "e ")
+		r.code, err = strconv.Atoi(code)
 		if !ok || err != nil {
 			err = fmt.Errorf("unexpected frame %q on stdout", f)
 		}

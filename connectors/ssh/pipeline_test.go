@@ -111,6 +111,14 @@ func TestPipelining(t *testing.T) {
 		if !errors.As(err, &ce) || ce.ExitCode != 7 {
 			t.Fatalf("exit 7: %v", err)
 		}
+		// As in a session: no input, no terminal, default signals
+		// (SIGINT and SIGQUIT not ignored, as in a background job).
+		got := run(t, c, `cat; [ -t 0 ] || echo no-tty; awk '/^SigIgn/ { print $2 }' /proc/$$/status`, connector.Options{}).Stdout()
+		if lines := strings.Split(got, "\n"); len(lines) != 2 || lines[0] != "no-tty" {
+			t.Fatalf("stdin and signals: %q", got)
+		} else if mask, err := strconv.ParseUint(lines[1], 16, 64); err != nil || mask&6 != 0 {
+			t.Fatalf("ignored signals %q: SIGINT or SIGQUIT ignored", lines[1])
+		}
 		if n := c.sessionCount() - before; n != 0 {
 			t.Fatalf("%d sessions opened for commands that the shell should have run", n)
 		}

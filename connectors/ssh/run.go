@@ -78,12 +78,10 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 		openCtx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	// The login shell prints its PID (= process group) first, then execs
-	// the command, so a timeout can stop the whole group from a second
-	// session even where sshd ignores "signal" requests.
-	// GOINFRA_RUN marks the environment of everything the command starts,
-	// also what leaves its process group (sudo resets the environment, so
-	// an escalated command's children are found by their group only).
+	// The command line prints its PID (= process group) first, so that a
+	// timeout can stop the whole group from a second session even where
+	// sshd ignores "signal" requests (see sessionLine). It runs in the
+	// host's pipelined shell when it can (pipeline.go), else in a session.
 	execs := unix.ShellExecutable != command.NoShell || unix.Escalates()
 	piped := pipelinable(opts) && c.wantsShell()
 	if piped {
@@ -100,7 +98,10 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 			if opts.Stdout != nil {
 				out = opts.Stdout
 			}
-			r, err := c.runPiped(ctx, s, wrapped.Raw(), execs, opts, rec, out, timeout, wrapped.String())
+			pid := &pidLine{mark: randomSuffix(), pid: make(chan int, 1)}
+			nonce := newNonce()
+			r, err := c.runPiped(ctx, s, sessionLine(pidFrame(nonce), pid.mark, wrapped, execs), pid, nonce,
+				opts, rec, out, timeout, wrapped.String())
 			if !errors.Is(err, errNotStarted) {
 				res = r
 				return res, err
@@ -132,11 +133,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	if stdin != nil {
 		sess.Stdin = stdin
 	}
-	prefix := "echo $$; GOINFRA_RUN=" + pid.mark + "; export GOINFRA_RUN; "
-	line := prefix + "exec " + wrapped.Raw()
-	if !execs {
-		line = prefix + wrapped.Raw()
-	}
+	line := sessionLine("echo $$; ", pid.mark, wrapped, execs)
 	started := make(chan error, 1)
 	go func() { started <- sess.Start(line) }()
 	select {
@@ -190,6 +187,19 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 		return res, &connector.CommandError{Host: c.name(), ExitCode: res.ExitCode, Command: wrapped.String()}
 	}
 	return res, nil
+}
+
+// sessionLine is what runs wrapped: first, the PID (= process group) is
+// printed, then GOINFRA_RUN marks the environment of everything the
+// command starts, also what leaves its process group (sudo resets the
+// environment, so an escalated command's children are found by their
+// group only), and the command is exec'd where it is one simple command.
+func sessionLine(printPID, mark string, wrapped command.Command, execs bool) string {
+	prefix := printPID + "GOINFRA_RUN=" + mark + "; export GOINFRA_RUN; "
+	if !execs {
+		return prefix + wrapped.Raw()
+	}
+	return prefix + "exec " + wrapped.Raw()
 }
 
 // stopWait bounds how long a timed-out or cancelled command waits for its
