@@ -6,38 +6,39 @@ package ssh
 // a command written to a shell that is already running costs a fork or
 // three and one round trip.
 //
-// The shell is `exec sh`, fed on its standard input. Once, it makes a
-// private directory with two fifos (o, e) and removes it when its input
-// ends. Each command is one line, `eval '<script>'`, where the script is
+// The shell is `exec sh`, fed on its standard input. Each command is one
+// line, `eval '<script>'`, where the script is
 //
-//	cat o &  cat e >&2 &                   (output, byte for byte, as it comes)
-//	setsid sh -c '<as a session runs it>' </dev/null >o 2>e; r=$?
-//	wait (for both cats)
+//	setsid sh -c '<command line>' </dev/null; r=$?
 //	printf '\036<nonce> e %s\n' $r; printf '\036<nonce> e\n' >&2
 //
-// and what a session would run is the command line Run builds for one:
-// it prints a PID frame (`\036<pid nonce> p $$`: its PID and process group,
-// setsid having made it a session leader), marks its environment with
-// GOINFRA_RUN and execs the command. So the command runs in a session and
-// process group of its own (a timeout kills that group, never the shell),
-// in the foreground (a background job would start with SIGINT and SIGQUIT
-// ignored, for good), with /dev/null as its input, and its output reaches
-// the controller as it arrives, untouched.
+// and the command line is the one Run builds for a session: it prints a
+// start frame on both streams (`\036<start nonce> p $$` on stdout: its PID
+// and process group, setsid having made it a session leader), marks its
+// environment with GOINFRA_RUN and runs the command. So the command runs
+// in a session and process group of its own (a timeout kills that group,
+// never the shell), in the foreground (a background job would start with
+// SIGINT and SIGQUIT ignored, for good), with /dev/null as its input, and
+// it writes to the session's own stdout and stderr: its output reaches the
+// controller as it arrives, untouched, and a command costs the shell one
+// fork. (A relay such as `cat` per stream would cost two forks more; on a
+// loaded host a fork is the expensive part.)
 //
 // The end frames carry a nonce of 128 random bits made for this command
 // and known to the shell only, so no output can end a frame early or forge
-// an exit code. The PID frame has a nonce of its own (it is on the
-// command's own command line until its exec), looked for only before the
-// command's output. The `cat`s end at end of file, when everything that
-// holds the command's output has closed it, as a session's output does.
-// eval keeps a command with unbalanced quotes from swallowing the lines
-// after it: the shell fails on it and exits, and the command falls back to
-// a session; so does a command that finds the fifos gone.
+// an exit code. The start frames have a nonce of their own (it is on the
+// command's command line), looked for only before the command's output.
+// What comes before them is not this command's: what a previous command's
+// background processes printed after it ended is dropped (a session would
+// have waited for them to close their output; here the command's result
+// comes when it exits). eval keeps a command that broke the shell's
+// parsing from swallowing the lines after it: the shell fails on it and
+// exits, and the command falls back to a session.
 //
 // Commands with standard input (the sudo password among it), a terminal
 // (su and doas password prompts), or that find the shell busy still get a
 // session of their own; so does every command when the shell cannot be
-// started (no setsid, mktemp or mkfifo) or dies.
+// started (no setsid) or dies.
 
 import (
 	"bytes"
@@ -59,8 +60,8 @@ import (
 // defaultPipelining is ssh_pipelining's default.
 const defaultPipelining = true
 
-// shellStartTimeout bounds starting the shell (a session, the user's
-// shell, mktemp and mkfifo); until it is up commands use sessions.
+// shellStartTimeout bounds starting the shell (a session and the user's
+// shell); until it is up commands use sessions.
 var shellStartTimeout = 30 * time.Second
 
 // maxShellFailures stops reopening a shell that keeps failing.
@@ -224,9 +225,7 @@ func (c *Conn) startShell(client *ssh.Client) (*shell, error) {
 	}
 	nonce := newNonce()
 	tok := frameMark + nonce + " "
-	setup := `_gi_d=$(mktemp -d "${TMPDIR:-/tmp}/goinfra-pipe.XXXXXX") && trap 'rm -rf "$_gi_d"' EXIT && ` +
-		`trap 'exit 129' HUP && trap 'exit 143' TERM && mkfifo "$_gi_d/o" "$_gi_d/e" && command -v setsid >/dev/null && ` +
-		`printf '\036%s r\n' ` + nonce + ` && printf '\036%s r\n' ` + nonce + ` >&2 || exit 97` + "\n"
+	setup := `command -v setsid >/dev/null && printf '\036%s r\n' ` + nonce + ` && printf '\036%s r\n' ` + nonce + ` >&2 || exit 97` + "\n"
 	ready := make(chan error, 2)
 	go func() {
 		if _, err := io.WriteString(in, setup); err != nil {
@@ -250,7 +249,7 @@ func (c *Conn) startShell(client *ssh.Client) (*shell, error) {
 		if err != nil {
 			s.close()
 			if errors.Is(err, io.EOF) {
-				err = errors.New("the remote sh exited (no mktemp, mkfifo or setsid?)")
+				err = errors.New("the remote sh exited (no setsid?)")
 			}
 			return nil, err
 		}
@@ -349,14 +348,21 @@ func (g *gate) close() {
 // runs it, see Run) in the shell, framed with nonce (see the top of this
 // file).
 func pipedScript(line, nonce string) string {
-	script := `[ -p "$_gi_d/o" ] && [ -p "$_gi_d/e" ] || exit 98
-cat "$_gi_d/o" & _gi_c=$!
-cat "$_gi_d/e" >&2 & _gi_e=$!
-setsid sh -c ` + command.Quote(line) + ` </dev/null >"$_gi_d/o" 2>"$_gi_d/e"; _gi_r=$?
-wait "$_gi_c" "$_gi_e"
+	script := `setsid sh -c ` + command.Quote(line) + ` </dev/null; _gi_r=$?
 printf '\036%s e %s\n' ` + nonce + ` "$_gi_r"
 printf '\036%s e\n' ` + nonce + ` >&2`
 	return "eval " + command.Quote(script) + "\n"
+}
+
+// pipedLine is sessionLine for the shell. A command for the default
+// shell that escalates nothing runs in the `sh -c` the shell starts for it
+// rather than in another one exec'd from there: an exec fewer.
+func pipedLine(start, mark string, cmd command.Command, unix command.Unix) string {
+	if !unix.Escalates() && (unix.ShellExecutable == "" || unix.ShellExecutable == command.DefaultShell) {
+		inner := command.Unix{Env: unix.Env, Chdir: unix.Chdir, ShellExecutable: command.NoShell}.Wrap(cmd)
+		return sessionLine(start, mark, inner, false)
+	}
+	return sessionLine(start, mark, unix.Wrap(cmd), unix.ShellExecutable != command.NoShell || unix.Escalates())
 }
 
 // errNotStarted says a piped command never started: it may run in a
@@ -420,27 +426,35 @@ func (c *Conn) runPiped(ctx context.Context, s *shell, line string, pid *pidLine
 // newNonce is 128 random bits in hex.
 func newNonce() string { return randomSuffix() + randomSuffix()[:8] }
 
-// pidFrame is the start of a command line run in the shell: it prints the
-// PID frame, which is also the command's process group.
-func pidFrame(nonce string) string { return `printf '\036%s p %s\n' ` + nonce + ` "$$"; ` }
+// startFrames is the start of a command line run in the shell: the
+// start frames, on stdout with the PID, which is also the command's
+// process group.
+func startFrames(nonce string) string {
+	return `printf '\036%s p %s\n' ` + nonce + ` "$$"; printf '\036%s s\n' ` + nonce + ` >&2; `
+}
 
 // pipe writes script to the shell and reads the command's frames: on
-// stdout the PID frame (pidTok) first, then the end frame (tok) with the
-// exit code, on stderr the end frame.
-func (c *Conn) pipe(s *shell, script, tok, pidTok string, pid *pidLine, out, errs io.Writer) pipedResult {
+// stdout the start frame (startTok) with the PID, the output, and the end
+// frame (tok) with the exit code; on stderr the start frame, the errors
+// and the end frame.
+func (c *Conn) pipe(s *shell, script, tok, startTok string, pid *pidLine, out, errs io.Writer) pipedResult {
 	if _, err := io.WriteString(s.in, script); err != nil {
 		return pipedResult{err: err}
 	}
+	stale := &staleLog{c: c}
 	errDone := make(chan error, 1)
 	go func() {
-		f, err := s.errs.until(tok, errs)
+		which, f, err := s.errs.untilEither(startTok, tok, stale)
+		if err == nil && which == 0 {
+			f, err = s.errs.until(tok, errs)
+		}
 		if err == nil && f != "e" {
 			err = fmt.Errorf("unexpected frame %q on stderr", f)
 		}
 		errDone <- err
 	}()
 	r := pipedResult{}
-	which, f, err := s.out.untilEither(pidTok, tok, out)
+	which, f, err := s.out.untilEither(startTok, tok, stale)
 	if err == nil && which == 0 {
 		n, perr := strconv.Atoi(strings.TrimPrefix(f, "p "))
 		if !strings.HasPrefix(f, "p ") || perr != nil {
@@ -452,7 +466,7 @@ func (c *Conn) pipe(s *shell, script, tok, pidTok string, pid *pidLine, out, err
 		}
 	}
 	if err == nil {
-		// Also without a PID frame: the shell ran something (setsid
+		// Also without a start frame: the shell ran something (setsid
 		// failed), and reports it.
 		r.started = true
 		code, ok := strings.CutPrefix(f, "e ")
@@ -466,4 +480,15 @@ func (c *Conn) pipe(s *shell, script, tok, pidTok string, pid *pidLine, out, err
 	}
 	r.err = err
 	return r
+}
+
+// staleLog drops, with a debug message, what reaches the shell's output
+// between commands: what a finished command's background processes print.
+type staleLog struct{ c *Conn }
+
+func (l *staleLog) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		l.c.host.Logger().Debug("ssh pipelining: output of an earlier command's background processes dropped", "host", l.c.name(), "bytes", len(p))
+	}
+	return len(p), nil
 }

@@ -100,7 +100,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 			}
 			pid := &pidLine{mark: randomSuffix(), pid: make(chan int, 1)}
 			nonce := newNonce()
-			r, err := c.runPiped(ctx, s, sessionLine(pidFrame(nonce), pid.mark, wrapped, execs), pid, nonce,
+			r, err := c.runPiped(ctx, s, pipedLine(startFrames(nonce), pid.mark, cmd, unix), pid, nonce,
 				opts, rec, out, timeout, wrapped.String())
 			if !errors.Is(err, errNotStarted) {
 				res = r
