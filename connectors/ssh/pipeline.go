@@ -127,6 +127,8 @@ func (c *Conn) takeShell(client *ssh.Client) *shell {
 // wantsShell reports whether pipelinable commands are, or are about to
 // be, served by the shell: their sessions then need no spare.
 func (c *Conn) wantsShell() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.pipelining() && !c.pipeOff
 }
 
