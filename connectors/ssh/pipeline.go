@@ -250,7 +250,7 @@ func (c *Conn) startShell(client *ssh.Client) (*shell, error) {
 		}
 		if err != nil {
 			s.close()
-			if errors.Is(err, io.EOF) {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
 				err = errors.New("the remote sh exited (no setsid?)")
 			}
 			return nil, err
