@@ -5,6 +5,8 @@ package ssh
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -169,12 +171,16 @@ func TestPipelining(t *testing.T) {
 
 	t.Run("BinaryOutputAsItComes", func(t *testing.T) {
 		c := pipelineConn(t, f, s, true)
+		// Random bytes (frame marks and newlines among them), byte for byte.
 		var raw bytes.Buffer
-		if _, err := c.Run(context.Background(), command.Shell("head -c 300000 /dev/urandom | od -An -v -tx1 | tr -d ' \\n'"), connector.Options{Stdout: &raw}); err != nil {
+		file := "/tmp/goinfra-pipe-test-" + strconv.Itoa(rand.IntN(1e9))
+		defer run(t, c, "rm -f "+file, connector.Options{})
+		if _, err := c.Run(context.Background(), command.Shell("head -c 300000 /dev/urandom | tee "+file), connector.Options{Stdout: &raw}); err != nil {
 			t.Fatal(err)
 		}
-		if raw.Len() != 600000 {
-			t.Fatalf("got %d hex digits, want 600000", raw.Len())
+		sum := strings.Fields(run(t, c, "sha256sum "+file, connector.Options{}).Stdout())
+		if got := fmt.Sprintf("%x", sha256.Sum256(raw.Bytes())); raw.Len() != 300000 || len(sum) == 0 || sum[0] != got {
+			t.Fatalf("got %d bytes, sha256 %s; the host has %v", raw.Len(), got, sum)
 		}
 		// Streaming: the first line arrives while the command still runs.
 		first := make(chan time.Time, 1)
