@@ -3,8 +3,8 @@ package ssh
 // Pipelining: consecutive commands of a host run in one long-lived remote
 // sh instead of a session channel each. sshd starting a session and the
 // user's shell costs ~4.7 ms of server CPU and a round trip per command;
-// a command written to a shell that is already running costs a fork or
-// three and one round trip.
+// a command written to a shell that is already running costs one fork
+// and one round trip.
 //
 // The shell is `exec sh`, fed on its standard input. Each command is one
 // line, `eval '<script>'`, where the script is
@@ -25,13 +25,15 @@ package ssh
 // loaded host a fork is the expensive part.)
 //
 // The end frames carry a nonce of 128 random bits made for this command
-// and known to the shell only, so no output can end a frame early or forge
-// an exit code. The start frames have a nonce of their own (it is on the
+// and known to the shell only (a process of another user cannot read the
+// shell's memory; one of the login user can do all the connection can
+// anyway), so no output can end a frame early or forge an exit code. The start frames have a nonce of their own (it is on the
 // command's command line), looked for only before the command's output.
 // What comes before them is not this command's: what a previous command's
-// background processes printed after it ended is dropped (a session would
-// have waited for them to close their output; here the command's result
-// comes when it exits). eval keeps a command that broke the shell's
+// background processes printed after it ended is dropped, or, printed
+// while the next command runs, is seen as that one's (a session would have
+// waited for them to close their output; here the command's result comes
+// when it exits). eval keeps a command that broke the shell's
 // parsing from swallowing the lines after it: the shell fails on it and
 // exits, and the command falls back to a session.
 //
