@@ -47,6 +47,27 @@ func TestPipelineFrameStream(t *testing.T) {
 	}
 }
 
+// What carries input (sudo's password among it: escalate feeds it on
+// stdin) or needs a terminal (su and doas prompts) never goes to the
+// shell, whose script would otherwise hold it.
+func TestPipelinableOptions(t *testing.T) {
+	for _, tc := range []struct {
+		opts connector.Options
+		want bool
+	}{
+		{connector.Options{}, true},
+		{connector.Options{Unix: command.Unix{Sudo: true, SudoUser: "root"}, Timeout: time.Second}, true},
+		{connector.Options{Stdout: io.Discard}, true},
+		{connector.Options{Unix: command.Unix{Sudo: true, SudoStdin: true}, Stdin: strings.NewReader("pw\n")}, false},
+		{connector.Options{Stdin: strings.NewReader("")}, false},
+		{connector.Options{PTY: true}, false},
+	} {
+		if got := pipelinable(tc.opts); got != tc.want {
+			t.Errorf("pipelinable(%+v) = %v", tc.opts, got)
+		}
+	}
+}
+
 // pipelineConn is a connection to s with pipelining as on says, whose
 // shell is up (when on) once it returns.
 func pipelineConn(t *testing.T, f *sshfleet.Fleet, s *sshfleet.Server, on bool) *Conn {
