@@ -3,6 +3,8 @@ package ssh
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -39,6 +41,14 @@ func (c *Conn) newSession(ctx context.Context, noSpare bool) (*ssh.Session, *ssh
 		sess, err = openSession(ctx, client)
 		if err != nil && c.freeSessions(client, err) {
 			sess, err = retryOpen(func() (*ssh.Session, error) { return openSession(ctx, client) })
+		}
+		if err != nil && ctx.Err() == nil && c.closedUnder(client, err) {
+			// The connection was found dead (keepalive) just before: no
+			// command started, so connect again once and open there.
+			if again, cerr := c.clientFor(ctx); cerr == nil && again != client {
+				client = again
+				sess, err = openSession(ctx, client)
+			}
 		}
 		if err != nil && ctx.Err() != nil {
 			return nil, nil, connector.Errorf(c.name(), connector.ErrTimeout, "opening a session: %w", ctx.Err())
@@ -96,6 +106,34 @@ func openSession(ctx context.Context, client *ssh.Client) (*ssh.Session, error) 
 			}
 		}()
 		return nil, ctx.Err()
+	}
+}
+
+// closedUnder reports whether err is client's own end (it was closed, by
+// the keepalive that found the peer dead or by a teardown), waiting a
+// moment for the connection's watcher to mark it dead so that clientFor
+// connects anew.
+func (c *Conn) closedUnder(client *ssh.Client, err error) bool {
+	c.mu.Lock()
+	dead := c.dead
+	same := c.client == client
+	c.mu.Unlock()
+	if !same {
+		return true // already replaced or torn down
+	}
+	select {
+	case <-dead:
+		return true
+	default:
+	}
+	if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
+		return false
+	}
+	select {
+	case <-dead:
+		return true
+	case <-time.After(2 * time.Second):
+		return false
 	}
 }
 
