@@ -48,6 +48,13 @@ func benchFleet(b *testing.B) *sshfleet.Fleet {
 // on a 2-CPU machine take longer than the default 10 s.
 func inventory(b *testing.B, f *sshfleet.Fleet, n int) (string, []string) {
 	b.Helper()
+	return inventoryWith(b, f, n, "")
+}
+
+// inventoryWith is inventory with more host data entries (Starlark, each
+// followed by a comma) for every host.
+func inventoryWith(b *testing.B, f *sshfleet.Fleet, n int, extra string) (string, []string) {
+	b.Helper()
 	dir := b.TempDir()
 	empty := filepath.Join(dir, "ssh_config")
 	writeFile(b, empty, "")
@@ -63,7 +70,7 @@ func inventory(b *testing.B, f *sshfleet.Fleet, n int) (string, []string) {
 		}
 		fmt.Fprintf(&sb, "    (%q, {\"ssh_hostname\": %q, \"ssh_port\": %d, \"ssh_user\": %q, \"ssh_key\": %q, "+
 			"\"ssh_known_hosts_file\": %q, \"ssh_strict_host_key_checking\": \"yes\", \"ssh_config_file\": %q, "+
-			"\"ssh_allow_agent\": False, \"ssh_connect_timeout\": 300}),\n", name, s.Host, s.Port, benchUser, f.KeyFile, f.KnownHostsFile, empty)
+			"\"ssh_allow_agent\": False, %s\"ssh_connect_timeout\": 300}),\n", name, s.Host, s.Port, benchUser, f.KeyFile, f.KnownHostsFile, empty, extra)
 	}
 	sb.WriteString("]\n")
 	p := filepath.Join(dir, "inventory.star")

@@ -87,15 +87,27 @@ func BenchmarkConnectTrue(b *testing.B) {
 func BenchmarkCommandOnOpenConnection(b *testing.B) {
 	f := fleetFor(b)
 	s := f.Servers[0]
-	b.Run("goinfra", func(b *testing.B) {
-		c := open(b, s.Name, benchData(f), nil)
-		connect(b, c)
-		var t timer
-		for i := 0; i < b.N; i++ {
-			t.time(func() { run(b, c, "true", connector.Options{}) })
+	for _, pipelining := range []bool{true, false} {
+		name := "goinfra"
+		if !pipelining {
+			name = "goinfra-sessions"
 		}
-		t.report(b)
-	})
+		b.Run(name, func(b *testing.B) {
+			d := benchData(f)
+			d[KeyPipelining] = pipelining
+			c := open(b, s.Name, d, nil)
+			connect(b, c)
+			for range 3 {
+				run(b, c, "true", connector.Options{})
+			}
+			time.Sleep(100 * time.Millisecond) // the shell starts in the background
+			var t timer
+			for i := 0; i < b.N; i++ {
+				t.time(func() { run(b, c, "true", connector.Options{}) })
+			}
+			t.report(b)
+		})
+	}
 	b.Run("openssh-controlmaster", func(b *testing.B) {
 		sock := filepath.Join(b.TempDir(), "cm")
 		openssh(b, "-F", f.SSHConfigFile, "-o", "ControlMaster=yes", "-o", "ControlPath="+sock, "-fN", s.Name)

@@ -217,7 +217,7 @@ func TestDataKeysAndDefaults(t *testing.T) {
 		KeyAllowAgent: true, KeyLookForKeys: true, KeyForwardAgent: nil, KeyConfigFile: "~/.ssh/config",
 		KeyKnownHostsFile: nil, KeyStrictHostKeyChecking: nil, KeyConnectRetries: 0,
 		KeyConnectRetryMinDelay: 100 * time.Millisecond, KeyConnectRetryMaxDelay: 500 * time.Millisecond,
-		KeyFileTransferProtocol: "sftp", KeyConnectTimeout: nil, KeyOptions: nil,
+		KeyFileTransferProtocol: "sftp", KeyConnectTimeout: nil, KeyOptions: nil, KeyPipelining: defaultPipelining,
 	} {
 		k, ok := keys[name]
 		if !ok {

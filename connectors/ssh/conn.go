@@ -50,6 +50,15 @@ type Conn struct {
 	spareClient *ssh.Client
 	sparing     bool
 	sessions    int
+	// The pipelined shell (pipeline.go) and its state. pipeOff stops
+	// pipelining on this Conn (a server limiting sessions, a shell that
+	// keeps failing).
+	shell         *shell
+	shellStarting *ssh.Session
+	shellOpening  bool
+	shellFailures int
+	pipeAsks      int
+	pipeOff       bool
 }
 
 var (
@@ -193,6 +202,8 @@ func (c *Conn) teardownLocked() {
 		c.spare, c.spareClient = nil, nil
 	}
 	c.sessions = 0
+	c.closeShellLocked()
+	c.pipeAsks = 0
 	if c.sftp != nil {
 		c.sftp.Close()
 		c.sftp = nil

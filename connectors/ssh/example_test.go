@@ -94,3 +94,18 @@ func ExampleConn_Forward() {
 	defer fwd.Close()
 	fmt.Println("connect to", fwd.(interface{ Addr() net.Addr }).Addr())
 }
+
+// ssh_pipelining (ssh.KeyPipelining) is a host data key like any other:
+// declared with its default, type-checked when a host is opened.
+func Example_pipelining() {
+	for _, k := range (ssh.Driver{}).DataKeys() {
+		if k.Name == ssh.KeyPipelining {
+			fmt.Println(k.Name, k.Type, k.Default)
+		}
+	}
+	_, err := ssh.Driver{}.Open(&connector.Host{Name: "web1", Data: connector.Data{ssh.KeyPipelining: "off"}})
+	fmt.Println(err != nil)
+	// Output:
+	// ssh_pipelining bool true
+	// true
+}

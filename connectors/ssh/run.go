@@ -78,7 +78,38 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 		openCtx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	sess, client, err := c.newSession(openCtx)
+	// The command line prints its PID (= process group) first, so that a
+	// timeout can stop the whole group from a second session even where
+	// sshd ignores "signal" requests (see sessionLine). It runs in the
+	// host's pipelined shell when it can (pipeline.go), else in a session.
+	execs := unix.ShellExecutable != command.NoShell || unix.Escalates()
+	piped := pipelinable(opts) && c.wantsShell()
+	if piped {
+		client, err := c.clientFor(openCtx)
+		if err != nil {
+			if ctx.Err() == nil && openCtx.Err() != nil {
+				return res, &connector.TimeoutError{Host: c.name(), Limit: opts.Timeout}
+			}
+			return res, err
+		}
+		if s := c.takeShell(client); s != nil {
+			rec := connector.NewRecorderFor(opts, c.host.Logger())
+			out := rec.Stdout()
+			if opts.Stdout != nil {
+				out = opts.Stdout
+			}
+			pid := &pidLine{mark: randomSuffix(), pid: make(chan int, 1)}
+			nonce := newNonce()
+			r, err := c.runPiped(ctx, s, pipedLine(startFrames(nonce), pid.mark, cmd, unix), pid, nonce,
+				opts, rec, out, timeout, wrapped.String())
+			if !errors.Is(err, errNotStarted) {
+				res = r
+				return res, err
+			}
+			c.host.Logger().Debug("ssh pipelining: the shell ended, running the command in a session", "host", c.name())
+		}
+	}
+	sess, client, err := c.newSession(openCtx, piped)
 	if err != nil {
 		if ctx.Err() == nil && openCtx.Err() != nil {
 			return res, &connector.TimeoutError{Host: c.name(), Limit: opts.Timeout}
@@ -102,17 +133,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	if stdin != nil {
 		sess.Stdin = stdin
 	}
-	// The login shell prints its PID (= process group) first, then execs
-	// the command, so a timeout can stop the whole group from a second
-	// session even where sshd ignores "signal" requests.
-	// GOINFRA_RUN marks the environment of everything the command starts,
-	// also what leaves its process group (sudo resets the environment, so
-	// an escalated command's children are found by their group only).
-	prefix := "echo $$; GOINFRA_RUN=" + pid.mark + "; export GOINFRA_RUN; "
-	line := prefix + "exec " + wrapped.Raw()
-	if unix.ShellExecutable == command.NoShell && !unix.Escalates() {
-		line = prefix + wrapped.Raw()
-	}
+	line := sessionLine("echo $$; ", pid.mark, wrapped, execs)
 	started := make(chan error, 1)
 	go func() { started <- sess.Start(line) }()
 	select {
@@ -168,6 +189,19 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	return res, nil
 }
 
+// sessionLine is what runs wrapped: first, the PID (= process group) is
+// printed, then GOINFRA_RUN marks the environment of everything the
+// command starts, also what leaves its process group (sudo resets the
+// environment, so an escalated command's children are found by their
+// group only), and the command is exec'd where it is one simple command.
+func sessionLine(printPID, mark string, wrapped command.Command, execs bool) string {
+	prefix := printPID + "GOINFRA_RUN=" + mark + "; export GOINFRA_RUN; "
+	if !execs {
+		return prefix + wrapped.Raw()
+	}
+	return prefix + "exec " + wrapped.Raw()
+}
+
 // stopWait bounds how long a timed-out or cancelled command waits for its
 // stop: over a dead network the stop waits for the host to be reachable
 // again (pendingStop), while the caller gets its error on time.
@@ -185,7 +219,10 @@ func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, o
 	go func() {
 		defer c.stops.Done()
 		defer close(done)
-		_ = sess.Signal(ssh.SIGTERM)
+		if sess != nil {
+			// Never to the pipelined shell (sess nil): it outlives the command.
+			_ = sess.Signal(ssh.SIGTERM)
+		}
 		var pgid int
 		select {
 		case pgid = <-pid.pid:
@@ -202,7 +239,9 @@ func (c *Conn) stopRemote(client *ssh.Client, sess *ssh.Session, pid *pidLine, o
 				c.donePending(pgid)
 			}
 		}
-		sess.Close()
+		if sess != nil {
+			sess.Close()
+		}
 	}()
 	select {
 	case <-done:

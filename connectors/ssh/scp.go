@@ -68,7 +68,7 @@ func (c *Conn) scpUpload(ctx context.Context, r io.Reader, file, mode string) er
 		return err
 	}
 	defer done()
-	sess, _, err := c.newSession(ctx)
+	sess, _, err := c.newSession(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (c *Conn) putSCPAtomic(ctx context.Context, r io.Reader, dst string, opts c
 
 // scpDownload reads src with `scp -f`.
 func (c *Conn) scpDownload(ctx context.Context, src string, w io.Writer) error {
-	sess, _, err := c.newSession(ctx)
+	sess, _, err := c.newSession(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package ssh
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -14,7 +16,9 @@ import (
 )
 
 // newSession opens a session channel, forwarding the agent when asked.
-func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error) {
+// noSpare skips opening the next session ahead (the next command of its
+// kind runs in the pipelined shell).
+func (c *Conn) newSession(ctx context.Context, noSpare bool) (*ssh.Session, *ssh.Client, error) {
 	client, err := c.clientFor(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -25,7 +29,7 @@ func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error
 		sess, c.spare, c.spareClient = c.spare, nil, nil
 	}
 	c.sessions++
-	prefetch := c.sessions >= 2 && c.spare == nil && !c.sparing && c.client == client
+	prefetch := c.sessions >= 2 && c.spare == nil && !c.sparing && c.client == client && !noSpare
 	if prefetch {
 		c.sparing = true
 	}
@@ -38,6 +42,14 @@ func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error
 		if err != nil && c.freeSessions(client, err) {
 			sess, err = retryOpen(func() (*ssh.Session, error) { return openSession(ctx, client) })
 		}
+		if err != nil && ctx.Err() == nil && c.closedUnder(client, err) {
+			// The connection was found dead (keepalive) just before: no
+			// command started, so connect again once and open there.
+			if again, cerr := c.clientFor(ctx); cerr == nil && again != client {
+				client = again
+				sess, err = openSession(ctx, client)
+			}
+		}
 		if err != nil && ctx.Err() != nil {
 			return nil, nil, connector.Errorf(c.name(), connector.ErrTimeout, "opening a session: %w", ctx.Err())
 		}
@@ -45,24 +57,30 @@ func (c *Conn) newSession(ctx context.Context) (*ssh.Session, *ssh.Client, error
 			return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "opening a session: %w (the connection was lost; the next command reconnects)", err)
 		}
 	}
-	if c.forwardAgent() {
-		c.mu.Lock()
-		if !c.fwdAgent && c.client == client {
-			if sock := c.forwardSocket(); sock != "" {
-				if err := agent.ForwardToRemote(client, sock); err == nil {
-					c.fwdAgent = true
-				}
-			}
-		}
-		ok := c.fwdAgent
-		c.mu.Unlock()
-		if ok {
-			if err := agent.RequestAgentForwarding(sess); err != nil {
-				c.host.Logger().Warn("agent forwarding refused by the server", "host", c.name(), "error", err)
+	c.requestAgent(client, sess)
+	return sess, client, nil
+}
+
+// requestAgent forwards the agent to sess when the host data or config asks.
+func (c *Conn) requestAgent(client *ssh.Client, sess *ssh.Session) {
+	if !c.forwardAgent() {
+		return
+	}
+	c.mu.Lock()
+	if !c.fwdAgent && c.client == client {
+		if sock := c.forwardSocket(); sock != "" {
+			if err := agent.ForwardToRemote(client, sock); err == nil {
+				c.fwdAgent = true
 			}
 		}
 	}
-	return sess, client, nil
+	ok := c.fwdAgent
+	c.mu.Unlock()
+	if ok {
+		if err := agent.RequestAgentForwarding(sess); err != nil {
+			c.host.Logger().Warn("agent forwarding refused by the server", "host", c.name(), "error", err)
+		}
+	}
 }
 
 // openSession opens a session channel, giving up when ctx ends: over a
@@ -91,6 +109,34 @@ func openSession(ctx context.Context, client *ssh.Client) (*ssh.Session, error) 
 	}
 }
 
+// closedUnder reports whether err is client's own end (it was closed, by
+// the keepalive that found the peer dead or by a teardown), waiting a
+// moment for the connection's watcher to mark it dead so that clientFor
+// connects anew.
+func (c *Conn) closedUnder(client *ssh.Client, err error) bool {
+	c.mu.Lock()
+	dead := c.dead
+	same := c.client == client
+	c.mu.Unlock()
+	if !same {
+		return true // already replaced or torn down
+	}
+	select {
+	case <-dead:
+		return true
+	default:
+	}
+	if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
+		return false
+	}
+	select {
+	case <-dead:
+		return true
+	case <-time.After(2 * time.Second):
+		return false
+	}
+}
+
 // freeSessions closes the sessions a connection keeps open between uses
 // (the spare, the SFTP client) after the server refused a new one: a server
 // with a small MaxSessions (1 on some hardened hosts) then still serves
@@ -114,6 +160,12 @@ func (c *Conn) freeSessions(client *ssh.Client, err error) bool {
 		c.sftp.Close()
 		c.sftp, freed = nil, true
 	}
+	if c.shell != nil && !c.shell.busy || c.shellStarting != nil {
+		// A shell would hold a slot that commands and transfers need.
+		c.closeShellLocked()
+		freed = true
+	}
+	c.pipeOff = true
 	return freed
 }
 

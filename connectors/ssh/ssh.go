@@ -69,6 +69,7 @@ const (
 	KeyFileTransferProtocol  = "ssh_file_transfer_protocol"
 	KeyConnectTimeout        = "ssh_connect_timeout"
 	KeyOptions               = "ssh_options"
+	KeyPipelining            = "ssh_pipelining"
 	defaultConfigFile        = "~/.ssh/config"
 	defaultConnectTimeout    = 10 * time.Second
 	// Without ServerAliveInterval in the ssh config, a keepalive every
@@ -97,6 +98,7 @@ var dataKeys = []connector.DataKey{
 	{Name: KeyFileTransferProtocol, Type: connector.String, Default: "sftp", Description: "sftp or scp"},
 	{Name: KeyConnectTimeout, Type: connector.Duration, Description: "connect timeout per hop (default: the ssh config's ConnectTimeout, else 10 s)"},
 	{Name: KeyOptions, Type: connector.Map, Description: "OpenSSH config directives for this host, applied before the config file (like ssh -o)"},
+	{Name: KeyPipelining, Type: connector.Bool, Default: defaultPipelining, Description: "run consecutive commands in one remote sh per host instead of a session each (commands with input, a terminal or a password prompt still get their own session)"},
 }
 
 // DataKeys implements connector.Driver.

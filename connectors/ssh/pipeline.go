@@ -1,0 +1,498 @@
+package ssh
+
+// Pipelining: consecutive commands of a host run in one long-lived remote
+// sh instead of a session channel each. sshd starting a session and the
+// user's shell costs ~4.7 ms of server CPU and a round trip per command;
+// a command written to a shell that is already running costs one fork
+// and one round trip.
+//
+// The shell is `exec sh`, fed on its standard input. Each command is one
+// line, `eval '<script>'`, where the script is
+//
+//	setsid sh -c '<command line>' </dev/null; r=$?
+//	printf '\036<nonce> e %s\n' $r; printf '\036<nonce> e\n' >&2
+//
+// and the command line is the one Run builds for a session: it prints a
+// start frame on both streams (`\036<start nonce> p $$` on stdout: its PID
+// and process group, setsid having made it a session leader), marks its
+// environment with GOINFRA_RUN and runs the command. So the command runs
+// in a session and process group of its own (a timeout kills that group,
+// never the shell), in the foreground (a background job would start with
+// SIGINT and SIGQUIT ignored, for good), with /dev/null as its input, and
+// it writes to the session's own stdout and stderr: its output reaches the
+// controller as it arrives, untouched, and a command costs the shell one
+// fork. (A relay such as `cat` per stream would cost two forks more; on a
+// loaded host a fork is the expensive part.)
+//
+// The end frames carry a nonce of 128 random bits made for this command
+// and known to the shell only (a process of another user cannot read the
+// shell's memory; one of the login user can do all the connection can
+// anyway), so no output can end a frame early or forge an exit code. The start frames have a nonce of their own (it is on the
+// command's command line), looked for only before the command's output.
+// What comes before them is not this command's: what a previous command's
+// background processes printed after it ended is dropped, or, printed
+// while the next command runs, is seen as that one's (a session would have
+// waited for them to close their output; here the command's result comes
+// when it exits). eval keeps a command that broke the shell's
+// parsing from swallowing the lines after it: the shell fails on it and
+// exits, and the command falls back to a session.
+//
+// Commands with standard input (the sudo password among it), a terminal
+// (su and doas password prompts), or that find the shell busy still get a
+// session of their own; so does every command when the shell cannot be
+// started (no setsid) or dies.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+)
+
+// defaultPipelining is ssh_pipelining's default.
+const defaultPipelining = true
+
+// shellStartTimeout bounds starting the shell (a session and the user's
+// shell); until it is up commands use sessions.
+var shellStartTimeout = 30 * time.Second
+
+// maxShellFailures stops reopening a shell that keeps failing.
+const maxShellFailures = 3
+
+// frameMark starts every frame: a control character that text rarely
+// holds, so output is almost never held back waiting for the rest of a
+// frame.
+const frameMark = "\036"
+
+// shell is a host's long-lived remote sh.
+type shell struct {
+	sess   *ssh.Session
+	client *ssh.Client
+	in     io.WriteCloser
+	out    *frameStream // stdout: the command's output and its frames
+	errs   *frameStream // stderr: the command's errors and its end frame
+	busy   bool         // a command runs (or its frames are still read)
+}
+
+func (s *shell) close() {
+	s.in.Close()
+	s.sess.Close()
+}
+
+// pipelining reports whether ssh_pipelining is on for the host.
+func (c *Conn) pipelining() bool {
+	if v, ok := c.data()[KeyPipelining].(bool); ok {
+		return v
+	}
+	return defaultPipelining
+}
+
+// pipelinable reports whether a command with opts can run in the shell.
+func pipelinable(opts connector.Options) bool {
+	return !opts.PTY && opts.Stdin == nil
+}
+
+// takeShell returns the host's idle shell, marked busy, or nil. From the
+// second pipelinable command on, it starts the shell in the background:
+// a one-command run never pays for one.
+func (c *Conn) takeShell(client *ssh.Client) *shell {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.pipelining() || c.pipeOff || c.client != client || !c.alive() {
+		return nil
+	}
+	if s := c.shell; s != nil {
+		if s.busy {
+			return nil
+		}
+		s.busy = true
+		return s
+	}
+	c.pipeAsks++
+	if c.pipeAsks >= 2 && !c.shellOpening {
+		c.shellOpening = true
+		go c.openShell(client)
+	}
+	return nil
+}
+
+// wantsShell reports whether pipelinable commands are, or are about to
+// be, served by the shell: their sessions then need no spare.
+func (c *Conn) wantsShell() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pipelining() && !c.pipeOff
+}
+
+// releaseShell returns s after a command's frames were all read; a shell
+// that failed is dropped (the next command starts a new one).
+func (c *Conn) releaseShell(s *shell, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ok && c.shell == s {
+		s.busy = false
+		return
+	}
+	if c.shell == s {
+		c.shell = nil
+		c.shellFailed()
+	}
+	go s.close()
+}
+
+// shellFailed counts a shell that could not start or died; c.mu is held.
+func (c *Conn) shellFailed() {
+	c.shellFailures++
+	if c.shellFailures >= maxShellFailures {
+		c.pipeOff = true
+	}
+}
+
+// closeShellLocked closes the shell (and one being started) at teardown
+// or to free its session slot; c.mu is held.
+func (c *Conn) closeShellLocked() {
+	if c.shell != nil {
+		go c.shell.close()
+		c.shell = nil
+	}
+	if c.shellStarting != nil {
+		c.shellStarting.Close()
+		c.shellStarting = nil
+	}
+}
+
+// openShell starts the host's shell; on failure commands keep using
+// sessions (and the shell is tried again, up to maxShellFailures times).
+func (c *Conn) openShell(client *ssh.Client) {
+	s, err := c.startShell(client)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shellOpening = false
+	c.shellStarting = nil
+	if err == nil && (c.client != client || c.pipeOff || c.shell != nil || c.closing) {
+		err = errors.New("not needed any more")
+	}
+	if err != nil {
+		if s != nil {
+			go s.close()
+		}
+		var refused *ssh.OpenChannelError
+		if errors.As(err, &refused) {
+			// The server limits sessions (MaxSessions): a shell would
+			// hold a slot commands and transfers need.
+			c.pipeOff = true
+		}
+		c.shellFailed()
+		c.host.Logger().Debug("ssh pipelining: no remote shell, commands use sessions", "host", c.name(), "error", err)
+		return
+	}
+	c.shell = s
+}
+
+func (c *Conn) startShell(client *ssh.Client) (*shell, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), shellStartTimeout)
+	defer cancel()
+	sess, err := openSession(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.client != client || c.pipeOff {
+		c.mu.Unlock()
+		sess.Close()
+		return nil, errors.New("connection changed")
+	}
+	c.shellStarting = sess
+	c.mu.Unlock()
+	c.requestAgent(client, sess)
+	in, err1 := sess.StdinPipe()
+	out, err2 := sess.StdoutPipe()
+	errs, err3 := sess.StderrPipe()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	s := &shell{sess: sess, client: client, in: in, out: &frameStream{r: out}, errs: &frameStream{r: errs}}
+	if err := sess.Start("exec sh"); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	nonce := newNonce()
+	tok := frameMark + nonce + " "
+	setup := `command -v setsid >/dev/null && printf '\036%s r\n' ` + nonce + ` && printf '\036%s r\n' ` + nonce + ` >&2 || exit 97` + "\n"
+	ready := make(chan error, 2)
+	go func() {
+		if _, err := io.WriteString(in, setup); err != nil {
+			ready <- err
+			return
+		}
+		// What the login shell's startup files print is not a command's.
+		_, err := s.out.until(tok, io.Discard)
+		ready <- err
+	}()
+	go func() {
+		_, err := s.errs.until(tok, io.Discard)
+		ready <- err
+	}()
+	for range 2 {
+		select {
+		case err = <-ready:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			s.close()
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = errors.New("the remote sh exited (no setsid?)")
+			}
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// frameStream reads one output stream of the shell: a command's bytes,
+// passed on as they come, and the frames between them.
+type frameStream struct {
+	r   io.Reader
+	buf []byte // read, not passed on yet
+}
+
+// until passes what r gives to w up to the frame starting with tok and
+// returns the rest of the frame's line. Bytes that may be the start of tok
+// are held back until the next read tells.
+func (f *frameStream) until(tok string, w io.Writer) (string, error) {
+	_, field, err := f.untilEither(tok, tok, w)
+	return field, err
+}
+
+// untilEither is until for the first of two frames; which says which
+// (0: a, 1: b).
+func (f *frameStream) untilEither(a, b string, w io.Writer) (which int, field string, err error) {
+	toks := [][]byte{[]byte(a), []byte(b)}
+	chunk := make([]byte, 32<<10)
+	for {
+		i, t := -1, 0
+		for k, tok := range toks {
+			if j := bytes.Index(f.buf, tok); j >= 0 && (i < 0 || j < i) {
+				i, t = j, k
+			}
+		}
+		if i >= 0 {
+			rest := f.buf[i+len(toks[t]):]
+			if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+				_, _ = w.Write(f.buf[:i])
+				field := string(rest[:j])
+				f.buf = append(f.buf[:0], rest[j+1:]...)
+				return t, field, nil
+			}
+			if i > 0 {
+				_, _ = w.Write(f.buf[:i])
+				f.buf = append(f.buf[:0], f.buf[i:]...)
+			}
+		} else if k := len(f.buf) - max(heldBack(f.buf, toks[0]), heldBack(f.buf, toks[1])); k > 0 {
+			_, _ = w.Write(f.buf[:k])
+			f.buf = append(f.buf[:0], f.buf[k:]...)
+		}
+		n, rerr := f.r.Read(chunk)
+		f.buf = append(f.buf, chunk[:n]...)
+		if rerr != nil && n == 0 {
+			if rerr == io.EOF {
+				rerr = io.ErrUnexpectedEOF
+			}
+			return 0, "", rerr
+		}
+	}
+}
+
+// heldBack is how many bytes at the end of b may begin tok.
+func heldBack(b, tok []byte) int {
+	for p := max(0, len(b)-len(tok)+1); p < len(b); p++ {
+		if b[p] == tok[0] && bytes.HasPrefix(tok, b[p:]) {
+			return len(b) - p
+		}
+	}
+	return 0
+}
+
+// gate passes writes on until it is shut: a command whose Run returned
+// (timeout, cancel) must not write into its result any more.
+type gate struct {
+	mu   sync.Mutex
+	w    io.Writer
+	shut bool
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.shut {
+		_, _ = g.w.Write(p)
+	}
+	return len(p), nil
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	g.shut = true
+	g.mu.Unlock()
+}
+
+// pipedScript is the line that runs line (a command line as a session
+// runs it, see Run) in the shell, framed with nonce (see the top of this
+// file).
+func pipedScript(line, nonce string) string {
+	script := `setsid sh -c ` + command.Quote(line) + ` </dev/null; _gi_r=$?
+printf '\036%s e %s\n' ` + nonce + ` "$_gi_r"
+printf '\036%s e\n' ` + nonce + ` >&2`
+	return "eval " + command.Quote(script) + "\n"
+}
+
+// pipedLine is sessionLine for the shell. A command for the default
+// shell that escalates nothing runs in the `sh -c` the shell starts for it
+// rather than in another one exec'd from there: an exec fewer.
+func pipedLine(start, mark string, cmd command.Command, unix command.Unix) string {
+	if !unix.Escalates() && (unix.ShellExecutable == "" || unix.ShellExecutable == command.DefaultShell) {
+		inner := command.Unix{Env: unix.Env, Chdir: unix.Chdir, ShellExecutable: command.NoShell}.Wrap(cmd)
+		return sessionLine(start, mark, inner, false)
+	}
+	return sessionLine(start, mark, unix.Wrap(cmd), unix.ShellExecutable != command.NoShell || unix.Escalates())
+}
+
+// errNotStarted says a piped command never started: it may run in a
+// session instead.
+var errNotStarted = errors.New("the remote shell ended before the command started")
+
+type pipedResult struct {
+	code    int
+	started bool
+	err     error
+}
+
+// runPiped runs line in s; pid's mark must be line's GOINFRA_RUN and
+// pidNonce its PID frame's nonce. It returns errNotStarted when the
+// command did not start (the shell had died): the caller runs it in a
+// session.
+func (c *Conn) runPiped(ctx context.Context, s *shell, line string, pid *pidLine, pidNonce string, opts connector.Options,
+	rec *connector.Recorder, out io.Writer, timeout <-chan time.Time, masked string) (connector.Result, error) {
+	res := connector.Result{ExitCode: -1}
+	nonce := newNonce()
+	outG, errG := &gate{w: out}, &gate{w: rec.Stderr()}
+	done := make(chan pipedResult, 1)
+	go func() {
+		r := c.pipe(s, pipedScript(line, nonce), frameMark+nonce+" ", frameMark+pidNonce+" ", pid, outG, errG)
+		c.releaseShell(s, r.err == nil)
+		done <- r
+	}()
+	stop := func() {
+		outG.close()
+		errG.close()
+		c.stopRemote(s.client, nil, pid, opts)
+		res.Output = rec.Output()
+	}
+	var r pipedResult
+	select {
+	case r = <-done:
+	case <-timeout:
+		stop()
+		return res, &connector.TimeoutError{Host: c.name(), Limit: opts.Timeout}
+	case <-ctx.Done():
+		stop()
+		return res, connector.Errorf(c.name(), connector.ErrTimeout, "command stopped: %w", ctx.Err())
+	}
+	res.Output = rec.Output()
+	switch {
+	case r.err != nil && c.lost(s.client):
+		c.stopLater(pid, opts)
+		return res, connector.Errorf(c.name(), connector.ErrConnect, "connection lost while the command ran (the next command reconnects)")
+	case r.err != nil && !r.started:
+		return res, errNotStarted
+	case r.err != nil:
+		return res, connector.Errorf(c.name(), connector.ErrConnect, "the remote shell ended while the command ran: %w", r.err)
+	}
+	res.ExitCode = r.code
+	if !opts.Succeeded(res.ExitCode) {
+		return res, &connector.CommandError{Host: c.name(), ExitCode: res.ExitCode, Command: masked}
+	}
+	return res, nil
+}
+
+// newNonce is 128 random bits in hex.
+func newNonce() string { return randomSuffix() + randomSuffix()[:8] }
+
+// startFrames is the start of a command line run in the shell: the
+// start frames, on stdout with the PID, which is also the command's
+// process group.
+func startFrames(nonce string) string {
+	return `printf '\036%s p %s\n' ` + nonce + ` "$$"; printf '\036%s s\n' ` + nonce + ` >&2; `
+}
+
+// pipe writes script to the shell and reads the command's frames: on
+// stdout the start frame (startTok) with the PID, the output, and the end
+// frame (tok) with the exit code; on stderr the start frame, the errors
+// and the end frame.
+func (c *Conn) pipe(s *shell, script, tok, startTok string, pid *pidLine, out, errs io.Writer) pipedResult {
+	if _, err := io.WriteString(s.in, script); err != nil {
+		return pipedResult{err: err}
+	}
+	stale := &staleLog{c: c}
+	errDone := make(chan error, 1)
+	go func() {
+		which, f, err := s.errs.untilEither(startTok, tok, stale)
+		if err == nil && which == 0 {
+			f, err = s.errs.until(tok, errs)
+		}
+		if err == nil && f != "e" {
+			err = fmt.Errorf("unexpected frame %q on stderr", f)
+		}
+		errDone <- err
+	}()
+	r := pipedResult{}
+	which, f, err := s.out.untilEither(startTok, tok, stale)
+	if err == nil && which == 0 {
+		n, perr := strconv.Atoi(strings.TrimPrefix(f, "p "))
+		if !strings.HasPrefix(f, "p ") || perr != nil {
+			err = fmt.Errorf("unexpected frame %q on stdout", f)
+		} else {
+			pid.pid <- n
+			r.started = true
+			f, err = s.out.until(tok, out)
+		}
+	}
+	if err == nil {
+		// Also without a start frame: the shell ran something (setsid
+		// failed), and reports it.
+		r.started = true
+		code, ok := strings.CutPrefix(f, "e ")
+		r.code, err = strconv.Atoi(code)
+		if !ok || err != nil {
+			err = fmt.Errorf("unexpected frame %q on stdout", f)
+		}
+	}
+	if eerr := <-errDone; err == nil {
+		err = eerr
+	}
+	r.err = err
+	return r
+}
+
+// staleLog drops, with a debug message, what reaches the shell's output
+// between commands: what a finished command's background processes print.
+type staleLog struct{ c *Conn }
+
+func (l *staleLog) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		l.c.host.Logger().Debug("ssh pipelining: output of an earlier command's background processes dropped", "host", l.c.name(), "bytes", len(p))
+	}
+	return len(p), nil
+}
