@@ -92,6 +92,9 @@ func writeDocs(format, dir string) error {
 		if u, ok := usages[c]; ok {
 			out = fixSynopsis(out, format, c.UseLine(), u)
 		}
+		if format == "man" {
+			out = roffASCII(out)
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
 			return err
 		}
@@ -108,6 +111,20 @@ func fixSynopsis(page []byte, format, useLine, usage string) []byte {
 		old, repl = "```\n"+useLine+"\n```", "```\n"+usage+"\n```"
 	}
 	return bytes.Replace(page, []byte(old), []byte(repl), 1)
+}
+
+// roffASCII writes the characters beyond ASCII (…, —) as groff's
+// \[uXXXX] escapes: troff reads bytes, and not every man reads UTF-8.
+func roffASCII(page []byte) []byte {
+	var b bytes.Buffer
+	for _, r := range string(page) {
+		if r < 0x80 {
+			b.WriteRune(r)
+		} else {
+			fmt.Fprintf(&b, `\[u%04X]`, r)
+		}
+	}
+	return b.Bytes()
 }
 
 // docTree is the command tree the pages are made of: goinfra's, with the
