@@ -60,7 +60,7 @@ func TestManPages(t *testing.T) {
 	want := []string{
 		"goinfra-completion-bash.1", "goinfra-completion-fish.1", "goinfra-completion-powershell.1",
 		"goinfra-completion-zsh.1", "goinfra-completion.1", "goinfra-connectors.1",
-		"goinfra-debug-inventory.1", "goinfra-deploy.1", "goinfra-exec.1", "goinfra-fact.1",
+		"goinfra-debug-inventory.1", "goinfra-deploy.1", "goinfra-exec.1", "goinfra-fact.1", "goinfra-merge.1",
 		"goinfra-operations.1", "goinfra-version.1", "goinfra.1",
 	}
 	if got := names(pages); !slices.Equal(got, want) {
