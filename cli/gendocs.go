@@ -188,9 +188,11 @@ func docTree(format string) (root *cobra.Command, usages map[*cobra.Command]stri
 func markdownText(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		if strings.HasPrefix(l, "  ") {
+		switch {
+		case strings.HasPrefix(l, "\t"): // already a code block (cobra's completion help)
+		case strings.HasPrefix(l, "  "):
 			lines[i] = "  " + l
-		} else {
+		default:
 			lines[i] = strings.ReplaceAll(l, "<", `\<`)
 		}
 	}
