@@ -124,7 +124,7 @@ func TestCompletion(t *testing.T) {
 		{"fact prefix", []string{"@local", "fact", "server.Hostn"}, []string{"server.Hostname"}, nil, true, dirNoFiles},
 		{"fact arguments", []string{"@local", "fact", "files.FindInFile", ""}, []string{"path=", "pattern=", "server.Os"}, nil, false, dirNoFiles},
 		{"fact argument given", []string{"@local", "fact", "files.FindInFile", "path=/etc/hosts", ""}, []string{"pattern="}, []string{"path="}, false, dirNoFiles},
-		{"second fact", []string{"@local", "fact", "server.Os", "files.F"}, []string{"files.File", "files.FileContents", "files.FileSha256", "files.FindInFile"}, nil, true, dirNoFiles},
+		{"second fact", []string{"@local", "fact", "server.Os", "files.F"}, []string{"files.File", "files.FileContents", "files.FileSha256", "files.FindInFile"}, []string{"server.Os", "files.Directory", "path="}, false, dirNoFiles},
 		// Operations: their declared arguments, then values.
 		{"operation arguments", []string{"@local", "files.put", ""},
 			[]string{"src=", "dest=", "user=", "group=", "mode=", "add_deploy_dir=", "create_remote_dir=", "force=", "assume_exists="}, nil, true, dirNoFiles | dirNoSpace},

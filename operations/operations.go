@@ -41,8 +41,8 @@ type Arg struct {
 	Default     any
 	Description string
 	// LocalPath: the value names a file on the machine goinfra runs on
-	// (files.put's src), not on the host; shell completion offers local
-	// files for it.
+	// (files.put's src, read through the LocalPath function), not on the
+	// host; shell completion offers local files for it.
 	LocalPath bool
 }
 
