@@ -77,7 +77,7 @@ is one of:
   files.put k=v …         run one operation (key=value, positional or JSON
                           arguments, as pyinfra takes them)
 
-Reserved first words (no inventory): connectors, merge, version, help.
+Reserved first words (no inventory): connectors, merge, version, help, completion.
 --shard K/N (or GOINFRA_SHARD) runs one of N parts of the inventory, split by
 host name, for N controllers; "goinfra merge" joins their --json output.
 "goinfra help exec" (fact, deploy, operations, debug-inventory) shows a
@@ -107,7 +107,11 @@ Exit status: 0 all hosts succeeded, 1 a host failed, 2 bad usage or input
 	root.PersistentPreRunE = a.registerExternal
 	root.SetFlagErrorFunc(a.unknownFlag)
 	a.installHelp(root)
-	root.AddCommand(a.connectorsCommand(), a.mergeCommand(), &cobra.Command{
+	root.ValidArgsFunction = a.completeArgs
+	if completing(a.args) {
+		a.registerFlagCompletions(root)
+	}
+	root.AddCommand(a.connectorsCommand(), a.mergeCommand(), a.genDocsCommand(), &cobra.Command{
 		Use:   "version",
 		Short: "print goinfra's version",
 		Args:  cobra.NoArgs,

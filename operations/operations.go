@@ -40,6 +40,10 @@ type Arg struct {
 	Required    bool
 	Default     any
 	Description string
+	// LocalPath: the value names a file on the machine goinfra runs on
+	// (files.put's src, read through the LocalPath function), not on the
+	// host; shell completion offers local files for it.
+	LocalPath bool
 }
 
 // Op is one operation.

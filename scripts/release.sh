@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Builds a goinfra release from the checked-out commit into dist/:
 #
-#   goinfra_VERSION_OS_ARCH.tar.gz   (zip for windows) one per target
-#   goinfra_VERSION_linux_ARCH.deb   .rpm and .apk too, for amd64 and arm64
+#   goinfra_VERSION_OS_ARCH.tar.gz   (zip for windows) one per target: the
+#                                    binary, README.md, completions/ (bash,
+#                                    zsh, fish, PowerShell) and, but for
+#                                    windows, man/man1/*.1.gz
+#   goinfra_VERSION_linux_ARCH.deb   .rpm and .apk too, for amd64 and arm64,
+#                                    with the man pages and completions
 #   SHA256SUMS                       of all of the above
 #   the container image goinfra:VERSION (FROM scratch) in the local engine
 #
@@ -88,6 +92,21 @@ zipball() {
 	(cd "$work" && find "$1" -print | LC_ALL=C sort | TZ=UTC zip -q -X -@ "$2")
 }
 
+# Man pages and completion scripts are the same for every target: one
+# goinfra for this machine writes them (the man pages dated by
+# SOURCE_DATE_EPOCH, gzip -n: reproducible too).
+echo "release.sh: man pages and completion scripts"
+share=$work/share
+CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$work/host/goinfra" ./cmd/goinfra
+"$work/host/goinfra" gen-docs man "$share/man/man1"
+gzip -n -9 "$share/man/man1/"*.1
+mkdir -p "$share/completions"
+"$work/host/goinfra" completion bash >"$share/completions/goinfra.bash"
+"$work/host/goinfra" completion zsh >"$share/completions/_goinfra"
+"$work/host/goinfra" completion fish >"$share/completions/goinfra.fish"
+"$work/host/goinfra" completion powershell >"$share/completions/goinfra.ps1"
+chmod 0644 "$share/man/man1/"* "$share/completions/"*
+
 for t in $targets; do
 	os=${t%/*}
 	arch=${t#*/}
@@ -101,6 +120,11 @@ for t in $targets; do
 	cp README.md "$work/$name/"
 	chmod 0755 "$work/$name/$exe"
 	chmod 0644 "$work/$name/README.md"
+	cp -R "$share/completions" "$work/$name/"
+	if [ "$os" != windows ]; then
+		mkdir -p "$work/$name/man"
+		cp -R "$share/man/man1" "$work/$name/man/"
+	fi
 	if [ "$os" = windows ]; then
 		zipball "$name" "$dist/$name.zip"
 	else
@@ -136,6 +160,34 @@ contents:
       mode: 0755
   - src: $work/$name/README.md
     dst: /usr/share/doc/goinfra/README.md
+    file_info:
+      mode: 0644
+  - src: $share/man/man1/*.1.gz
+    dst: /usr/share/man/man1/
+    file_info:
+      mode: 0644
+  - src: $share/completions/goinfra.bash
+    dst: /usr/share/bash-completion/completions/goinfra
+    file_info:
+      mode: 0644
+  - src: $share/completions/goinfra.fish
+    dst: /usr/share/fish/vendor_completions.d/goinfra.fish
+    file_info:
+      mode: 0644
+  # Debian's zsh reads vendor-completions; Fedora's and Alpine's site-functions.
+  - src: $share/completions/_goinfra
+    dst: /usr/share/zsh/vendor-completions/_goinfra
+    packager: deb
+    file_info:
+      mode: 0644
+  - src: $share/completions/_goinfra
+    dst: /usr/share/zsh/site-functions/_goinfra
+    packager: rpm
+    file_info:
+      mode: 0644
+  - src: $share/completions/_goinfra
+    dst: /usr/share/zsh/site-functions/_goinfra
+    packager: apk
     file_info:
       mode: 0644
 EOF

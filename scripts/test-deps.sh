@@ -46,3 +46,7 @@ git              # operations/git: git.repo and git.config end to end on @local
 python3-venv     # operations/pip: pip.venv and pip.packages end to end on @local (python3 -m venv with ensurepip)
 zip              # release: scripts/release.sh zips the Windows archives (cmd/goinfra TestRelease)
 jq               # docs/sharding.md: the jq equivalent of goinfra merge (cli TestDocs)
+bash-completion  # cli: TestCompletionScripts completes words through the bash script as bash does
+zsh              # cli: TestCompletionScripts checks the zsh script's syntax (zsh -n)
+fish             # cli: TestCompletionScripts checks the fish script's syntax (fish --no-execute)
+groff-base       # cli: TestManPages renders every man page with groff and wants no warnings

@@ -274,6 +274,7 @@ func (r *release) checkArchives(t *testing.T) string {
 		if _, ok := files[name+"/README.md"]; !ok {
 			t.Errorf("%s: no README.md", name)
 		}
+		checkShareFiles(t, name, files, tg.goos != "windows")
 		b, ok := files[name+"/"+exe]
 		if !ok {
 			t.Errorf("%s: no %s (has %v)", name, exe, slices.Sorted(maps.Keys(files)))
@@ -306,6 +307,46 @@ func (r *release) checkArchives(t *testing.T) string {
 		}
 	}
 	return line
+}
+
+// checkShareFiles checks an archive's completion scripts and (withMan)
+// its gzipped man pages: goinfra(1) and a page per verb.
+func checkShareFiles(t *testing.T, name string, files map[string][]byte, withMan bool) {
+	t.Helper()
+	scripts := map[string]string{
+		"goinfra.bash": "complete -o default -F __start_goinfra goinfra",
+		"_goinfra":     "#compdef goinfra",
+		"goinfra.fish": "complete -c goinfra",
+		"goinfra.ps1":  "Register-ArgumentCompleter",
+	}
+	for file, marker := range scripts {
+		if b := files[name+"/completions/"+file]; !bytes.Contains(b, []byte(marker)) {
+			t.Errorf("%s: completions/%s is not a completion script (%d bytes)", name, file, len(b))
+		}
+	}
+	pages := 0
+	for path := range files {
+		if strings.HasPrefix(path, name+"/man/") {
+			pages++
+		}
+	}
+	if !withMan {
+		if pages > 0 {
+			t.Errorf("%s: %d man pages in a Windows archive", name, pages)
+		}
+		return
+	}
+	for _, page := range []string{"goinfra", "goinfra-exec", "goinfra-fact", "goinfra-deploy", "goinfra-operations", "goinfra-debug-inventory", "goinfra-connectors", "goinfra-completion"} {
+		gz, err := gzip.NewReader(bytes.NewReader(files[name+"/man/man1/"+page+".1.gz"]))
+		if err != nil {
+			t.Errorf("%s: man/man1/%s.1.gz: %v", name, page, err)
+			continue
+		}
+		b, err := io.ReadAll(gz)
+		if err != nil || !bytes.Contains(b, []byte(".TH \"")) {
+			t.Errorf("%s: man/man1/%s.1.gz is no man page: %v\n%.200s", name, page, err, b)
+		}
+	}
 }
 
 // unpack returns the regular files of a .tar.gz (or .zip) archive.
@@ -427,8 +468,14 @@ func (r *release) checkDeb(t *testing.T, platform, line string) {
 	deb := r.name("linux", arch) + ".deb"
 	out, err := exec.CommandContext(ctx, "docker", "run", "--rm", "--network", "none",
 		"-v", r.dist+":/dist:ro", sshfleet.ImageTag,
-		"sh", "-c", "dpkg -i /dist/"+deb+" >/dev/null && dpkg-query -W -f '${Status}\\n' goinfra && command -v goinfra && goinfra version").CombinedOutput()
-	want := "install ok installed\n/usr/bin/goinfra\n" + line
+		"sh", "-c", "dpkg -i /dist/"+deb+" >/dev/null && dpkg-query -W -f '${Status}\\n' goinfra && command -v goinfra && goinfra version && "+
+			// The man pages and completion scripts, where man and the shells look.
+			"ls /usr/share/man/man1/goinfra.1.gz /usr/share/man/man1/goinfra-exec.1.gz /usr/share/bash-completion/completions/goinfra "+
+			"/usr/share/zsh/vendor-completions/_goinfra /usr/share/fish/vendor_completions.d/goinfra.fish && "+
+			"zcat /usr/share/man/man1/goinfra-exec.1.gz | grep -c 'INVENTORY exec'").CombinedOutput()
+	want := "install ok installed\n/usr/bin/goinfra\n" + line +
+		"/usr/share/bash-completion/completions/goinfra\n/usr/share/fish/vendor_completions.d/goinfra.fish\n" +
+		"/usr/share/man/man1/goinfra-exec.1.gz\n/usr/share/man/man1/goinfra.1.gz\n/usr/share/zsh/vendor-completions/_goinfra\n1\n"
 	if err != nil || string(out) != want {
 		t.Errorf("dpkg -i %s; goinfra version: %v\n%s\nwant\n%s", deb, err, out, want)
 	}

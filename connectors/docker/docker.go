@@ -72,6 +72,8 @@ type Driver struct {
 	// split, when set, turns the text after "@kind/" into extra host data
 	// and the identifier (dockerssh: "host:image").
 	split func(arg string) (identifier string, data map[string]any, err error)
+	// argUsage names the target argument (see TargetArg).
+	argUsage string
 }
 
 // Config describes a kind built on this package.
@@ -90,11 +92,14 @@ type Config struct {
 	// Split parses the target argument; nil means the whole argument is
 	// the identifier.
 	Split func(arg string) (identifier string, data map[string]any, err error)
+	// ArgUsage names the target argument for completion and help;
+	// "" means "image or container".
+	ArgUsage string
 }
 
 // New returns a Driver for cfg.
 func New(cfg Config) *Driver {
-	d := &Driver{kind: cfg.Kind, desc: cfg.Description, client: cfg.Client, split: cfg.Split, commitChanges: cfg.CommitChanges}
+	d := &Driver{kind: cfg.Kind, desc: cfg.Description, client: cfg.Client, split: cfg.Split, commitChanges: cfg.CommitChanges, argUsage: cfg.ArgUsage}
 	d.keys = append(append([]connector.DataKey(nil), dataKeys...), cfg.ExtraKeys...)
 	if d.client == nil {
 		d.client = FromEnvClient

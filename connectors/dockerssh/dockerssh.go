@@ -45,6 +45,7 @@ func init() {
 		ExtraKeys:   append(append([]connector.DataKey(nil), ownKeys...), ssh.Driver{}.DataKeys()...),
 		Client:      Client,
 		Split:       Split,
+		ArgUsage:    "ssh host:image or container",
 	}))
 }
 

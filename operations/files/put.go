@@ -31,7 +31,7 @@ var putOp = operations.Op{
 	Name:        "files.put",
 	Description: "upload a local file (skipped when the remote checksum matches)",
 	Args: []operations.Arg{
-		{Name: "src", Type: connector.String, Required: true, Description: "local file"},
+		{Name: "src", Type: connector.String, Required: true, Description: "local file", LocalPath: true},
 		{Name: "dest", Type: connector.String, Required: true, Description: "remote file, or an existing directory to upload into"},
 		argUser, argGroup,
 		{Name: "mode", Type: connector.Any, Description: argMode.Description + "; True copies the local file's"},
@@ -284,7 +284,7 @@ var getOp = operations.Op{
 	Description: "download a remote file (skipped when the local copy's checksum matches)",
 	Args: []operations.Arg{
 		{Name: "src", Type: connector.String, Required: true, Description: "remote file"},
-		{Name: "dest", Type: connector.String, Required: true, Description: "local file"},
+		{Name: "dest", Type: connector.String, Required: true, Description: "local file", LocalPath: true},
 		{Name: "add_deploy_dir", Type: connector.Bool, Default: true, Description: "dest is relative to the deploy file's directory"},
 		{Name: "create_local_dir", Type: connector.Bool, Default: false, Description: "create dest's directory if it is missing"},
 		{Name: "force", Type: connector.Bool, Default: false, Description: "download even when the checksums match"},

@@ -16,7 +16,7 @@ var rsyncOp = operations.Op{
 	Name:        "files.rsync",
 	Description: "copy a local directory or file to the host with this machine's rsync (ssh and @local hosts); runs on every run, as pyinfra's",
 	Args: []operations.Arg{
-		{Name: "src", Type: connector.String, Required: true, Description: "local path, relative to the deploy file's directory (a trailing / copies a directory's content)"},
+		{Name: "src", Type: connector.String, Required: true, Description: "local path, relative to the deploy file's directory (a trailing / copies a directory's content)", LocalPath: true},
 		{Name: "dest", Type: connector.String, Required: true, Description: "remote path"},
 		{Name: "flags", Type: connector.StringList, Default: []any{"-ax", "--delete"}, Description: "rsync's options"},
 	},

@@ -19,7 +19,7 @@ var syncOp = operations.Op{
 	Name:        "files.sync",
 	Description: "make a remote directory hold a local directory's files (uploading those that differ), optionally deleting other files",
 	Args: []operations.Arg{
-		{Name: "src", Type: connector.String, Required: true, Description: "local directory"},
+		{Name: "src", Type: connector.String, Required: true, Description: "local directory", LocalPath: true},
 		{Name: "dest", Type: connector.String, Required: true, Description: "remote directory (a link to one is followed)"},
 		argUser, argGroup,
 		{Name: "mode", Type: connector.Any, Description: "the files' permissions (default: each local file's)"},

@@ -19,7 +19,7 @@ var templateOp = operations.Op{
 	Name:        "files.template",
 	Description: "render a Jinja2 template and upload it (skipped when the remote checksum matches); other arguments are template variables",
 	Args: []operations.Arg{
-		{Name: "src", Type: connector.String, Required: true, Description: "local template file (Jinja2)"},
+		{Name: "src", Type: connector.String, Required: true, Description: "local template file (Jinja2)", LocalPath: true},
 		{Name: "dest", Type: connector.String, Required: true, Description: "remote file"},
 		argUser, argGroup, argMode, argCreateDir,
 	},

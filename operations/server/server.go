@@ -65,7 +65,7 @@ var scriptOp = operations.Op{
 	Name:        "server.script",
 	Description: "upload a local script, run it and remove it (every time)",
 	Args: []operations.Arg{
-		{Name: "src", Type: connector.String, Required: true, Description: "local script, relative to the deploy file"},
+		{Name: "src", Type: connector.String, Required: true, Description: "local script, relative to the deploy file", LocalPath: true},
 		{Name: "args", Type: connector.StringList, Description: "arguments to the script"},
 	},
 	Plan: planScript,

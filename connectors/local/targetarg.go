@@ -1,0 +1,4 @@
+package local
+
+// TargetArg implements connector.TargetArger: @local takes no argument.
+func (Driver) TargetArg() (string, bool) { return "", false }
