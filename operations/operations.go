@@ -253,3 +253,10 @@ func LocalPath(h Host, p string) string {
 	}
 	return p
 }
+
+// RequiresCommand runs cmd only when tool is installed on the host, as
+// pyinfra's requires_command: without the tool the output is empty, which
+// is the fact's empty value rather than a failed host.
+func RequiresCommand(tool string, cmd command.Command) command.Command {
+	return command.New("!", "command", "-v", tool, ">/dev/null", "2>&1", "||", "(", cmd, ")")
+}

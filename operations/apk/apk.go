@@ -26,7 +26,7 @@ var ApkPackages = facts.NewPlain(facts.Fact{
 	Name:        "apk.ApkPackages",
 	Description: "installed apk packages: {name: [versions]}; {} without apk",
 	Command: func(facts.Args) (command.Command, error) {
-		return packaging.Requires("apk", command.New("apk", "list", "--installed")), nil
+		return operations.RequiresCommand("apk", command.New("apk", "list", "--installed")), nil
 	},
 }, func(out connector.Output, _ facts.Args) (map[string][]string, error) {
 	return packaging.ParseVersions(installedLine, out.StdoutLines()), nil

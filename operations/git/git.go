@@ -119,7 +119,7 @@ var (
 				level = "--system"
 			}
 			// No configuration file is an empty configuration.
-			return requires("git", command.New("git", "config", level, "-l", "||", "true")), nil
+			return operations.RequiresCommand("git", command.New("git", "config", level, "-l", "||", "true")), nil
 		},
 	}, ConfigScope.args, func(out connector.Output, _ facts.Args) (map[string][]string, error) {
 		return ParseConfig(out.StdoutLines()), nil
@@ -141,7 +141,7 @@ var (
 				ref = "HEAD"
 			}
 			q := command.Quoted(a["repo"])
-			return requires("git", command.New("!", "test", "-d", q, "||", "(cd", q, "&&", gitIn(a), "rev-parse",
+			return operations.RequiresCommand("git", command.New("!", "test", "-d", q, "||", "(cd", q, "&&", gitIn(a), "rev-parse",
 				command.Quoted(ref), "2>/dev/null)", "||", "true")), nil
 		},
 	}, func(r Ref) facts.Args {
@@ -174,7 +174,7 @@ var (
 				ref = "HEAD"
 			}
 			q := command.Quoted(a["repo"])
-			return requires("git", command.New("!", "test", "-d", q, "||", "(cd", q, "&&", gitIn(a), "ls-remote",
+			return operations.RequiresCommand("git", command.New("!", "test", "-d", q, "||", "(cd", q, "&&", gitIn(a), "ls-remote",
 				command.Quoted(remote), command.Quoted(ref), "2>/dev/null", "|", "head", "-n1)")), nil
 		},
 	}, func(r RemoteRef) facts.Args {
@@ -208,7 +208,7 @@ func inRepo(argv ...string) func(facts.Args) (command.Command, error) {
 			}
 			parts = append(parts, command.Quoted(w))
 		}
-		return requires("git", command.New(parts...)), nil
+		return operations.RequiresCommand("git", command.New(parts...)), nil
 	}
 }
 
@@ -219,13 +219,6 @@ func gitIn(a facts.Args) command.Command {
 		return command.New("git", "-c", command.Quoted("safe.directory="+a["repo"]))
 	}
 	return command.New("git")
-}
-
-// requires runs cmd only when tool is installed, as pyinfra's
-// requires_command: without it the output is empty, the fact's empty
-// value.
-func requires(tool string, cmd command.Command) command.Command {
-	return command.New("!", "command", "-v", tool, ">/dev/null", "2>&1", "||", "(", cmd, ")")
 }
 
 // ParseConfig reads git config -l: key=value lines, a key listed once per

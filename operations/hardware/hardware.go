@@ -15,6 +15,7 @@ import (
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/operations"
 )
 
 // BlockDevice is one mounted device of hardware.BlockDevices, as df
@@ -86,7 +87,7 @@ var (
 		Name:        "hardware.Memory",
 		Description: "the memory installed, in MiB (vmstat -s); null without vmstat",
 		Command: func(facts.Args) (command.Command, error) {
-			return command.New("!", "command", "-v", "vmstat", ">/dev/null", "2>&1", "||", "(", command.Args("vmstat", "-s"), ")"), nil
+			return operations.RequiresCommand("vmstat", command.Args("vmstat", "-s")), nil
 		},
 	}, func(out connector.Output, _ facts.Args) (int, error) {
 		return ParseMemory(out.StdoutLines()), nil

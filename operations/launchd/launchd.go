@@ -26,7 +26,7 @@ var LaunchdStatus = facts.NewPlain(facts.Fact{
 	Name:        "launchd.LaunchdStatus",
 	Description: "launchd's jobs, {label: running}, from launchctl list (a job with a PID runs); {} without launchctl",
 	Command: func(facts.Args) (command.Command, error) {
-		return command.New("!", "command", "-v", "launchctl", ">/dev/null", "2>&1", "||", "(", "launchctl", "list", ")"), nil
+		return operations.RequiresCommand("launchctl", command.New("launchctl", "list")), nil
 	},
 }, func(out connector.Output, _ facts.Args) (map[string]bool, error) {
 	return ParseList(out.StdoutLines()), nil

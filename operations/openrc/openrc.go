@@ -55,7 +55,7 @@ var (
 		Description: "runlevel=NAME (default \"default\"): the runlevel's services, {service: started}, from rc-status; {} without rc-status",
 		Args:        []string{"runlevel"},
 		Command: func(a facts.Args) (command.Command, error) {
-			return requires("rc-status", command.New("rc-status", quote(runlevelOf(a)))), nil
+			return operations.RequiresCommand("rc-status", command.New("rc-status", quote(runlevelOf(a)))), nil
 		},
 	}, runlevelArgs, func(out connector.Output, _ facts.Args) (map[string]bool, error) {
 		return ParseStatus(out.StdoutLines()), nil
@@ -68,7 +68,7 @@ var (
 		Description: "runlevel=NAME (default \"default\"): every service, {service: in the runlevel}, from rc-update show -v; {} without rc-update",
 		Args:        []string{"runlevel"},
 		Command: func(facts.Args) (command.Command, error) {
-			return requires("rc-update", command.New("rc-update", "show", "-v")), nil
+			return operations.RequiresCommand("rc-update", command.New("rc-update", "show", "-v")), nil
 		},
 	}, runlevelArgs, func(out connector.Output, a facts.Args) (map[string]bool, error) {
 		return ParseEnabled(out.StdoutLines(), runlevelOf(a)), nil
@@ -83,13 +83,6 @@ func quote(s string) command.Part {
 		return command.Plain(s)
 	}
 	return command.Quoted(s)
-}
-
-// requires runs cmd only when tool is installed, as pyinfra's
-// requires_command: without it the output is empty, the fact's empty
-// value.
-func requires(tool string, cmd command.Command) command.Command {
-	return command.New("!", "command", "-v", tool, ">/dev/null", "2>&1", "||", "(", cmd, ")")
 }
 
 // ParseStatus reads rc-status's service lines: started or not.

@@ -37,7 +37,7 @@ var PipPackages = facts.New(facts.Fact{
 	Args:        []string{"pip"},
 	Command: func(a facts.Args) (command.Command, error) {
 		pip := pipOr(a["pip"])
-		return requires(pip, command.New(command.Plain(pip), "freeze", "--all")), nil
+		return operations.RequiresCommand(pip, command.New(command.Plain(pip), "freeze", "--all")), nil
 	},
 }, facts.Arg("pip"), func(out connector.Output, _ facts.Args) (map[string][]string, error) {
 	return ParseFreeze(out.StdoutLines()), nil
@@ -48,13 +48,6 @@ func pipOr(pip string) string {
 		return "pip"
 	}
 	return pip
-}
-
-// requires runs cmd only when tool is installed, as pyinfra's
-// requires_command: without it the output is empty, the fact's empty
-// value. tool is shell text, as pip is.
-func requires(tool string, cmd command.Command) command.Command {
-	return command.New("!", "command", "-v", command.Plain(tool), ">/dev/null", "2>&1", "||", "(", cmd, ")")
 }
 
 // ParseFreeze reads pip freeze's NAME==VERSION lines (others, such as

@@ -14,6 +14,7 @@ import (
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/internal/packaging"
 )
 
@@ -46,7 +47,7 @@ var (
 		Name:        "rpm.RpmPackages",
 		Description: "installed rpm packages: {name: [VERSION-RELEASE]}; {} without rpm",
 		Command: func(facts.Args) (command.Command, error) {
-			return packaging.Requires("rpm", command.New("rpm", "--queryformat", queryFormat, "-qa")), nil
+			return operations.RequiresCommand("rpm", command.New("rpm", "--queryformat", queryFormat, "-qa")), nil
 		},
 	}, func(out connector.Output, _ facts.Args) (map[string][]string, error) {
 		return packaging.ParseVersions(nameVersion, out.StdoutLines()), nil
@@ -65,7 +66,7 @@ var (
 			if err != nil {
 				return command.Command{}, err
 			}
-			return packaging.Requires("rpm", command.New(
+			return operations.RequiresCommand("rpm", command.New(
 				"rpm", "--queryformat", queryFormat, "-q", n, "||",
 				"!", "test", "-e", n, "||",
 				"rpm", "--queryformat", queryFormat, "-qp", n, "2>", "/dev/null")), nil
@@ -93,7 +94,7 @@ var (
 				return command.Command{}, err
 			}
 			// An unknown name is no error: nothing provides it.
-			return packaging.Requires("repoquery", command.New(
+			return operations.RequiresCommand("repoquery", command.New(
 				"repoquery", "--queryformat", queryFormat, "--whatprovides", n, "||", "true")), nil
 		},
 	}, facts.Arg("name"), func(out connector.Output, _ facts.Args) ([][]string, error) {

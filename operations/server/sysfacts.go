@@ -10,6 +10,7 @@ import (
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/operations"
 )
 
 // MountInfo is one mounted filesystem of server.Mounts, with pyinfra's
@@ -144,7 +145,7 @@ var (
 			if err != nil {
 				return command.Command{}, err
 			}
-			return requires("crontab", command.New(c, "||", "true")), nil
+			return operations.RequiresCommand("crontab", command.New(c, "||", "true")), nil
 		},
 	}, facts.Arg("user"), func(out connector.Output, _ facts.Args) (map[string]*CronEntry, error) {
 		return ParseCrontab(out.StdoutLines()), nil
@@ -156,7 +157,7 @@ var (
 		Name:        "server.Locales",
 		Description: "the generated locales (locale -a, utf8 written UTF-8 as /etc/locale.gen has it)",
 		Command: func(facts.Args) (command.Command, error) {
-			return requires("locale", command.Args("locale", "-a")), nil
+			return operations.RequiresCommand("locale", command.Args("locale", "-a")), nil
 		},
 	}, func(out connector.Output, _ facts.Args) ([]string, error) {
 		l := []string{}
@@ -169,7 +170,9 @@ var (
 	Selinux = facts.NewPlain(facts.Fact{
 		Name:        "server.Selinux",
 		Description: "SELinux' status (sestatus): {mode}, mode null without sestatus",
-		Command:     func(facts.Args) (command.Command, error) { return requires("sestatus", command.Args("sestatus")), nil },
+		Command: func(facts.Args) (command.Command, error) {
+			return operations.RequiresCommand("sestatus", command.Args("sestatus")), nil
+		},
 	}, func(out connector.Output, _ facts.Args) (*SelinuxInfo, error) {
 		info := &SelinuxInfo{}
 		if m := selinuxStatus.FindStringSubmatch(out.Stdout()); m != nil {
@@ -221,13 +224,6 @@ func crontabList(user string) (command.Command, error) {
 		return command.Command{}, fmt.Errorf("user: %q is not a valid user name", user)
 	}
 	return command.Args("crontab", "-l", "-u", user), nil
-}
-
-// requires runs cmd only when tool is installed, as pyinfra's
-// requires_command: without it the output is empty, the fact's empty
-// value.
-func requires(tool string, cmd command.Command) command.Command {
-	return command.New("!", "command", "-v", tool, ">/dev/null", "2>&1", "||", "(", cmd, ")")
 }
 
 // splitList reads a list argument given as "a,b".

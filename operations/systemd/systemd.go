@@ -132,18 +132,11 @@ func newStateFact(name, desc, property string, on ...string) facts.Typed[Units, 
 				argv = append(argv, "*")
 			}
 			argv = append(argv, u.Services...)
-			return requires("systemctl", command.Args(argv...)), nil
+			return operations.RequiresCommand("systemctl", command.Args(argv...)), nil
 		},
 	}, Units.args, func(out connector.Output, _ facts.Args) (map[string]bool, error) {
 		return ParseShow(out.StdoutLines(), property, on...), nil
 	})
-}
-
-// requires runs cmd only when tool is installed, as pyinfra's
-// requires_command: without it the output is empty, the fact's empty
-// value.
-func requires(tool string, cmd command.Command) command.Command {
-	return command.New("!", "command", "-v", tool, ">/dev/null", "2>&1", "||", "(", cmd, ")")
 }
 
 // ParseShow reads systemctl show's Id=/property= lines: per unit, whether

@@ -33,7 +33,7 @@ var UpstartStatus = facts.NewPlain(facts.Fact{
 	Name:        "upstart.UpstartStatus",
 	Description: "upstart's jobs, {job: running}, from initctl list; {} without initctl",
 	Command: func(facts.Args) (command.Command, error) {
-		return command.New("!", "command", "-v", "initctl", ">/dev/null", "2>&1", "||", "(", "initctl", "list", ")"), nil
+		return operations.RequiresCommand("initctl", command.New("initctl", "list")), nil
 	},
 }, func(out connector.Output, _ facts.Args) (map[string]bool, error) {
 	return ParseList(out.StdoutLines()), nil

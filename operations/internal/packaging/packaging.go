@@ -167,13 +167,6 @@ func (e Ensure) installed(name string, versions []string) bool {
 	return false
 }
 
-// Requires runs cmd only when tool is installed, as pyinfra's
-// requires_command: without it the output is empty, the fact's empty
-// value.
-func Requires(tool string, cmd command.Command) command.Command {
-	return command.New("!", "command", "-v", tool, ">/dev/null", "2>&1", "||", "(", cmd, ")")
-}
-
 // Truthy is Python's truth of an argument pyinfra tests only for truth
 // (nobest="true" is true; so, as in Python, is "false").
 func Truthy(v any) bool {

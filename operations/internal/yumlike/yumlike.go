@@ -354,7 +354,7 @@ func RepositoriesCommand(tool, conf string, dirs ...string) command.Command {
 	for _, d := range dirs {
 		c = command.New(c, "&&", command.Plain("(cat "+command.Quote(d)+"/*.repo || true)"))
 	}
-	return packaging.Requires(tool, c)
+	return operations.RequiresCommand(tool, c)
 }
 
 // ParseRepositories reads .repo files (INI): one map per [section], its
