@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
+	"github.com/goinfra-dev/goinfra/operations/internal/packaging"
 	"github.com/goinfra-dev/goinfra/operations/server"
 )
 
@@ -114,7 +116,7 @@ func ParseDebPackages(lines []string) map[string][]string {
 			continue
 		}
 		// Multi-arch packages appear once per architecture.
-		if !contains(pkgs[f[1]], f[2]) {
+		if !slices.Contains(pkgs[f[1]], f[2]) {
 			pkgs[f[1]] = append(pkgs[f[1]], f[2])
 		}
 	}
@@ -150,15 +152,6 @@ func ParsePolicy(lines []string) map[string]*Candidate {
 		}
 	}
 	return out
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // aptGet is a noninteractive apt-get command. The variable is exported by
@@ -285,33 +278,16 @@ func parseSpecs(v any) ([]spec, error) {
 	return out, nil
 }
 
-// extraArgs reads extra_install_args: a list as is, a string split at
-// spaces (each word is quoted: no shell syntax gets through).
-func extraArgs(args connector.Data, name string) ([]string, error) {
-	switch v := args[name].(type) {
-	case nil:
-		return nil, nil
-	case string:
-		return strings.Fields(v), nil
-	default:
-		l, ok := connector.Convert(connector.StringList, v)
-		if !ok {
-			return nil, fmt.Errorf("%s: expected a string or a list of strings, given %s", name, connector.TypeName(v))
-		}
-		return l.([]string), nil
-	}
-}
-
 func planPackages(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
 	specs, err := parseSpecs(args["packages"])
 	if err != nil {
 		return nil, err
 	}
-	extraInstall, err := extraArgs(args, "extra_install_args")
+	extraInstall, err := packaging.Words(args, "extra_install_args")
 	if err != nil {
 		return nil, err
 	}
-	extraRemove, err := extraArgs(args, "extra_uninstall_args")
+	extraRemove, err := packaging.Words(args, "extra_uninstall_args")
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +317,7 @@ func planPackages(ctx context.Context, h operations.Host, args connector.Data) (
 	}
 	has := func(s spec) bool {
 		vs, ok := installed[s.base()]
-		return ok && (s.version == "" || contains(vs, s.version))
+		return ok && (s.version == "" || slices.Contains(vs, s.version))
 	}
 
 	installFlags := []string{"install"}

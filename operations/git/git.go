@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/goinfra-dev/goinfra/command"
@@ -312,7 +313,7 @@ func planConfig(ctx context.Context, h operations.Host, args connector.Data) (*o
 	switch multi := args.Bool("multi_value"); {
 	case !multi && !(len(values) == 1 && values[0] == value):
 		c = command.New(base, command.Quoted(key), dquote(value))
-	case multi && !contains(values, value):
+	case multi && !slices.Contains(values, value):
 		c = command.New(base, "--add", command.Quoted(key), dquote(value))
 	default:
 		return &operations.Plan{}, nil
@@ -330,15 +331,6 @@ func dquote(s string) command.Part {
 // gitDir is the .git directory of a working tree.
 func gitDir(tree string) string {
 	return strings.TrimRight(tree, "/") + "/.git"
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // optString reads an argument that may be a string or None ("" is unset).

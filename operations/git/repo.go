@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -134,7 +135,7 @@ func planRepo(ctx context.Context, h operations.Host, args connector.Data) (*ope
 			if err != nil {
 				return nil, err
 			}
-			isTag = contains(tags, branch)
+			isTag = slices.Contains(tags, branch)
 		}
 		if args.Bool("pull") && !isTag {
 			upToDate := false
@@ -273,7 +274,7 @@ func keyscan(ctx context.Context, h operations.Host, host, port string) ([]opera
 		if strings.HasPrefix(f[0], "@") { // @cert-authority, @revoked
 			f = f[1:]
 		}
-		if len(f) >= 3 && contains(strings.Split(f[0], ","), knownHost) {
+		if len(f) >= 3 && slices.Contains(strings.Split(f[0], ","), knownHost) {
 			return steps, nil
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/bits"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -257,7 +258,7 @@ func ParseNetworkDevices(lines []string) map[string]*NetDevice {
 			d.MTU, _ = strconv.Atoi(u[1])
 		}
 		switch f := flagsUp.FindStringSubmatch(sec[0]); {
-		case f != nil && contains(strings.Split(f[1], ","), "UP"):
+		case f != nil && slices.Contains(strings.Split(f[1], ","), "UP"):
 			d.State = "UP"
 		case strings.Contains(text, "DOWN"):
 			d.State = "DOWN"
@@ -335,13 +336,4 @@ func netmask(v string) (int, string) {
 		m = 0
 	}
 	return b, strconv.Itoa(int(m>>24)) + "." + strconv.Itoa(int(m>>16&0xff)) + "." + strconv.Itoa(int(m>>8&0xff)) + "." + strconv.Itoa(int(m&0xff))
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/goinfra-dev/goinfra/command"
@@ -24,6 +25,7 @@ import (
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
+	"github.com/goinfra-dev/goinfra/operations/internal/packaging"
 )
 
 // freezeLine: a NAME==VERSION line of pip freeze.
@@ -59,7 +61,7 @@ func ParseFreeze(lines []string) map[string][]string {
 		if m == nil {
 			continue
 		}
-		if !contains(out[m[1]], m[2]) {
+		if !slices.Contains(out[m[1]], m[2]) {
 			out[m[1]] = append(out[m[1]], m[2])
 		}
 	}
@@ -181,7 +183,7 @@ func planPackages(ctx context.Context, h operations.Host, args connector.Data) (
 	if err != nil {
 		return nil, err
 	}
-	extra, err := words(args, "extra_install_args")
+	extra, err := packaging.Words(args, "extra_install_args")
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +243,7 @@ func planPackages(ctx context.Context, h operations.Host, args connector.Data) (
 	}
 	has := func(r requirement) bool {
 		vs, ok := current[r.name]
-		return ok && (r.version == "" || contains(vs, r.version))
+		return ok && (r.version == "" || slices.Contains(vs, r.version))
 	}
 	var diff, upgrades []string
 	for _, r := range reqs {
@@ -347,24 +349,6 @@ func requirementsOf(v any) ([]requirement, error) {
 	return out, nil
 }
 
-// words reads an argument of further command words: a list as is, a
-// string split at spaces (each word is quoted: no shell syntax gets
-// through).
-func words(args connector.Data, name string) ([]string, error) {
-	switch v := args[name].(type) {
-	case nil:
-		return nil, nil
-	case string:
-		return strings.Fields(v), nil
-	default:
-		l, ok := connector.Convert(connector.StringList, v)
-		if !ok {
-			return nil, fmt.Errorf("%s: expected a string or a list of strings, given %s", name, connector.TypeName(v))
-		}
-		return l.([]string), nil
-	}
-}
-
 // optString reads an argument that may be a string or None ("" is unset).
 func optString(args connector.Data, name string) (string, error) {
 	switch v := args[name].(type) {
@@ -375,15 +359,6 @@ func optString(args connector.Data, name string) (string, error) {
 	default:
 		return "", fmt.Errorf("%s: expected string or None, given %s", name, connector.TypeName(v))
 	}
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // subPlan plans the registered operation name with args on h: an

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -127,7 +128,7 @@ func planCrontab(ctx context.Context, h operations.Host, args connector.Data) (*
 	match, existing := cmd, entries[cmd]
 	if existing == nil && name != "" {
 		for c, e := range entries {
-			if contains(e.Comments, cronNamePrefix+name) {
+			if slices.Contains(e.Comments, cronNamePrefix+name) {
 				match, existing = c, e
 				break
 			}

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -336,7 +337,7 @@ func ParseUsers(lines []string) (map[string]*UserInfo, error) {
 			u.Group = g
 		}
 		for _, g := range secondary[f[0]] {
-			if g != u.Group && !contains(u.Groups, g) {
+			if g != u.Group && !slices.Contains(u.Groups, g) {
 				u.Groups = append(u.Groups, g)
 			}
 		}
@@ -351,13 +352,4 @@ func opt(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/goinfra-dev/goinfra/command"
@@ -49,7 +50,7 @@ func planLocale(ctx context.Context, h operations.Host, args connector.Data) (*o
 		return nil, fmt.Errorf("locale %s matches several lines of %s", locale, LocaleGen)
 	}
 	line := lines[0]
-	present, generated := args.Bool("present"), contains(have, locale)
+	present, generated := args.Bool("present"), slices.Contains(have, locale)
 	var edited string
 	switch {
 	case present && !generated:

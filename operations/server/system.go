@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -334,7 +335,7 @@ func planMount(ctx context.Context, h operations.Host, args connector.Data) (*op
 		step("umount", path)
 	case mounted && len(opts) > 0:
 		for _, o := range opts {
-			if !contains(cur.Options, o) {
+			if !slices.Contains(cur.Options, o) {
 				step("mount", "-o", "remount,"+strings.Join(opts, ","), path)
 				break
 			}

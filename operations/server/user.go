@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,7 +98,7 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		}
 		// A group named after the user already exists: useradd would
 		// fail trying to create it, so make it the primary group.
-		if group == "" && contains(all, name) {
+		if group == "" && slices.Contains(all, name) {
 			group = name
 		}
 		argv := []string{"useradd", "-d", home}
@@ -217,7 +218,7 @@ func publicKeys(h operations.Host, v any) ([]string, error) {
 			}
 		}
 		for _, line := range strings.Split(k, "\n") {
-			if line = strings.TrimSpace(line); line != "" && !contains(keys, line) {
+			if line = strings.TrimSpace(line); line != "" && !slices.Contains(keys, line) {
 				keys = append(keys, line)
 			}
 		}
@@ -352,7 +353,7 @@ func sameSet(have, want []string, primary string) bool {
 	norm := func(l []string) []string {
 		var out []string
 		for _, s := range l {
-			if s != primary && !contains(out, s) {
+			if s != primary && !slices.Contains(out, s) {
 				out = append(out, s)
 			}
 		}
@@ -396,7 +397,7 @@ func planGroup(ctx context.Context, h operations.Host, args connector.Data) (*op
 	if err != nil {
 		return nil, err
 	}
-	exists := contains(all, name)
+	exists := slices.Contains(all, name)
 	plan := &operations.Plan{}
 	switch present := args.Bool("present"); {
 	case present && !exists:

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -155,19 +156,10 @@ func ParseShow(lines []string, property string, on ...string) map[string]bool {
 			continue
 		}
 		if k == property && current != "" {
-			out[current] = contains(on, v)
+			out[current] = slices.Contains(on, v)
 		}
 	}
 	return out
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 func init() {

@@ -7,6 +7,7 @@ package packaging
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/goinfra-dev/goinfra/command"
@@ -216,18 +217,9 @@ func ParseVersions(re *regexp.Regexp, lines []string) map[string][]string {
 		if m == nil {
 			continue
 		}
-		if !contains(out[m[1]], m[2]) {
+		if !slices.Contains(out[m[1]], m[2]) {
 			out[m[1]] = append(out[m[1]], m[2])
 		}
 	}
 	return out
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
