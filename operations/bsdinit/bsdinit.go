@@ -15,7 +15,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/goinfra-dev/goinfra/command"
@@ -45,7 +44,7 @@ var (
 		Args:    []string{"services"},
 		Command: statusCommand,
 	}, servicesArgs, func(out connector.Output, _ facts.Args) (map[string]*bool, error) {
-		return parseStatus(out.StdoutLines()), nil
+		return initsvc.ParseStatus(out.StdoutLines()), nil
 	})
 
 	// RcdEnabled says, per service with a NAME_enable setting in
@@ -90,27 +89,6 @@ func statusCommand(a facts.Args) (command.Command, error) {
 	return command.New(append(parts, ";", "do",
 		"f=/etc/rc.d/$s", ";", "test", "-f", `"$f"`, "||", "f=/usr/local/etc/rc.d/$s", ";",
 		"test", "-f", `"$f"`, "||", "continue", ";", statusBody, ";", "done")...), nil
-}
-
-func parseStatus(lines []string) map[string]*bool {
-	out := map[string]*bool{}
-	for _, l := range lines {
-		i := strings.LastIndexByte(l, '=')
-		if i <= 0 {
-			continue
-		}
-		code, err := strconv.Atoi(l[i+1:])
-		if err != nil {
-			continue
-		}
-		var v *bool
-		if code >= 0 && code <= 3 {
-			b := code == 0
-			v = &b
-		}
-		out[l[:i]] = v
-	}
-	return out
 }
 
 // ParseEnabled reads rc.conf lines: NAME_enable=VALUE, the value quoted

@@ -14,7 +14,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"strconv"
 	"strings"
 
 	"github.com/goinfra-dev/goinfra/command"
@@ -102,27 +101,9 @@ func statusCommand(a facts.Args) (command.Command, error) {
 	return command.New(append(parts, ";", "do", statusBody, ";", "done")...), nil
 }
 
-// ParseStatus reads NAME=CODE lines: LSB's status codes.
-func ParseStatus(lines []string) map[string]*bool {
-	out := map[string]*bool{}
-	for _, l := range lines {
-		i := strings.LastIndexByte(l, '=')
-		if i <= 0 {
-			continue
-		}
-		code, err := strconv.Atoi(l[i+1:])
-		if err != nil {
-			continue
-		}
-		var v *bool
-		if code >= 0 && code <= 3 {
-			b := code == 0
-			v = &b
-		}
-		out[l[:i]] = v
-	}
-	return out
-}
+// ParseStatus reads NAME=CODE lines: LSB's status codes (true for 0,
+// false for 1-3, null for another).
+func ParseStatus(lines []string) map[string]*bool { return initsvc.ParseStatus(lines) }
 
 func init() {
 	operations.Register(serviceOp)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/goinfra-dev/goinfra/connector"
@@ -124,4 +125,28 @@ func Inner(ctx context.Context, h operations.Host, name string, args map[string]
 		p = &operations.Plan{}
 	}
 	return p, err
+}
+
+// ParseStatus reads NAME=CODE lines of service status scripts: LSB's
+// status codes, which rc.d scripts follow too (true for 0, false for 1-3,
+// null for another).
+func ParseStatus(lines []string) map[string]*bool {
+	out := map[string]*bool{}
+	for _, l := range lines {
+		i := strings.LastIndexByte(l, '=')
+		if i <= 0 {
+			continue
+		}
+		code, err := strconv.Atoi(l[i+1:])
+		if err != nil {
+			continue
+		}
+		var v *bool
+		if code >= 0 && code <= 3 {
+			b := code == 0
+			v = &b
+		}
+		out[l[:i]] = v
+	}
+	return out
 }
