@@ -260,3 +260,25 @@ func LocalPath(h Host, p string) string {
 func RequiresCommand(tool string, cmd command.Command) command.Command {
 	return command.New("!", "command", "-v", tool, ">/dev/null", "2>&1", "||", "(", cmd, ")")
 }
+
+// Inner plans the registered operation name with args on h, as pyinfra's
+// operations call another's _inner: the caller makes its steps (and diff)
+// its own. A plan of nothing is an empty Plan, never nil.
+func Inner(ctx context.Context, h Host, name string, args map[string]any) (*Plan, error) {
+	op, ok := Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("operation %s is not registered (its module is not linked in: import operations/builtin)", name)
+	}
+	checked, err := CheckArgs(op, args)
+	if err != nil {
+		return nil, err
+	}
+	p, err := op.Plan(ctx, h, checked)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		p = &Plan{}
+	}
+	return p, nil
+}

@@ -150,7 +150,7 @@ func planService(ctx context.Context, h operations.Host, args connector.Data) (*
 		return &operations.Command{Cmd: command.New(c...)}
 	})}
 	if r.Enabled != nil {
-		p, err := initsvc.Inner(ctx, h, "files.line", map[string]any{
+		p, err := operations.Inner(ctx, h, "files.line", map[string]any{
 			"path":    "/etc/rc.conf.local",
 			"line":    "^" + regexp.QuoteMeta(r.Name) + "_enable=",
 			"replace": r.Name + `_enable="YES"`,

@@ -349,15 +349,7 @@ func optString(args connector.Data, name string) (string, error) {
 // operation's steps that another operation does first (pyinfra's
 // `yield from files.directory._inner(...)`).
 func subPlan(ctx context.Context, h operations.Host, name string, args map[string]any) ([]operations.Step, error) {
-	op, ok := operations.Lookup(name)
-	if !ok {
-		return nil, fmt.Errorf("operation %s is not registered", name)
-	}
-	checked, err := operations.CheckArgs(op, args)
-	if err != nil {
-		return nil, err
-	}
-	p, err := op.Plan(ctx, h, checked)
+	p, err := operations.Inner(ctx, h, name, args)
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ func planLocale(ctx context.Context, h operations.Host, args connector.Data) (*o
 	}
 	plan := &operations.Plan{}
 	if edited != line {
-		sub, err := subPlan(ctx, h, "files.line", map[string]any{
+		sub, err := operations.Inner(ctx, h, "files.line", map[string]any{
 			"path": LocaleGen, "line": "^" + regexp.QuoteMeta(line) + "$", "replace": edited,
 		})
 		if err != nil {

@@ -114,20 +114,6 @@ func fileSteps(ctx context.Context, h operations.Host, path, content string) ([]
 	}}, nil
 }
 
-// subPlan plans another registered operation (files.line, apt.packages)
-// on h as a part of this one.
-func subPlan(ctx context.Context, h operations.Host, name string, args map[string]any) (*operations.Plan, error) {
-	op, ok := operations.Lookup(name)
-	if !ok {
-		return nil, fmt.Errorf("%s is not linked into this program", name)
-	}
-	checked, err := operations.CheckArgs(op, args)
-	if err != nil {
-		return nil, err
-	}
-	return op.Plan(ctx, h, checked)
-}
-
 // appendPlan adds sub's steps and diff to p.
 func appendPlan(p, sub *operations.Plan) {
 	p.Steps = append(p.Steps, sub.Steps...)
@@ -213,7 +199,7 @@ func planSysctl(ctx context.Context, h operations.Host, args connector.Data) (*o
 		plan.Steps = append(plan.Steps, &operations.Command{Cmd: command.New("sysctl", command.Plain(key+"="+singleQuoted(value)))})
 	}
 	if args.Bool("persist") {
-		sub, err := subPlan(ctx, h, "files.line", map[string]any{
+		sub, err := operations.Inner(ctx, h, "files.line", map[string]any{
 			"path": args.String("persist_file"),
 			// Any line of the key, whatever its value: an old value
 			// is replaced, not left above the new one.
@@ -395,7 +381,7 @@ var packagesOp = operations.Op{
 			for _, p := range args.Strings("packages") {
 				pkgs = append(pkgs, p)
 			}
-			return subPlan(ctx, h, pm.op, map[string]any{"packages": pkgs, "present": args.Bool("present")})
+			return operations.Inner(ctx, h, pm.op, map[string]any{"packages": pkgs, "present": args.Bool("present")})
 		}
 		return nil, fmt.Errorf("no system package manager found (no apk, apt, brew, dnf, pacman, pkg, xbps, yum or zypper found)")
 	},
@@ -422,7 +408,7 @@ var securityLimitOp = operations.Op{
 			}
 		}
 		// The line of the same domain, type and item is replaced.
-		return subPlan(ctx, h, "files.line", map[string]any{
+		return operations.Inner(ctx, h, "files.line", map[string]any{
 			"path":    "/etc/security/limits.conf",
 			"line":    "^" + regexp.QuoteMeta(fields[0]) + "[[:space:]]+" + regexp.QuoteMeta(fields[1]) + "[[:space:]]+" + regexp.QuoteMeta(fields[2]) + "[[:space:]]",
 			"replace": strings.Join(fields, "\t"),

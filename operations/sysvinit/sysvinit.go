@@ -232,7 +232,7 @@ func planEnable(ctx context.Context, h operations.Host, args connector.Data) (*o
 	}
 	plan := &operations.Plan{}
 	for _, l := range links {
-		p, err := initsvc.Inner(ctx, h, "files.link", map[string]any{"path": l, "target": "/etc/init.d/" + name})
+		p, err := operations.Inner(ctx, h, "files.link", map[string]any{"path": l, "target": "/etc/init.d/" + name})
 		if err != nil {
 			return nil, err
 		}

@@ -88,7 +88,7 @@ func planService(ctx context.Context, h operations.Host, args connector.Data) (*
 	switch {
 	case r.Enabled == nil:
 	case *r.Enabled:
-		p, err := initsvc.Inner(ctx, h, "files.file", map[string]any{"path": override, "present": false})
+		p, err := operations.Inner(ctx, h, "files.file", map[string]any{"path": override, "present": false})
 		if err != nil {
 			return nil, err
 		}

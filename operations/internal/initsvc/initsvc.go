@@ -5,7 +5,6 @@
 package initsvc
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -106,25 +105,6 @@ func Control(r Request, running *bool, step func(action ...string) operations.St
 		steps = append(steps, step(r.Command...))
 	}
 	return steps
-}
-
-// Inner plans the registered operation name with args on h, as pyinfra's
-// operations call another's _inner: its steps (and diff) become the
-// caller's.
-func Inner(ctx context.Context, h operations.Host, name string, args map[string]any) (*operations.Plan, error) {
-	op, ok := operations.Lookup(name)
-	if !ok {
-		return nil, fmt.Errorf("%s is not registered (link operations/builtin)", name)
-	}
-	checked, err := operations.CheckArgs(op, args)
-	if err != nil {
-		return nil, err
-	}
-	p, err := op.Plan(ctx, h, checked)
-	if p == nil && err == nil {
-		p = &operations.Plan{}
-	}
-	return p, err
 }
 
 // ParseStatus reads NAME=CODE lines of service status scripts: LSB's

@@ -326,15 +326,7 @@ func uploadSteps(ctx context.Context, h operations.Host, file, content string) (
 
 // subPlan plans the registered operation name with args on h.
 func subPlan(ctx context.Context, h operations.Host, name string, args map[string]any) ([]operations.Step, error) {
-	op, ok := operations.Lookup(name)
-	if !ok {
-		return nil, fmt.Errorf("operation %s is not registered (its module is not linked in)", name)
-	}
-	checked, err := operations.CheckArgs(op, args)
-	if err != nil {
-		return nil, err
-	}
-	p, err := op.Plan(ctx, h, checked)
+	p, err := operations.Inner(ctx, h, name, args)
 	if err != nil {
 		return nil, err
 	}
