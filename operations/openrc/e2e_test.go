@@ -47,7 +47,11 @@ func openrcHost(t *testing.T) *optest.Host {
 // runs.
 func TestServiceInContainer(t *testing.T) {
 	h := openrcHost(t)
-	optest.Run(t, h, "cat >/etc/init.d/gi-sleeper <<'EOF'\n"+sleeper+"EOF\nchmod 755 /etc/init.d/gi-sleeper")
+	// OpenRC trusts its dependency cache while no init script is newer
+	// to the second: a script written in the second the cache was made
+	// (dpkg made it just before) stays out of rc-status until the cache
+	// is renewed, as after any package install with rc-update -u.
+	optest.Run(t, h, "cat >/etc/init.d/gi-sleeper <<'EOF'\n"+sleeper+"EOF\nchmod 755 /etc/init.d/gi-sleeper && rc-update -u >/dev/null 2>&1")
 	status := "rc-service gi-sleeper status >/dev/null 2>&1 && echo started || echo stopped"
 
 	on := map[string]any{"service": "gi-sleeper", "running": true, "enabled": true}
