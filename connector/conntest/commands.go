@@ -127,6 +127,46 @@ func (s *suite) testKilled(t *testing.T) {
 	}
 }
 
+// testDuration: Result.Duration is the command's wall time as the
+// connector saw it, for a command that succeeds, one that fails and one run
+// with each escalation the options name (the escalation layer passes the
+// connector's result on).
+func (s *suite) testDuration(t *testing.T) {
+	c := s.conn(t)
+	const pause = 200 * time.Millisecond
+	cases := []struct {
+		name string
+		opts connector.Options
+		line string
+	}{
+		{"success", connector.Options{}, "sleep 0.2"},
+		{"failure", connector.Options{}, "sleep 0.2; exit 3"},
+	}
+	for _, e := range s.escalations() {
+		cases = append(cases, struct {
+			name string
+			opts connector.Options
+			line string
+		}{e.name, connector.Options{Unix: e.unix}, "sleep 0.2"})
+	}
+	for _, tc := range cases {
+		start := time.Now()
+		res, err := c.Run(ctx(t), command.Shell(tc.line), tc.opts)
+		wall := time.Since(start)
+		if tc.name == "failure" {
+			if !errors.Is(err, connector.ErrCommand) {
+				t.Fatalf("%s: %v, want a CommandError", tc.line, err)
+			}
+		} else if err != nil {
+			t.Fatalf("%s (%s): %v", tc.line, tc.name, err)
+		}
+		if res.Duration < pause || res.Duration > wall {
+			t.Errorf("%s (%s): Result.Duration %v, want between the sleep (%v) and the wall time of Run (%v)",
+				tc.line, tc.name, res.Duration, pause, wall)
+		}
+	}
+}
+
 func (s *suite) testSuccessExitCodes(t *testing.T) {
 	c := s.conn(t)
 	res, err := c.Run(ctx(t), command.Shell("exit 3"), connector.Options{SuccessExitCodes: []int{0, 3}})

@@ -20,6 +20,8 @@
 // in arrival order (and 2000 lines of each, none lost); a disallowed exit
 // code as a *connector.CommandError (errors.As, errors.Is ErrCommand) with
 // the host, the masked command and the output so far; SuccessExitCodes;
+// Result.Duration covering a short sleep, on success, failure and with
+// each escalation;
 // stdin (text, 1 MiB, unread, absent); _env values with $, quotes and
 // spaces; _chdir; OnLine called while the command runs; lines over
 // connector.MaxLineBytes in pieces, MaxOutput and StreamOnly; a Timeout that
@@ -127,6 +129,7 @@ func Run(t *testing.T, open func(t *testing.T) connector.Conn, opts Options) {
 		{"OutputOrder", s.testOutputOrder, ""},
 		{"ExitCode", s.testExitCode, ""},
 		{"SuccessExitCodes", s.testSuccessExitCodes, ""},
+		{"Duration", s.testDuration, ""},
 		{"Killed", s.testKilled, ""},
 		{"Stdin", s.testStdin, ""},
 		{"EnvQuoting", s.testEnv, ""},

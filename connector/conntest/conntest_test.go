@@ -48,6 +48,7 @@ func TestCatchesBrokenConnectors(t *testing.T) {
 		{"stderr-after-stdout", "OutputOrder", "lines"},
 		{"timeout-as-exit", "Timeout", "is not a *connector.TimeoutError"},
 		{"truncate-stdin", "Stdin", "wc -c"},
+		{"no-duration", "Duration", "Result.Duration 0s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.mode+"/"+tc.subtest, func(t *testing.T) {
@@ -108,6 +109,12 @@ func (b *broken) Run(ctx context.Context, cmd command.Command, opts connector.Op
 		if err != nil && res.ExitCode == -1 {
 			return res, &connector.CommandError{Host: local.HostName, ExitCode: -1}
 		}
+		return res, err
+	case "no-duration":
+		// The ssh connector's bug: a defer that set the duration on a
+		// copy of the result already returned.
+		res, err := b.Conn.Run(ctx, cmd, opts)
+		res.Duration = 0
 		return res, err
 	case "truncate-stdin":
 		if opts.Stdin != nil {

@@ -56,9 +56,16 @@ func (c *Conn) Terminal() {}
 
 // Run implements connector.Conn. Commands may run concurrently.
 func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
-	res := connector.Result{ExitCode: -1}
 	start := time.Now()
-	defer func() { res.Duration = time.Since(start) }()
+	res, err := c.run(ctx, cmd, opts)
+	res.Duration = time.Since(start)
+	return res, err
+}
+
+// run is Run without the timing: its many returns would each have to set
+// Duration otherwise.
+func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
+	res := connector.Result{ExitCode: -1}
 	unix := opts.Unix
 	stdin := opts.Stdin
 	wrapped := unix.Wrap(cmd)
