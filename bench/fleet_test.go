@@ -39,7 +39,7 @@ var userOpt = []string{"-o", "User=" + benchUser}
 // benchFleet starts fleetSize sshd processes on loopback.
 func benchFleet(b *testing.B) *sshfleet.Fleet {
 	b.Helper()
-	return sshfleet.Start(b, sshfleet.Options{Servers: fleetSize, Mode: sshfleet.Processes})
+	return sshfleet.Start(b, sshfleet.Options{Servers: fleetSize, Mode: sshfleet.Processes, Reaper: true})
 }
 
 // inventory writes a Starlark inventory of n hosts spread over the fleet's
@@ -119,44 +119,44 @@ func run(b *testing.B, cmd *exec.Cmd) *os.ProcessState {
 	return cmd.ProcessState
 }
 
-// pair measures goinfra and openssh once per iteration, in turns
-// (alternating which goes first), and reports both medians and the ratio.
-// prep, if not nil, runs untimed before each side.
-func pair(b *testing.B, prep func(), goinfra, openssh func()) {
+// pair measures goinfra and openssh once per iteration on fleet fl, in
+// turns (alternating which goes first), and reports both medians, the
+// ratio and, per side, where the run spent the machine (see cost). prep,
+// if not nil, runs untimed before each side.
+func pair(b *testing.B, fl *sshfleet.Fleet, prep func(), goinfra, openssh func()) {
 	b.Helper()
-	var g, o, gc, oc, gm, om []time.Duration
-	measure := func(f func(), into, cpu, machine *[]time.Duration) {
+	var g, o []cost
+	measure := func(f func(), into *[]cost) {
 		if prep != nil {
 			prep()
 		}
-		c := cpuNanos.Load()
-		m := machineBusy()
-		s := time.Now()
-		f()
-		*into = append(*into, time.Since(s))
-		*cpu = append(*cpu, time.Duration(cpuNanos.Load()-c))
-		*machine = append(*machine, machineBusy()-m)
+		*into = append(*into, measureCost(b, fl, f))
 	}
 	b.ResetTimer()
 	for i := range b.N {
 		if i%2 == 0 {
-			measure(goinfra, &g, &gc, &gm)
-			measure(openssh, &o, &oc, &om)
+			measure(goinfra, &g)
+			measure(openssh, &o)
 		} else {
-			measure(openssh, &o, &oc, &om)
-			measure(goinfra, &g, &gc, &gm)
+			measure(openssh, &o)
+			measure(goinfra, &g)
 		}
 	}
 	b.StopTimer()
-	gmed, omed := median(g), median(o)
-	b.ReportMetric(ms(gmed), "goinfra-ms")
-	b.ReportMetric(ms(omed), "openssh-ms")
-	b.ReportMetric(float64(gmed)/float64(omed), "ratio")
-	b.ReportMetric(ms(median(gc)), "goinfra-cpu-ms")
-	b.ReportMetric(ms(median(oc)), "openssh-cpu-ms")
-	b.ReportMetric(ms(median(gm)), "goinfra-machine-cpu-ms")
-	b.ReportMetric(ms(median(om)), "openssh-machine-cpu-ms")
-	b.Logf("goinfra %v, openssh %v (all runs: %v / %v)", gmed, omed, g, o)
+	wall := func(cs []cost) time.Duration {
+		d := make([]time.Duration, len(cs))
+		for i, c := range cs {
+			d[i] = c.wall
+		}
+		return median(d)
+	}
+	reportCosts(b, "goinfra", g)
+	reportCosts(b, "openssh", o)
+	b.ReportMetric(float64(wall(g))/float64(wall(o)), "ratio")
+	for i := range g {
+		b.Logf("goinfra %v", g[i])
+		b.Logf("openssh %v", o[i])
+	}
 }
 
 // vmHWM is a process's peak resident set size in KiB (0 once it is gone).
@@ -215,7 +215,7 @@ func BenchmarkAN(b *testing.B) {
 	bin := goinfraBinary(b)
 	f := benchFleet(b)
 	inv, names := inventory(b, f, fleetSize)
-	pair(b, nil, func() {
+	pair(b, f, nil, func() {
 		run(b, goinfraCmd(bin, inv, "exec", "--", "true"))
 	}, func() {
 		xargs(b, names, append(append([]string{"ssh", "-F", f.SSHConfigFile}, userOpt...), "{}", "true")...)
@@ -250,7 +250,7 @@ func BenchmarkBN(b *testing.B) {
 			// default), or not (--no-wait, as the ControlMaster side).
 			for _, mode := range []string{"wait", "no-wait"} {
 				b.Run(mode, func(b *testing.B) {
-					pair(b, nil, func() {
+					pair(b, f, nil, func() {
 						args := []string{inv, deploy, "-y"}
 						if mode == "no-wait" {
 							args = append(args, "--no-wait")
@@ -302,7 +302,7 @@ func randomFile(b *testing.B, dir string, size int64) string {
 // each side, so files.put always transfers.
 func BenchmarkC1(b *testing.B) {
 	bin := goinfraBinary(b)
-	f := sshfleet.Start(b, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes})
+	f := sshfleet.Start(b, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes, Reaper: true})
 	inv, names := inventory(b, f, 1)
 	s := f.Servers[0]
 	src := randomFile(b, b.TempDir(), 256<<20)
@@ -313,7 +313,7 @@ func BenchmarkC1(b *testing.B) {
 			s.SetLatency(lat)
 			defer s.SetLatency(0)
 			b.SetBytes(256 << 20)
-			pair(b, func() { os.Remove(dest) }, func() {
+			pair(b, f, func() { os.Remove(dest) }, func() {
 				run(b, goinfraCmd(bin, inv, "files.put", "src="+src, "dest="+dest))
 			}, func() {
 				cmd := exec.Command("ssh", append(append([]string{"-F", f.SSHConfigFile}, userOpt...), names[0], "cat > "+dest)...)
@@ -345,7 +345,7 @@ func BenchmarkCN(b *testing.B) {
 	}
 	b.Cleanup(clean)
 	b.SetBytes(10 << 20 * fleetSize)
-	pair(b, clean, func() {
+	pair(b, f, clean, func() {
 		// host.name in the destination: --data cannot differ per host, so
 		// the per-host path comes from a one-line deploy file.
 		run(b, goinfraCmd(bin, inv, deployFile(b, src), "-y"))

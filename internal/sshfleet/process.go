@@ -30,6 +30,8 @@ type procServer struct {
 	config  string
 	logFile string
 	addr    string
+	// reaper is tini's path when sshd runs under it (Options.Reaper).
+	reaper string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -81,6 +83,10 @@ func (f *Fleet) startProcesses(opts Options) error {
 		return err
 	}
 
+	reaper := ""
+	if opts.Reaper {
+		reaper, _ = exec.LookPath("tini")
+	}
 	servers := make([]*Server, opts.Servers)
 	errs := make([]error, opts.Servers)
 	var wg sync.WaitGroup
@@ -91,7 +97,7 @@ func (f *Fleet) startProcesses(opts Options) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			servers[i], errs[i] = f.startProcServer(i, authKeys)
+			servers[i], errs[i] = f.startProcServer(i, authKeys, reaper)
 		}()
 	}
 	wg.Wait()
@@ -113,7 +119,7 @@ func (f *Fleet) startProcesses(opts Options) error {
 	return nil
 }
 
-func (f *Fleet) startProcServer(i int, authKeys string) (*Server, error) {
+func (f *Fleet) startProcServer(i int, authKeys, reaper string) (*Server, error) {
 	name := fmt.Sprintf("server-%d", i)
 	dir := filepath.Join(f.Dir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -132,7 +138,7 @@ func (f *Fleet) startProcServer(i int, authKeys string) (*Server, error) {
 		fmt.Fprintf(&keyLines, "HostKey %s\n", kf)
 	}
 	ip := loopbackIP(i)
-	ps := &procServer{name: name, dir: dir, config: filepath.Join(dir, "sshd_config"), logFile: filepath.Join(dir, "sshd.log")}
+	ps := &procServer{name: name, dir: dir, config: filepath.Join(dir, "sshd_config"), logFile: filepath.Join(dir, "sshd.log"), reaper: reaper}
 	srv := &Server{Name: name, InternalHost: ip, backend: ps}
 	var lastErr error
 	// The port is chosen free but sshd binds it later; retry on the rare race.
@@ -194,6 +200,10 @@ func (p *procServer) startSSHD() error {
 	}
 	defer logf.Close()
 	cmd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", p.config)
+	if p.reaper != "" {
+		// tini passes signals on and exits with sshd.
+		cmd = exec.Command(p.reaper, "-s", "--", "/usr/sbin/sshd", "-D", "-e", "-f", p.config)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Own process group: a ^C to the test does not reach sshd first, and
 	// the fleet stops it by PID.

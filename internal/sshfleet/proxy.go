@@ -17,6 +17,9 @@ type Proxy struct {
 	addr   string // fixed after the first listen, so Stop/Start keep the port
 
 	latency atomic.Int64 // nanoseconds, one direction
+	// toServer, toClient and accepted count what went through, for
+	// Traffic.
+	toServer, toClient, accepted atomic.Int64
 	idle    atomic.Int64 // nanoseconds without traffic before a cut; 0: never
 	silent  atomic.Bool  // drop all traffic, as a dead network does
 
@@ -77,6 +80,7 @@ func (p *Proxy) serve(ln net.Listener) {
 			}
 			return
 		}
+		p.accepted.Add(1)
 		go p.handle(c)
 	}
 }
@@ -105,8 +109,8 @@ func (p *Proxy) handle(client net.Conn) {
 
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); p.pipe(server, client, &pc.last) }()
-	go func() { defer wg.Done(); p.pipe(client, server, &pc.last) }()
+	go func() { defer wg.Done(); p.pipe(server, client, &pc.last, &p.toServer) }()
+	go func() { defer wg.Done(); p.pipe(client, server, &pc.last, &p.toClient) }()
 	stopIdle := make(chan struct{})
 	go p.watchIdle(pc, stopIdle)
 	wg.Wait()
@@ -128,7 +132,7 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b
 // pipe copies src to dst. Each chunk read is stamped with the latency in
 // force when it arrived and written no earlier than that, in order, so a
 // delay adds to the round trip without limiting throughput.
-func (p *Proxy) pipe(dst, src net.Conn, last *atomic.Int64) {
+func (p *Proxy) pipe(dst, src net.Conn, last, count *atomic.Int64) {
 	// 512 chunks of 32 KiB in flight per direction: enough for well over
 	// 500 MiB/s at 25 ms one-way delay, so the proxy is never the window.
 	q := make(chan chunk, 512)
@@ -141,7 +145,9 @@ func (p *Proxy) pipe(dst, src net.Conn, last *atomic.Int64) {
 				if d := time.Until(c.due); d > 0 {
 					time.Sleep(d)
 				}
-				if _, err := dst.Write((*c.buf)[:c.n]); err != nil {
+				n, err := dst.Write((*c.buf)[:c.n])
+				count.Add(int64(n))
+				if err != nil {
 					failed = true
 					// Unblock the reader: the other side is gone.
 					src.Close()
@@ -249,6 +255,33 @@ func (c *proxyConn) reset() {
 		}
 	}
 	c.close()
+}
+
+// Traffic is what went through a proxy since it was made.
+type Traffic struct {
+	// ToServer and ToClient are bytes delivered in each direction.
+	ToServer, ToClient int64
+	// Conns is the number of connections accepted.
+	Conns int64
+}
+
+// Traffic returns the proxy's counts so far.
+func (p *Proxy) Traffic() Traffic {
+	return Traffic{ToServer: p.toServer.Load(), ToClient: p.toClient.Load(), Conns: p.accepted.Load()}
+}
+
+// Traffic sums the counts of the servers' proxies.
+func (f *Fleet) Traffic() Traffic {
+	var t Traffic
+	for _, s := range f.Servers {
+		if s.proxy != nil {
+			pt := s.proxy.Traffic()
+			t.ToServer += pt.ToServer
+			t.ToClient += pt.ToClient
+			t.Conns += pt.Conns
+		}
+	}
+	return t
 }
 
 // Conns returns the number of open connections through the proxy.

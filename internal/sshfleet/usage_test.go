@@ -1,0 +1,103 @@
+package sshfleet_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
+)
+
+// TestUsage: a session that receives 1 MiB, writes it to a file and
+// spends CPU shows in the server side's usage and the proxy's counts
+// once the connection has ended.
+func TestUsage(t *testing.T) {
+	requireOpenSSHClient(t)
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes, Reaper: true})
+	s := f.Servers[0]
+	before, err := f.Quiet(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	traffic := f.Traffic()
+	dst := filepath.Join(f.Dir, "usage-file")
+	const size = 1 << 20
+	c := dial(t, f, s, "root", keyAuth(t, f))
+	run(t, c, "cat > "+dst+"; i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done", strings.Repeat("x", size))
+	c.Close()
+	after, err := f.Quiet(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Live != 0 {
+		t.Errorf("%d processes still below sshd 5 s after the connection closed", after.Live)
+	}
+	d := after.Sub(before)
+	t.Logf("server side: %+v; proxy: %+v then %+v", d, traffic, f.Traffic())
+	if d.CPU < 50*time.Millisecond {
+		t.Errorf("server CPU %v for a 100,000-step shell loop, want at least 50ms", d.CPU)
+	}
+	// cat writes the file; sshd writes the data into cat's pipe too.
+	if d.WriteChars < 2*size || d.WriteCalls < 2 {
+		t.Errorf("server wrote %d bytes in %d calls, want at least %d", d.WriteChars, d.WriteCalls, 2*size)
+	}
+	var fs syscall.Statfs_t
+	const tmpfsMagic = 0x01021994 // no page-cache accounting of writes
+	if err := syscall.Statfs(f.Dir, &fs); err == nil && fs.Type != tmpfsMagic && d.WriteBytes < size {
+		t.Errorf("server's file writes %d bytes, want at least %d", d.WriteBytes, size)
+	}
+	tr := f.Traffic()
+	if sent := tr.ToServer - traffic.ToServer; sent < size || tr.Conns-traffic.Conns != 1 {
+		t.Errorf("proxy carried %d bytes to the server over %d connections, want at least %d over 1", sent, tr.Conns-traffic.Conns, size)
+	}
+	if tr.ToClient <= traffic.ToClient {
+		t.Error("proxy carried nothing back to the client")
+	}
+}
+
+// TestUsageOrphans: scp drops the connection as soon as the file is sent,
+// and sshd ends without waiting for the sftp-server that wrote it; under
+// the fleet's subreaper its writes still count.
+func TestUsageOrphans(t *testing.T) {
+	requireOpenSSHClient(t)
+	for _, bin := range []string{"tini", "scp"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s not installed", bin)
+		}
+	}
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes, Reaper: true})
+	src := filepath.Join(t.TempDir(), "src")
+	const size = 4 << 20
+	if err := os.WriteFile(src, make([]byte, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(f.Dir, "orphan-file")
+	before, err := f.Quiet(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		// SFTP mode: the server side is the sftp subsystem.
+		if out, err := exec.Command("scp", "-s", "-q", "-F", f.SSHConfigFile, src, f.Servers[0].Name+":"+dst).CombinedOutput(); err != nil {
+			t.Fatalf("scp: %v: %s", err, out)
+		}
+	}
+	after, err := f.Quiet(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := after.Sub(before)
+	t.Logf("server side of 3 scp: %+v", d)
+	if d.Partial {
+		t.Error("usage partial under tini")
+	}
+	// sshd writes each file into sftp-server's pipe, sftp-server into
+	// the file.
+	if d.WriteChars < 3*2*size {
+		t.Errorf("server wrote %d bytes for 3 scp of %d, want at least %d", d.WriteChars, size, 3*2*size)
+	}
+}
