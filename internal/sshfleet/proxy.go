@@ -20,8 +20,8 @@ type Proxy struct {
 	// toServer, toClient and accepted count what went through, for
 	// Traffic.
 	toServer, toClient, accepted atomic.Int64
-	idle    atomic.Int64 // nanoseconds without traffic before a cut; 0: never
-	silent  atomic.Bool  // drop all traffic, as a dead network does
+	idle                         atomic.Int64 // nanoseconds without traffic before a cut; 0: never
+	silent                       atomic.Bool  // drop all traffic, as a dead network does
 
 	mu      sync.Mutex
 	ln      net.Listener
