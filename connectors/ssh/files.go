@@ -285,7 +285,6 @@ func (c *Conn) putSFTP(ctx context.Context, r io.Reader, dst string) (err error)
 		return err
 	}
 	c.removeStale(sc, dst)
-	c.removeStale(sc, dst)
 	tmp := path.Join(path.Dir(dst), "."+path.Base(dst)+".goinfra-"+randomSuffix())
 	f, err := sc.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
