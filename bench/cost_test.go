@@ -30,6 +30,8 @@ type cost struct {
 	// net is what the proxies carried (client to server and back, and
 	// the TCP connections opened).
 	net sshfleet.Traffic
+	// sessions are the sessions the servers started, by kind.
+	sessions map[string]int
 }
 
 // quietLimit bounds the wait for a run's sessions to be torn down on the
@@ -40,6 +42,10 @@ const quietLimit = 5 * time.Second
 func measureCost(b *testing.B, fl *sshfleet.Fleet, f func()) cost {
 	b.Helper()
 	u0, err := fl.Quiet(quietLimit)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n0, err := fl.Sessions()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +64,15 @@ func measureCost(b *testing.B, fl *sshfleet.Fleet, f func()) cost {
 		b.Logf("%d server processes still running %v after the run: the server figures miss their end", u1.Live, quietLimit)
 	}
 	t1 := fl.Traffic()
+	n1, err := fl.Sessions()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for k, v := range n0 {
+		n1[k] -= v
+	}
 	return cost{
+		sessions: n1,
 		wall:    wall,
 		client:  time.Duration(cpuNanos.Load() - c0),
 		machine: machineBusy() - m0,
@@ -104,14 +118,21 @@ func reportCosts(b *testing.B, side string, runs []cost) {
 		{"server-writes", func(c cost) float64 { return float64(c.server.WriteCalls) }},
 		{"server-disk-MiB", func(c cost) float64 { return float64(c.server.WriteBytes) / mib }},
 		{"conns", func(c cost) float64 { return float64(c.net.Conns) }},
+		{"sessions", func(c cost) float64 {
+			n := 0
+			for _, v := range c.sessions {
+				n += v
+			}
+			return float64(n)
+		}},
 	} {
 		b.ReportMetric(med(m.get), side+"-"+m.unit)
 	}
 }
 
 func (c cost) String() string {
-	return fmt.Sprintf("%v (client %v, servers %v, proxies %v, machine %v CPU; sent %.1f MiB, got %.1f KiB over %d conns; servers wrote %.1f MiB in %d calls, %.1f MiB to files)",
+	return fmt.Sprintf("%v (client %v, servers %v, proxies %v, machine %v CPU; sent %.1f MiB, got %.1f KiB over %d conns, sessions %v; servers wrote %.1f MiB in %d calls, %.1f MiB to files)",
 		c.wall.Round(time.Millisecond), c.client.Round(time.Millisecond), c.server.CPU, c.self.Round(time.Millisecond),
-		c.machine, float64(c.net.ToServer)/mib, float64(c.net.ToClient)/1024, c.net.Conns,
+		c.machine, float64(c.net.ToServer)/mib, float64(c.net.ToClient)/1024, c.net.Conns, c.sessions,
 		float64(c.server.WriteChars)/mib, c.server.WriteCalls, float64(c.server.WriteBytes)/mib)
 }

@@ -39,7 +39,7 @@ var userOpt = []string{"-o", "User=" + benchUser}
 // benchFleet starts fleetSize sshd processes on loopback.
 func benchFleet(b *testing.B) *sshfleet.Fleet {
 	b.Helper()
-	return sshfleet.Start(b, sshfleet.Options{Servers: fleetSize, Mode: sshfleet.Processes, Reaper: true})
+	return sshfleet.Start(b, sshfleet.Options{Servers: fleetSize, Mode: sshfleet.Processes, Measure: true})
 }
 
 // inventory writes a Starlark inventory of n hosts spread over the fleet's
@@ -302,7 +302,7 @@ func randomFile(b *testing.B, dir string, size int64) string {
 // each side, so files.put always transfers.
 func BenchmarkC1(b *testing.B) {
 	bin := goinfraBinary(b)
-	f := sshfleet.Start(b, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes, Reaper: true})
+	f := sshfleet.Start(b, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes, Measure: true})
 	inv, names := inventory(b, f, 1)
 	s := f.Servers[0]
 	src := randomFile(b, b.TempDir(), 256<<20)

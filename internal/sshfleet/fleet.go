@@ -93,12 +93,14 @@ type Options struct {
 	Bastions int
 	// Mode selects containers or processes (default Auto).
 	Mode Mode
-	// Reaper, in Processes mode, starts each sshd under `tini -s`, a
-	// subreaper, when tini is installed: a session process that sshd
-	// leaves behind when a client drops the connection at once (scp and
-	// ssh do) is then reaped inside the server's tree, so that Usage
-	// counts its CPU and writes (see Usage.Partial).
-	Reaper bool
+	// Measure, in Processes mode, prepares the servers for Usage and
+	// Sessions: each sshd runs under `tini -s`, a subreaper, when tini is
+	// installed, so that a session process sshd leaves behind when a
+	// client drops the connection at once (scp and ssh do) is reaped
+	// inside the server's tree and its CPU and writes count (see
+	// Usage.Partial); and sshd logs each session it starts (LogLevel
+	// VERBOSE).
+	Measure bool
 	// Log receives progress worth a line (an image build); Start uses
 	// t.Logf. Optional.
 	Log func(format string, args ...any)

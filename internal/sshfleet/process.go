@@ -30,7 +30,7 @@ type procServer struct {
 	config  string
 	logFile string
 	addr    string
-	// reaper is tini's path when sshd runs under it (Options.Reaper).
+	// reaper is tini's path when sshd runs under it (Options.Measure).
 	reaper string
 
 	mu     sync.Mutex
@@ -83,9 +83,10 @@ func (f *Fleet) startProcesses(opts Options) error {
 		return err
 	}
 
-	reaper := ""
-	if opts.Reaper {
+	reaper, logLevel := "", ""
+	if opts.Measure {
 		reaper, _ = exec.LookPath("tini")
+		logLevel = "LogLevel VERBOSE\n"
 	}
 	servers := make([]*Server, opts.Servers)
 	errs := make([]error, opts.Servers)
@@ -97,7 +98,7 @@ func (f *Fleet) startProcesses(opts Options) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			servers[i], errs[i] = f.startProcServer(i, authKeys, reaper)
+			servers[i], errs[i] = f.startProcServer(i, authKeys, reaper, logLevel)
 		}()
 	}
 	wg.Wait()
@@ -119,7 +120,7 @@ func (f *Fleet) startProcesses(opts Options) error {
 	return nil
 }
 
-func (f *Fleet) startProcServer(i int, authKeys, reaper string) (*Server, error) {
+func (f *Fleet) startProcServer(i int, authKeys, reaper, logLevel string) (*Server, error) {
 	name := fmt.Sprintf("server-%d", i)
 	dir := filepath.Join(f.Dir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -148,7 +149,7 @@ func (f *Fleet) startProcServer(i int, authKeys, reaper string) (*Server, error)
 			return nil, err
 		}
 		ps.addr = net.JoinHostPort(ip, strconv.Itoa(port))
-		cfg := sshdConfig(fmt.Sprintf("ListenAddress %s\n%sPidFile none\nAuthorizedKeysFile %s\n# The key file lives in a temporary directory below /tmp.\nStrictModes no\n# Marks every session's processes, found and stopped by Stop even when orphaned.\n# SHLVL=1: bash sources ~/.bashrc for an ssh command only at shell level 1,\n# and this machine's root ~/.bashrc runs pyenv (100 ms a session, and a lock\n# a killed session leaves behind that makes every later one wait 60 s): a\n# fleet server behaves as a clean host. (Only the first SetEnv line counts.)\nSetEnv %s SHLVL=1\n",
+		cfg := sshdConfig(logLevel + fmt.Sprintf("ListenAddress %s\n%sPidFile none\nAuthorizedKeysFile %s\n# The key file lives in a temporary directory below /tmp.\nStrictModes no\n# Marks every session's processes, found and stopped by Stop even when orphaned.\n# SHLVL=1: bash sources ~/.bashrc for an ssh command only at shell level 1,\n# and this machine's root ~/.bashrc runs pyenv (100 ms a session, and a lock\n# a killed session leaves behind that makes every later one wait 60 s): a\n# fleet server behaves as a clean host. (Only the first SetEnv line counts.)\nSetEnv %s SHLVL=1\n",
 			ps.addr, keyLines.String(), authKeys, ps.mark()))
 		if err := os.WriteFile(ps.config, []byte(cfg), 0o644); err != nil {
 			return nil, err

@@ -30,7 +30,7 @@ type Usage struct {
 	// reading: 0 once every session has ended.
 	Live int
 	// Partial is true when the servers run without a subreaper (see
-	// Options.Reaper): what sshd did not wait for is missing.
+	// Options.Measure): what sshd did not wait for is missing.
 	Partial bool
 }
 
@@ -144,6 +144,32 @@ func procIO(pid int) (map[string]int64, error) {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err == nil {
 			out[k] = n
+		}
+	}
+	return out, nil
+}
+
+// Sessions counts the sessions the servers started, by kind ("command",
+// "subsystem 'sftp'", "shell"), from their logs (Options.Measure): the
+// difference of two counts around a run is the run's.
+func (f *Fleet) Sessions() (map[string]int, error) {
+	out := map[string]int{}
+	for _, s := range f.Servers {
+		ps, ok := s.backend.(*procServer)
+		if !ok {
+			return nil, fmt.Errorf("sshfleet: %s: sessions are counted in Processes mode only", s.Name)
+		}
+		b, err := os.ReadFile(ps.logFile)
+		if err != nil {
+			return nil, fmt.Errorf("sshfleet: %s: %w", s.Name, err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			_, rest, ok := strings.Cut(l, "Starting session: ")
+			if !ok {
+				continue
+			}
+			kind, _, _ := strings.Cut(rest, " for ")
+			out[kind]++
 		}
 	}
 	return out, nil

@@ -17,13 +17,17 @@ import (
 // once the connection has ended.
 func TestUsage(t *testing.T) {
 	requireOpenSSHClient(t)
-	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes, Reaper: true})
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes, Measure: true})
 	s := f.Servers[0]
 	before, err := f.Quiet(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	traffic := f.Traffic()
+	sessions, err := f.Sessions()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dst := filepath.Join(f.Dir, "usage-file")
 	const size = 1 << 20
 	c := dial(t, f, s, "root", keyAuth(t, f))
@@ -57,6 +61,13 @@ func TestUsage(t *testing.T) {
 	if tr.ToClient <= traffic.ToClient {
 		t.Error("proxy carried nothing back to the client")
 	}
+	now, err := f.Sessions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now["command"]-sessions["command"] != 1 || len(now) != 1 {
+		t.Errorf("sessions %v, then %v: want one command session more", sessions, now)
+	}
 }
 
 // TestUsageOrphans: scp drops the connection as soon as the file is sent,
@@ -69,7 +80,7 @@ func TestUsageOrphans(t *testing.T) {
 			t.Skipf("%s not installed", bin)
 		}
 	}
-	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes, Reaper: true})
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes, Measure: true})
 	src := filepath.Join(t.TempDir(), "src")
 	const size = 4 << 20
 	if err := os.WriteFile(src, make([]byte, size), 0o644); err != nil {
@@ -94,6 +105,9 @@ func TestUsageOrphans(t *testing.T) {
 	t.Logf("server side of 3 scp: %+v", d)
 	if d.Partial {
 		t.Error("usage partial under tini")
+	}
+	if n, err := f.Sessions(); err != nil || n["subsystem 'sftp'"] != 3 {
+		t.Errorf("sessions after 3 scp: %v %v, want 3 SFTP subsystems", n, err)
 	}
 	// sshd writes each file into sftp-server's pipe, sftp-server into
 	// the file.
