@@ -53,6 +53,28 @@ type Fact struct {
 	// under their names, as text ("" for null). A caller cannot give
 	// them: Check refuses them as any undeclared argument.
 	Uses []string
+	// Native, when set, may answer without the command from what the
+	// connection offers (a connector capability such as
+	// connector.Stater); it is tried first. See SetNative.
+	Native Native
+}
+
+// Native answers a fact without its command: ok false (with a nil error)
+// means it cannot here, and the command runs as usual. v is the value
+// the fact's parser would give (nil for null).
+type Native func(ctx context.Context, conn connector.Conn, args Args, opts connector.Options) (v any, ok bool, err error)
+
+// SetNative sets the Native of the registered fact name (from the init
+// function of the package that declares it, or of one beside it). It
+// panics on an unknown name.
+func SetNative(name string, n Native) {
+	mu.Lock()
+	defer mu.Unlock()
+	f, ok := registry[name]
+	if !ok {
+		panic("facts: SetNative of unknown fact " + name)
+	}
+	f.Native = n
 }
 
 var (
@@ -150,6 +172,15 @@ func gather(ctx context.Context, conn connector.Conn, name string, args Args, op
 	if err != nil {
 		return nil, err
 	}
+	if n := native(f); n != nil {
+		v, ok, err := n(ctx, conn, args, opts)
+		if err != nil {
+			return nil, fmt.Errorf("fact %s: %w", name, err)
+		}
+		if ok {
+			return v, nil
+		}
+	}
 	if args, err = withUses(f, args, use); err != nil {
 		return nil, fmt.Errorf("fact %s: %w", name, err)
 	}
@@ -167,6 +198,12 @@ func gather(ctx context.Context, conn connector.Conn, name string, args Args, op
 		return nil, fmt.Errorf("fact %s: %w", name, err)
 	}
 	return v, nil
+}
+
+func native(f *Fact) Native {
+	mu.RLock()
+	defer mu.RUnlock()
+	return f.Native
 }
 
 // withUses is args with the values of the facts f uses added.

@@ -317,3 +317,55 @@ func TestUses(t *testing.T) {
 		t.Errorf("Check with a used fact as argument: %v", err)
 	}
 }
+
+// testNativeGreeting is testGreeting answered natively for some names.
+var testNativeGreeting = facts.New(facts.Fact{
+	Name: "test.NativeGreeting",
+	Args: []string{"name"},
+	Uses: []string{"test.Tool"},
+	Command: func(a facts.Args) (command.Command, error) {
+		return command.New("echo", "hi", command.Quoted(a["name"])), nil
+	},
+}, facts.Arg("name"), func(out connector.Output, a facts.Args) (string, error) {
+	return "command: " + strings.TrimSpace(out.Stdout()), nil
+})
+
+// A fact's Native answers before its Uses and its command are gathered;
+// when it declines, both run as usual; its error is the fact's.
+func TestNative(t *testing.T) {
+	facts.SetNative("test.NativeGreeting", func(_ context.Context, conn connector.Conn, a facts.Args, _ connector.Options) (any, bool, error) {
+		if conn == nil {
+			return nil, false, errors.New("no connection given")
+		}
+		switch a["name"] {
+		case "native":
+			return "native: hi", true, nil
+		case "null":
+			return nil, true, nil
+		case "broken":
+			return nil, false, errors.New("native failure")
+		}
+		return nil, false, nil
+	})
+	ctx := context.Background()
+	cc := &countingConn{Conn: localConn(t)}
+	src := facts.Host{Name: "@local", Conn: cc}
+	if v, err := testNativeGreeting.Get(ctx, src, "native"); err != nil || v != "native: hi" || cc.n.Load() != 0 {
+		t.Errorf("native answer: %q, %v, %d commands run", v, err, cc.n.Load())
+	}
+	if v, err := testNativeGreeting.Get(ctx, src, "null"); err != nil || v != "" || cc.n.Load() != 0 {
+		t.Errorf("native null: %q, %v, %d commands run", v, err, cc.n.Load())
+	}
+	if v, err := testNativeGreeting.Get(ctx, src, "other"); err != nil || v != "command: hi other" || cc.n.Load() != 2 {
+		t.Errorf("declined: %q, %v, %d commands run, want 2 (tool and fact)", v, err, cc.n.Load())
+	}
+	if _, err := testNativeGreeting.Get(ctx, src, "broken"); err == nil || !strings.Contains(err.Error(), "fact test.NativeGreeting: native failure") {
+		t.Errorf("native error: %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("SetNative of an unknown fact did not panic")
+		}
+	}()
+	facts.SetNative("test.NoSuchFact", nil)
+}

@@ -42,6 +42,7 @@ func TestFleet(t *testing.T) {
 		{"DroppedConnection", testDroppedConnection},
 		{"Forward", testForward},
 		{"RunBasics", testRunBasics},
+		{"Stater", testStater},
 		{"TimeoutLeavesNoProcess", testTimeoutLeavesNoProcess},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, f) })

@@ -1,0 +1,75 @@
+package files_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/goinfra-dev/goinfra/command"
+	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/internal/optest"
+	"github.com/goinfra-dev/goinfra/internal/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/sshtest"
+)
+
+// countingConn counts the commands run through it; Unwrap lets
+// connector.As find the capabilities below.
+type countingConn struct {
+	connector.Conn
+	n atomic.Int32
+}
+
+func (c *countingConn) Run(ctx context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
+	c.n.Add(1)
+	return c.Conn.Run(ctx, cmd, opts)
+}
+
+func (c *countingConn) Unwrap() connector.Conn { return c.Conn }
+
+// TestSSHLoginUserOverSFTP: as the login user (no escalation) over a real
+// sshd, the file facts of paths not there yet are answered over SFTP: a
+// plan that creates things runs no command, and the operations converge.
+func TestSSHLoginUserOverSFTP(t *testing.T) {
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 1})
+	s := f.Servers[0]
+	conn, data := sshtest.Connect(t, f, s, sshfleet.DeployUser)
+	cc := &countingConn{Conn: conn}
+	h := &optest.Host{HostName: s.Name, Conn: cc, HostData: data, Dir: t.TempDir()}
+	res, err := conn.Run(optest.Ctx(t), command.Shell("mktemp -d"), connector.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := strings.TrimSpace(res.Stdout())
+	t.Cleanup(func() { conn.Run(context.Background(), command.Args("rm", "-rf", base), connector.Options{}) })
+
+	// Nothing at the paths: the plans need no command.
+	writeFile(t, filepath.Join(h.Dir, "app.conf"), "port = 80\n", 0o644)
+	for _, op := range []struct {
+		name string
+		args map[string]any
+	}{
+		{"files.directory", map[string]any{"path": base + "/data"}},
+		{"files.link", map[string]any{"path": base + "/current", "target": "data", "create_remote_dir": false}},
+		{"files.put", map[string]any{"src": "app.conf", "dest": base + "/app.conf", "create_remote_dir": false}},
+	} {
+		before := cc.n.Load()
+		optest.Plan(t, h, op.name, op.args)
+		if n := cc.n.Load() - before; n != 0 {
+			t.Errorf("planning %s of a new path ran %d commands, want none", op.name, n)
+		}
+	}
+	optest.Converge(t, h, "files.directory", map[string]any{"path": base + "/data", "mode": 750})
+	optest.Converge(t, h, "files.link", map[string]any{"path": base + "/current", "target": "data"})
+	optest.Converge(t, h, "files.file", map[string]any{"path": base + "/data/flag", "mode": 600})
+	optest.Converge(t, h, "files.put", map[string]any{"src": "app.conf", "dest": base + "/data"})
+	// Something of another type in the way, seen over SFTP too.
+	if _, err := optest.TryPlan(t, h, "files.directory", map[string]any{"path": base + "/data/app.conf"}); err == nil {
+		t.Error("files.directory over a regular file planned without error")
+	}
+	res, err = conn.Run(optest.Ctx(t), command.Shell("cd "+base+" && stat -c '%a' data data/flag && readlink current && cat data/app.conf"), connector.Options{})
+	if err != nil || res.Stdout() != "750\n600\ndata\nport = 80" {
+		t.Errorf("on the host: %q %v", res.Stdout(), err)
+	}
+}
