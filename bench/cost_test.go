@@ -73,12 +73,12 @@ func measureCost(b *testing.B, fl *sshfleet.Fleet, f func()) cost {
 	}
 	return cost{
 		sessions: n1,
-		wall:    wall,
-		client:  time.Duration(cpuNanos.Load() - c0),
-		machine: machineBusy() - m0,
-		self:    selfCPU() - s0,
-		server:  u1.Sub(u0),
-		net:     sshfleet.Traffic{ToServer: t1.ToServer - t0.ToServer, ToClient: t1.ToClient - t0.ToClient, Conns: t1.Conns - t0.Conns},
+		wall:     wall,
+		client:   time.Duration(cpuNanos.Load() - c0),
+		machine:  machineBusy() - m0,
+		self:     selfCPU() - s0,
+		server:   u1.Sub(u0),
+		net:      sshfleet.Traffic{ToServer: t1.ToServer - t0.ToServer, ToClient: t1.ToClient - t0.ToClient, Conns: t1.Conns - t0.Conns},
 	}
 }
 
