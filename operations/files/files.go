@@ -123,7 +123,11 @@ func parentDirSteps(ctx context.Context, h operations.Host, p string, a attrs) (
 	if dir == "/" || dir == "." || dir == p {
 		return nil, nil
 	}
-	d, err := Directory.Get(ctx, h, dir)
+	// files.File of the directory: only what is there matters, which a
+	// connection that reads metadata over SFTP answers without a command
+	// (files.Directory of an existing directory needs one, for its
+	// attributes); elsewhere it is the same stat command.
+	d, err := File.Get(ctx, h, dir)
 	switch {
 	case err != nil:
 		return nil, err
@@ -133,7 +137,8 @@ func parentDirSteps(ctx context.Context, h operations.Host, p string, a attrs) (
 			steps = append(steps, chown(dir, a.user, a.group, false, false))
 		}
 		return steps, nil
-	case d.NotDir:
+	case d.NotFile && d.Type == typeDirectory:
+	case d.NotFile && d.Type == typeLink:
 		// A link to a directory will do (merged /usr's /lib, a chroot's
 		// links), as in pyinfra: the upload follows it.
 		l, err := Link.Get(ctx, h, dir)
@@ -143,6 +148,8 @@ func parentDirSteps(ctx context.Context, h operations.Host, p string, a attrs) (
 		if l == nil || l.NotLink {
 			return nil, fmt.Errorf("%s exists and is not a directory", dir)
 		}
+	default:
+		return nil, fmt.Errorf("%s exists and is not a directory", dir)
 	}
 	return nil, nil
 }

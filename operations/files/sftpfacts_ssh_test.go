@@ -51,8 +51,8 @@ func TestSSHLoginUserOverSFTP(t *testing.T) {
 		args map[string]any
 	}{
 		{"files.directory", map[string]any{"path": base + "/data"}},
-		{"files.link", map[string]any{"path": base + "/current", "target": "data", "create_remote_dir": false}},
-		{"files.put", map[string]any{"src": "app.conf", "dest": base + "/app.conf", "create_remote_dir": false}},
+		{"files.link", map[string]any{"path": base + "/current", "target": "data"}},
+		{"files.put", map[string]any{"src": "app.conf", "dest": base + "/app.conf"}},
 	} {
 		before := cc.n.Load()
 		optest.Plan(t, h, op.name, op.args)

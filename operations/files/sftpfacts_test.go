@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/command"
@@ -122,20 +123,33 @@ func TestFileFactsOverStater(t *testing.T) {
 }
 
 // files.put of a new file over a Stater: the look at the destination
-// (files.FileSha256) is an lstat, not a command; the parent directory's
-// attributes (create_remote_dir) are still the stat command's.
+// (files.FileSha256) and at its parent (create_remote_dir) are lstats,
+// not commands.
 func TestPutNewFileOverStater(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "big.bin"), "data", 0o644)
-	m := newStatMock(t, map[string]fs.FileMode{"/srv": fs.ModeDir | 0o755})
-	m.On(conntest.Prefix("if stat -c %f / "), conntest.Response{Stdout: "gnu\n"})
-	m.On(conntest.Prefix("if test -e /srv "), conntest.Response{Stdout: "41ed 4096 1700000000 1700000000 1700000000 root:root\n"})
+	m := newStatMock(t, map[string]fs.FileMode{"/srv": fs.ModeDir | 0o755, "/etc/motd": 0o644})
 	h := &optest.Host{HostName: "web1", Conn: m, Dir: dir}
 	p := optest.Plan(t, h, "files.put", map[string]any{"src": "big.bin", "dest": "/srv/big.bin"})
 	if got, want := steps(p, dir), []string{"upload D/big.bin to /srv/big.bin"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("steps %q, want %q", got, want)
 	}
-	if n := len(m.Commands()); n != 2 || m.lstats != 2 {
-		t.Errorf("ran %q and %d lstats, want the stat style and the parent's stat, and two lstats (the destination, the parent)", m.Commands(), m.lstats)
+	if n := len(m.Commands()); n != 0 || m.lstats != 2 {
+		t.Errorf("ran %q and %d lstats, want no command and two lstats (the destination, the parent)", m.Commands(), m.lstats)
+	}
+	p = optest.Plan(t, h, "files.put", map[string]any{"src": "big.bin", "dest": "/new/big.bin"})
+	if got, want := steps(p, dir), []string{"mkdir -p /new", "upload D/big.bin to /new/big.bin"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("steps %q, want %q", got, want)
+	}
+	if n := len(m.Commands()); n != 0 {
+		t.Errorf("ran %q, want no command", m.Commands())
+	}
+	// A regular file where the directory should be: its attributes are
+	// the command's, and the plan fails.
+	m.On(conntest.Prefix("if stat -c %f / "), conntest.Response{Stdout: "gnu\n"})
+	m.On(conntest.Prefix("if test -e /etc/motd "), conntest.Response{Stdout: "81a4 3 1700000000 1700000000 1700000000 root:root\n"})
+	if _, err := optest.TryPlan(t, h, "files.put", map[string]any{"src": "big.bin", "dest": "/etc/motd/big.bin"}); err == nil ||
+		!strings.Contains(err.Error(), "/etc/motd exists and is not a directory") {
+		t.Errorf("a regular file as the parent directory: %v", err)
 	}
 }
