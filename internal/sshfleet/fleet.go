@@ -93,6 +93,10 @@ type Options struct {
 	Bastions int
 	// Mode selects containers or processes (default Auto).
 	Mode Mode
+	// Packages are Debian packages the containers have on top of
+	// ImageTag's, installed once per engine from this machine's Debian
+	// mirror (EnsurePackagesImage). Processes mode has this machine's.
+	Packages []string
 	// Log receives progress worth a line (an image build); Start uses
 	// t.Logf. Optional.
 	Log func(format string, args ...any)
