@@ -2,6 +2,7 @@ package files_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -69,5 +70,31 @@ func TestFileFact(t *testing.T) {
 	}
 	if _, err := facts.Check("files.File", nil); !errors.Is(err, facts.ErrArgs) {
 		t.Errorf("files.File without a path: %v", err)
+	}
+}
+
+// TestFileContentsFramed: where the host has no base64 (OpenBSD),
+// files.FileContents reads b64encode's output, framed by a begin line and
+// "====" (uuencode.format(5)), and wrapped.
+func TestFileContentsFramed(t *testing.T) {
+	f, _ := facts.Lookup("files.FileContents")
+	cmd, err := f.Command(facts.Args{"path": "/etc/rc.conf"})
+	if err != nil || !strings.Contains(cmd.Raw(), "b64encode /etc/rc.conf") || !strings.Contains(cmd.Raw(), "base64 < /etc/rc.conf") {
+		t.Fatalf("command %q, %v", cmd.Raw(), err)
+	}
+	want := strings.Repeat("sshd_enable=\"YES\"\r\n", 5) + "\n"
+	enc := base64.StdEncoding.EncodeToString([]byte(want))
+	lines := []string{"begin-base64 644 goinfra"}
+	for len(enc) > 76 {
+		lines, enc = append(lines, enc[:76]), enc[76:]
+	}
+	lines = append(lines, enc, "====")
+	var out connector.Output
+	for _, l := range lines {
+		out.Lines = append(out.Lines, connector.Line{Stream: connector.Stdout, Text: l})
+	}
+	v, err := f.Parse(out, facts.Args{"path": "/etc/rc.conf"})
+	if s, ok := v.(*string); err != nil || !ok || *s != want {
+		t.Errorf("got %#v, %v; want %q", v, err, want)
 	}
 }
