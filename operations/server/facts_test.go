@@ -279,3 +279,26 @@ func TestPasswordDigestBSD(t *testing.T) {
 		}
 	}
 }
+
+// TestTimezoneSources: what server.Timezone reads on each system: the
+// /etc/localtime link (Linux; macOS's points into /var/db/timezone), or
+// the name in /etc/timezone (Debian) or /var/db/zoneinfo (FreeBSD).
+func TestTimezoneSources(t *testing.T) {
+	f, _ := facts.Lookup("server.Timezone")
+	cmd, _ := f.Command(nil)
+	for _, file := range []string{"/etc/localtime", "/etc/timezone", "/var/db/zoneinfo"} {
+		if !strings.Contains(cmd.Raw(), file) {
+			t.Errorf("the command does not read %s: %s", file, cmd.Raw())
+		}
+	}
+	for out, want := range map[string]string{
+		"/usr/share/zoneinfo/Europe/Paris":           "Europe/Paris",
+		"../usr/share/zoneinfo/Etc/UTC":              "Etc/UTC",
+		"/var/db/timezone/zoneinfo/America/New_York": "America/New_York",
+		"Asia/Tokyo": "Asia/Tokyo",
+	} {
+		if v, err := parse(t, "server.Timezone", nil, out+"\n"); err != nil || v != want {
+			t.Errorf("%q: %v, %v; want %s", out, v, err, want)
+		}
+	}
+}
