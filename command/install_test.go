@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/goinfra-dev/goinfra/internal/bsdstat"
 )
 
 // One rule for every connector: the innermost switch of Wrap's order
@@ -47,17 +49,11 @@ func TestEscalation(t *testing.T) {
 }
 
 // TestInstallScript installs over a file of mode 4750 and as a new file,
-// with the machine's stat (GNU's) and, when GOINFRA_BSD_STAT names one, a
-// BSD stat (the BSDs' and macOS's stat -f; NetBSD's stat.c builds on Linux
-// with libbsd), first in PATH: the replaced file's mode, set-id bit
+// with the machine's stat (GNU's) and a BSD stat (the BSDs' and macOS's
+// stat -f, from internal/bsdstat), first in PATH: the replaced file's mode, set-id bit
 // included, and owner are kept; a new file gets the umask.
 func TestInstallScript(t *testing.T) {
-	stats := map[string]string{"gnu": ""}
-	if p := os.Getenv("GOINFRA_BSD_STAT"); p != "" {
-		stats["bsd"] = p
-	} else {
-		t.Log("GOINFRA_BSD_STAT is not set: only this machine's stat is tried")
-	}
+	stats := map[string]string{"gnu": "", "bsd": bsdstat.Path(t)}
 	for style, bsd := range stats {
 		t.Run(style, func(t *testing.T) {
 			dir := t.TempDir()

@@ -16,6 +16,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/connectors/local"
 	"github.com/goinfra-dev/goinfra/facts"
+	"github.com/goinfra-dev/goinfra/internal/bsdstat"
 	"github.com/goinfra-dev/goinfra/operations/files"
 )
 
@@ -99,17 +100,14 @@ func TestFileContentsFramed(t *testing.T) {
 	}
 }
 
-// TestBSDStat: with a BSD stat first in PATH (GOINFRA_BSD_STAT: NetBSD's
-// stat.c, the BSDs' and macOS's stat, builds on Linux with libbsd), the
+// TestBSDStat: with a BSD stat first in PATH (internal/bsdstat: NetBSD's
+// stat.c, the BSDs' and macOS's stat, built on Linux with libbsd), the
 // host is found to have one, and the file facts read through stat -f give
 // the values GNU stat gives for the same files. Without one, the
 // recordings in testdata/pyinfra/goinfra stand for it
 // (operations/pyinfratest).
 func TestBSDStat(t *testing.T) {
-	bsd := os.Getenv("GOINFRA_BSD_STAT")
-	if bsd == "" {
-		t.Skip("GOINFRA_BSD_STAT is not set")
-	}
+	bsd := bsdstat.Path(t)
 	dir := t.TempDir()
 	f, d, l := filepath.Join(dir, "a file"), filepath.Join(dir, "dir"), filepath.Join(dir, "link")
 	os.WriteFile(f, []byte("hello\n"), 0o600)
