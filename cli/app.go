@@ -77,12 +77,13 @@ is one of:
   files.put k=v …         run one operation (key=value, positional or JSON
                           arguments, as pyinfra takes them)
 
-Reserved first words (no inventory): connectors, merge, version, help, completion.
+Reserved first words (no inventory): connectors, ops, merge, version, help, completion.
 --shard K/N (or GOINFRA_SHARD) runs one of N parts of the inventory, split by
 host name, for N controllers; "goinfra merge" joins their --json output.
 "goinfra help exec" (fact, deploy, operations, debug-inventory) shows a
 verb's help with examples, as does "goinfra exec --help"; "goinfra help
-files.put" an operation's arguments, "goinfra help files.File" a fact's.
+files.put" an operation's arguments, "goinfra help files.File" a fact's;
+"goinfra ops" lists every operation with its arguments.
 
 Exit status: 0 all hosts succeeded, 1 a host failed, 2 bad usage or input
 (nothing was run), 3 changes declined at the prompt (nothing was changed),
@@ -111,7 +112,7 @@ Exit status: 0 all hosts succeeded, 1 a host failed, 2 bad usage or input
 	if completing(a.args) {
 		a.registerFlagCompletions(root)
 	}
-	root.AddCommand(a.connectorsCommand(), a.mergeCommand(), a.genDocsCommand(), &cobra.Command{
+	root.AddCommand(a.connectorsCommand(), a.opsCommand(), a.mergeCommand(), a.genDocsCommand(), &cobra.Command{
 		Use:   "version",
 		Short: "print goinfra's version",
 		Args:  cobra.NoArgs,

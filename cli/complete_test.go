@@ -153,6 +153,8 @@ func TestCompletion(t *testing.T) {
 		// Commands keep their own completion.
 		{"help topics", []string{"help", "files.p"}, []string{"files.put"}, nil, true, dirNoFiles},
 		{"completion shells", []string{"completion", ""}, []string{"bash", "fish", "powershell", "zsh"}, nil, true, dirNoFiles},
+		{"ops modules", []string{"ops", "s"}, []string{"server", "systemd", "sysvinit"}, nil, true, dirNoFiles},
+		{"ops modules not twice", []string{"ops", "server", "s"}, []string{"systemd", "sysvinit"}, nil, true, dirNoFiles},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := complete(t, dir, home, tc.args...)

@@ -22,7 +22,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/goinfra-dev/goinfra/facts"
-	"github.com/goinfra-dev/goinfra/operations"
 )
 
 func (a *app) genDocsCommand() *cobra.Command {
@@ -144,7 +143,7 @@ func docTree(format string) (root *cobra.Command, usages map[*cobra.Command]stri
 		case "fact":
 			long += "\n\nFacts (goinfra help NAME shows one):\n\n" + wrapList(facts.Names())
 		case "operations":
-			long += "\n\nOperations (goinfra help NAME shows one):\n\n" + wrapList(operations.Names())
+			long += "\n\n" + strings.TrimSuffix(operationsList(), "\n")
 		}
 		vc := &cobra.Command{
 			Use:                   v.name,

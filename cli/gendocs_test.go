@@ -61,7 +61,7 @@ func TestManPages(t *testing.T) {
 		"goinfra-completion-bash.1", "goinfra-completion-fish.1", "goinfra-completion-powershell.1",
 		"goinfra-completion-zsh.1", "goinfra-completion.1", "goinfra-connectors.1",
 		"goinfra-debug-inventory.1", "goinfra-deploy.1", "goinfra-exec.1", "goinfra-fact.1", "goinfra-merge.1",
-		"goinfra-operations.1", "goinfra-version.1", "goinfra.1",
+		"goinfra-operations.1", "goinfra-ops.1", "goinfra-version.1", "goinfra.1",
 	}
 	if got := names(pages); !slices.Equal(got, want) {
 		t.Fatalf("man pages\n%q\nwant\n%q", got, want)
@@ -72,7 +72,8 @@ func TestManPages(t *testing.T) {
 		// examples and the flags that matter for it.
 		"goinfra-exec.1":       {`\fBgoinfra [flags] INVENTORY exec -- CMD [ARG\[u2026]]\fP`, "goinfra @local exec -- uname -a", "--timeout", "goinfra(1)"},
 		"goinfra-fact.1":       {"server.Os", "files.File"},
-		"goinfra-operations.1": {"files.put", "server.shell"},
+		"goinfra-operations.1": {"files.put", "server.shell", "src*: string"},
+		"goinfra-ops.1":        {"goinfra ops files server"},
 		"goinfra-deploy.1":     {"goinfra [flags] INVENTORY DEPLOY.star", "--diff"},
 		// <kind> is text, not an HTML tag Markdown would drop, and
 		// "<(" in a code block is not escaped.

@@ -248,7 +248,7 @@ func (a *app) writeTopic(root *cobra.Command, topic string) error {
 		case "fact":
 			fmt.Fprintf(w, "\nFacts:\n%s\n", wrapList(facts.Names()))
 		case "operations":
-			fmt.Fprintf(w, "\nOperations:\n%s\n", wrapList(operations.Names()))
+			fmt.Fprintf(w, "\n%s", operationsList())
 		}
 		writeFlags(w, root, v.flags)
 		return nil
@@ -301,14 +301,14 @@ func writeFlags(w io.Writer, root *cobra.Command, names []string) {
 func writeOperation(w io.Writer, op *operations.Op) {
 	fmt.Fprintf(w, "%s: %s\n\nUsage:\n  goinfra [flags] INVENTORY %s [k=v…]\n  %s(k=v, …) in a deploy file\n\nArguments:\n", op.Name, op.Description, op.Name, op.Name)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, arg := range op.Args {
+	for _, arg := range opArgsInfo(op) {
 		req := ""
 		if arg.Required {
 			req = ", required"
 		} else if arg.Default != nil {
 			req = ", default " + defaultText(arg.Default)
 		}
-		fmt.Fprintf(tw, "  %s\t%s%s: %s\n", arg.Name, typeName(arg.Type), req, arg.Description)
+		fmt.Fprintf(tw, "  %s\t%s%s: %s\n", arg.Name, arg.Type, req, arg.Description)
 	}
 	tw.Flush()
 	if op.ExtraArgs {
@@ -390,7 +390,7 @@ func (a *app) unknownFlag(c *cobra.Command, err error) error {
 // unknownVerb explains a word that is neither an operation nor a
 // command: a typo of one, or a verb given without an inventory.
 func unknownVerb(spec string, words []string) error {
-	commands := []string{"connectors", "merge", "version", "help", "completion"}
+	commands := []string{"connectors", "ops", "merge", "version", "help", "completion"}
 	if len(words) == 0 {
 		if slices.Contains(operationWords, spec) {
 			return usageErr("%s needs an inventory before it (usage: goinfra [flags] INVENTORY %s …; see goinfra help %s)", spec, spec, spec)

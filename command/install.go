@@ -40,19 +40,28 @@ func (u Unix) Escalation() Unix {
 // into place, so $2 is either its old content or the whole new one. The
 // trap removes the temporary file on every path. Run it as
 // `sh -c InstallScript goinfra-put STAGED DEST`; every connector that
-// installs a staged upload uses it.
+// installs a staged upload uses it. StatOwnerMode reads the owner and mode
+// with GNU's, busybox's or the BSDs' and macOS's stat.
 const InstallScript = `set -e
 t=$(mktemp "$(dirname "$2")/.$(basename "$2").goinfra-XXXXXXXXXX")
 trap 'rm -f "$t"' EXIT HUP INT TERM
 cat "$1" > "$t"
 if [ -e "$2" ]; then
-  chown "$(stat -c %u:%g "$2")" "$t" 2>/dev/null || true
-  chmod "$(stat -c %a "$2")" "$t"
+  ` + StatOwnerMode + `
+  chown "$(stat $own "$2")" "$t" 2>/dev/null || true
+  chmod "$(stat $perm "$2")" "$t"
 else
   chmod "$(printf %o $((0666 & ~$(umask))))" "$t"
 fi
 mv -f "$t" "$2"
 trap - EXIT HUP INT TERM`
+
+// StatOwnerMode is shell that sets own and perm to the stat options that
+// print a file's "uid:gid" and its octal mode with the set-id and sticky
+// bits (for chown and chmod): GNU's and busybox's stat -c, else the BSDs'
+// and macOS's stat -f, told apart on / (a file given may be unreadable).
+// Use them unquoted: stat $own FILE.
+const StatOwnerMode = `if stat -c %a / >/dev/null 2>&1; then own='-c %u:%g' perm='-c %a'; else own='-f %u:%g' perm='-f %Mp%Lp'; fi`
 
 // Install is the command that runs InstallScript for staged and dest.
 func Install(staged, dest string) Command {

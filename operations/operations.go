@@ -15,6 +15,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/goinfra-dev/goinfra/command"
@@ -281,4 +282,28 @@ func Inner(ctx context.Context, h Host, name string, args map[string]any) (*Plan
 		p = &Plan{}
 	}
 	return p, nil
+}
+
+// Module is one module's registered operations ("files": files.put, ...).
+type Module struct {
+	Name string
+	Ops  []*Op
+}
+
+// Modules lists the registered operations grouped by module (the text
+// before the first "."), modules and operations sorted by name.
+func Modules() []Module {
+	var out []Module
+	for _, name := range Names() {
+		op, _ := Lookup(name)
+		mod, _, _ := strings.Cut(name, ".")
+		// A module's operations are adjacent in Names (they share the
+		// prefix "mod."), but "mod-x." sorts before "mod.": sort after.
+		if len(out) == 0 || out[len(out)-1].Name != mod {
+			out = append(out, Module{Name: mod})
+		}
+		out[len(out)-1].Ops = append(out[len(out)-1].Ops, op)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }

@@ -50,3 +50,6 @@ bash-completion  # cli: TestCompletionScripts completes words through the bash s
 zsh              # cli: TestCompletionScripts checks the zsh script's syntax (zsh -n)
 fish             # cli: TestCompletionScripts checks the fish script's syntax (fish --no-execute)
 groff-base       # cli: TestManPages renders every man page with groff and wants no warnings
+gcc              # internal/bsdstat: NetBSD's stat built for the BSD/macOS file-fact and install-script tests
+pkg-config       # internal/bsdstat: libbsd's compiler flags
+libbsd-dev       # internal/bsdstat: the BSD functions NetBSD's stat needs on Linux

@@ -134,7 +134,7 @@ func (c *Conn) putSCPAtomic(ctx context.Context, r io.Reader, dst string, opts c
 		return c.transferErr("upload %s: %w", dst, err)
 	}
 	// Keep the replaced file's mode; a new one gets the login user's umask.
-	script := `if [ -e "$2" ]; then chmod "$(stat -c %a "$2")" "$1"; else chmod "$(printf %o $((0666 & ~$(umask))))" "$1"; fi && mv -f "$1" "$2" || { rm -f "$1"; exit 1; }`
+	script := command.StatOwnerMode + `; if [ -e "$2" ]; then chmod "$(stat $perm "$2")" "$1"; else chmod "$(printf %o $((0666 & ~$(umask))))" "$1"; fi && mv -f "$1" "$2" || { rm -f "$1"; exit 1; }`
 	cmd := command.New("sh -c", command.Quoted(script), "goinfra-put", command.Quoted(tmp), command.Quoted(dst))
 	if _, err := c.runHelper(ctx, cmd, command.Unix{ShellExecutable: command.NoShell}); err != nil {
 		_, _ = c.runHelper(context.WithoutCancel(ctx), command.New("rm -f", command.Quoted(tmp)), command.Unix{})

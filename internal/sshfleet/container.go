@@ -129,6 +129,10 @@ func (f *Fleet) startContainers(opts Options) error {
 	if built > 0 {
 		opts.Log("sshfleet: built image %s in %v", ImageTag, built.Round(time.Second))
 	}
+	image, err := opts.image(ctx)
+	if err != nil {
+		return err
+	}
 	pub, err := f.publicKey()
 	if err != nil {
 		return err
@@ -192,7 +196,7 @@ func (f *Fleet) startContainers(opts Options) error {
 			name := prefix + "-" + sp.name
 			args := append([]string{"--name", name, "--hostname", sp.name, "--network", sp.networks[0],
 				"--env", "SSHFLEET_AUTHORIZED_KEY=" + strings.TrimSpace(string(pub))}, labels...)
-			args = append(args, ImageTag)
+			args = append(args, image)
 			// One CLI call where one network will do: every call costs
 			// the engine a round of work when 20 containers start.
 			verb := []string{"run", "--detach"}

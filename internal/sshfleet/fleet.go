@@ -101,6 +101,10 @@ type Options struct {
 	// Usage.Partial); and sshd logs each session it starts (LogLevel
 	// VERBOSE).
 	Measure bool
+	// Packages are Debian packages the containers have on top of
+	// ImageTag's, installed once per engine from this machine's Debian
+	// mirror (EnsurePackagesImage). Processes mode has this machine's.
+	Packages []string
 	// Log receives progress worth a line (an image build); Start uses
 	// t.Logf. Optional.
 	Log func(format string, args ...any)

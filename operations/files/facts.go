@@ -333,16 +333,26 @@ var (
 				return command.Command{}, err
 			}
 			// base64 carries every byte (trailing newlines, \r, NUL)
-			// through line-based command output.
+			// through line-based command output. Its input is redirected:
+			// older macOS base64 takes a file only after -i. OpenBSD has b64encode
+			// (uuencode -m) instead, which frames its output.
 			return command.New("if", "test", "-e", q, ";", "then",
-				"base64", q, ";",
+				"if", "command", "-v", "base64", ">/dev/null", "2>&1", ";", "then", "base64", "<", q, ";",
+				"else", "b64encode", q, "goinfra", ";", "fi", ";",
 				"else", "echo", command.Quoted(missingMarker), ">&2", ";", "fi"), nil
 		},
 	}, facts.Arg("path"), func(out connector.Output, a facts.Args) (*string, error) {
 		if missing(out) {
 			return nil, nil
 		}
-		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(out.Stdout()), ""))
+		var enc []string
+		for _, l := range out.StdoutLines() {
+			// b64encode's framing: "begin-base64 MODE NAME" and "====".
+			if !strings.HasPrefix(l, "begin-base64 ") && strings.TrimSpace(l) != "====" {
+				enc = append(enc, strings.Fields(l)...)
+			}
+		}
+		b, err := base64.StdEncoding.DecodeString(strings.Join(enc, ""))
 		if err != nil {
 			return nil, fmt.Errorf("%s: decoding base64 output: %w", a["path"], err)
 		}

@@ -34,7 +34,7 @@ func TestPutOnMock(t *testing.T) {
 	m.On(conntest.Prefix("if stat -c %f / "), conntest.Response{Stdout: "gnu\n"})
 	m.On(statSum, conntest.Response{Stdout: stat + sum("v1\n")}).Times(1)
 	m.On(statSum, conntest.Response{Stdout: stat + sum("v2\n")})
-	m.On(conntest.Contains("base64 /etc/app.conf"), conntest.Response{Stdout: "djEK\n"}) // "v1\n"
+	m.On(conntest.Contains("base64 < /etc/app.conf"), conntest.Response{Stdout: "djEK\n"}) // "v1\n"
 	if err := m.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}

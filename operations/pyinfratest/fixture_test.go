@@ -115,9 +115,11 @@ func (ty *tally) log(t *testing.T) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		t.Logf("%-28s %2d passed, %2d failed, %2d skipped", n, ty.pass[n], ty.fail[n], len(ty.skipped[n]))
+		// The form of internal/pyfixture's Tally.Log, which the modules'
+		// fixture tests print: one grep collects both.
+		t.Logf("%s: %d passed, %d failed, %d skipped", n, ty.pass[n], ty.fail[n], len(ty.skipped[n]))
 		for _, s := range ty.skipped[n] {
-			t.Logf("    skipped %s", s)
+			t.Logf("  skipped %s", s)
 		}
 	}
 }

@@ -93,19 +93,15 @@ var opAdapters = map[string]opAdapter{
 		"add":                      relativeHome,
 		"add_home_is_link":         relativeHome,
 		"add_invalid_home_is_file": relativeHome,
-		"delete":                   relativeHome,
 		"keys":                     relativeHome,
 		"keys_delete":              relativeHome,
 		"keys_single":              relativeHome,
 		"key_files":                relativeHome,
 		"keys_nohome":              "deliberate: goinfra appends keys fed on standard input (cat >>), never on a command line, and sets the file's mode after writing it",
 		"add_non_unique":           "deliberate: goinfra passes useradd -o only with a uid (useradd refuses -o without -u, so pyinfra's command fails on a host)",
-		"delete.freebsd":           freebsdPw,
 	}},
 	"server.group": {positional: []string{"group"}, skipFixtures: map[string]string{
-		"add.freebsd":    freebsdPw,
-		"delete.freebsd": freebsdPw,
-		"add":            "equivalent: goinfra writes groupadd's options before the name (groupadd -r --gid 1000 somegroup), pyinfra after it",
+		"add": "equivalent: goinfra writes groupadd's options before the name (groupadd -r --gid 1000 somegroup), pyinfra after it",
 	}},
 	"server.service": {positional: []string{"service"}},
 	"apt.packages": {positional: []string{"packages"}, skipFixtures: map[string]string{
@@ -119,7 +115,6 @@ var opAdapters = map[string]opAdapter{
 const (
 	flagsABC       = "deliberate: flags=\"abc\" are no sed flags (a placeholder pyinfra passes to sed unread); goinfra edits in Go and refuses flags other than g, i and I"
 	relativeHome   = "deliberate: goinfra refuses a relative home directory (home=\"homedir\"), which useradd would take relative to nothing"
-	freebsdPw      = "FreeBSD's pw is not supported yet (issue 15 item 13): goinfra runs useradd/groupadd"
 	placeholderSum = "deliberate: goinfra refuses a checksum that is not hex of its algorithm's length, as the fixture's \"sha1-sum\" (no download could match it)"
 	aptUpdate      = "deliberate: goinfra's apt-get update runs with the noninteractive options of every apt-get call, and creates the stamp's directory before touching it"
 )

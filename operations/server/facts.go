@@ -164,10 +164,11 @@ var (
 	})
 
 	// PasswordDigest is the SHA-256 (hex) of a user's password field in
-	// /etc/shadow: "" when there is no such user.
+	// /etc/shadow (/etc/master.passwd on the BSDs): "" when there is no
+	// such user.
 	PasswordDigest = facts.New(facts.Fact{
 		Name:        "server.PasswordDigest",
-		Description: "user=NAME: the SHA-256 (hex) of the user's password field in /etc/shadow, never the field itself; null for no such user",
+		Description: "user=NAME: the SHA-256 (hex) of the user's password field in /etc/shadow (/etc/master.passwd on the BSDs), never the field itself; null for no such user",
 		Args:        []string{"user"},
 		Required:    []string{"user"},
 		Command: func(a facts.Args) (command.Command, error) {
@@ -175,10 +176,15 @@ var (
 			if !accountName.MatchString(u) {
 				return command.Command{}, fmt.Errorf("user: %q is not a valid user name", u)
 			}
-			// The field goes straight into sha256sum: it never reaches
-			// goinfra's output. A missing user prints nothing.
-			return command.New("awk", "-F:", "-v", command.Quoted("u="+u), command.Quoted(`$1 == u { print $2; found = 1 } END { exit !found }`), "/etc/shadow",
-				">/dev/null", "&&", "awk", "-F:", "-v", command.Quoted("u="+u), command.Quoted(`$1 == u { print $2 }`), "/etc/shadow", "|", "sha256sum"), nil
+			// The field goes straight into the checksum tool: it never
+			// reaches goinfra's output. A missing user prints nothing.
+			// The BSDs keep the field in master.passwd, and have sha256
+			// (macOS shasum) where Linux has sha256sum.
+			return command.New("f=/etc/shadow", ";", "test", "-f", `"$f"`, "||", "f=/etc/master.passwd", ";",
+				"awk", "-F:", "-v", command.Quoted("u="+u), command.Quoted(`$1 == u { print $2; found = 1 } END { exit !found }`), `"$f"`,
+				">/dev/null", "&&", "awk", "-F:", "-v", command.Quoted("u="+u), command.Quoted(`$1 == u { print $2 }`), `"$f"`, "|",
+				"{", "if", "command", "-v", "sha256sum", ">/dev/null", ";", "then", "sha256sum", ";",
+				"elif", "command", "-v", "sha256", ">/dev/null", ";", "then", "sha256", ";", "else", "shasum", "-a", "256", ";", "fi", ";", "}"), nil
 		},
 		SuccessExitCodes: []int{0, 1},
 	}, facts.Arg("user"), func(out connector.Output, _ facts.Args) (string, error) {

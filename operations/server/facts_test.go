@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
@@ -214,5 +216,89 @@ func TestFactWithSudo(t *testing.T) {
 	h.Opts = connector.Options{Unix: command.Unix{Sudo: true, SudoUser: "nobody"}}
 	if got, err := server.User.Get(context.Background(), h); got != "nobody" || err != nil {
 		t.Errorf("server.User with sudo -u nobody = %q, %v", got, err)
+	}
+}
+
+// TestPasswordDigestBSD runs server.PasswordDigest's command as on a BSD:
+// no /etc/shadow but a master.passwd, and sha256 (which prints the bare
+// digest) instead of sha256sum. The files are moved to a temporary
+// directory and the tools are shims, as no BSD userland runs here.
+func TestPasswordDigestBSD(t *testing.T) {
+	sum, err := exec.LookPath("sha256sum")
+	if err != nil {
+		t.Skip("no sha256sum to make a sha256 shim from")
+	}
+	awk, err := exec.LookPath("awk")
+	if err != nil {
+		t.Skip("no awk")
+	}
+	dir, bin := t.TempDir(), t.TempDir()
+	if err := os.Symlink(awk, bin+"/awk"); err != nil {
+		t.Fatal(err)
+	}
+	shim := "#!/bin/sh\n" + sum + " | { read -r d _; echo \"$d\"; }\n"
+	if err := os.WriteFile(bin+"/sha256", []byte(shim), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	master := "root:$6$rootsalt$x:0:0::0:0:Charlie &:/root:/bin/csh\napp:$6$appsalt$y:1001:1001::0:0:App:/home/app:/bin/sh\n"
+	if err := os.WriteFile(dir+"/master.passwd", []byte(master), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := facts.Lookup("server.PasswordDigest")
+	for user, want := range map[string]string{
+		"app":    fmt.Sprintf("%x", sha256.Sum256([]byte("$6$appsalt$y\n"))),
+		"nobody": "",
+	} {
+		cmd, err := f.Command(facts.Args{"user": user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := cmd.Raw()
+		if !strings.Contains(raw, "/etc/shadow") || !strings.Contains(raw, "/etc/master.passwd") {
+			t.Fatalf("the command reads neither file: %s", raw)
+		}
+		raw = strings.NewReplacer("/etc/shadow", dir+"/shadow", "/etc/master.passwd", dir+"/master.passwd").Replace(raw)
+		c := exec.Command("/bin/sh", "-c", raw)
+		c.Env = []string{"PATH=" + bin}
+		out, err := c.Output()
+		if err != nil && user != "nobody" {
+			t.Fatalf("%s: %v: %s", user, err, out)
+		}
+		got, err := f.Parse(connector.Output{Lines: []connector.Line{{Stream: connector.Stdout, Text: strings.TrimSpace(string(out))}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want == "" {
+			if got != nil {
+				t.Errorf("%s: %v, want null", user, got)
+			}
+			continue
+		}
+		if got != want {
+			t.Errorf("%s: %v, want %s", user, got, want)
+		}
+	}
+}
+
+// TestTimezoneSources: what server.Timezone reads on each system: the
+// /etc/localtime link (Linux; macOS's points into /var/db/timezone), or
+// the name in /etc/timezone (Debian) or /var/db/zoneinfo (FreeBSD).
+func TestTimezoneSources(t *testing.T) {
+	f, _ := facts.Lookup("server.Timezone")
+	cmd, _ := f.Command(nil)
+	for _, file := range []string{"/etc/localtime", "/etc/timezone", "/var/db/zoneinfo"} {
+		if !strings.Contains(cmd.Raw(), file) {
+			t.Errorf("the command does not read %s: %s", file, cmd.Raw())
+		}
+	}
+	for out, want := range map[string]string{
+		"/usr/share/zoneinfo/Europe/Paris":           "Europe/Paris",
+		"../usr/share/zoneinfo/Etc/UTC":              "Etc/UTC",
+		"/var/db/timezone/zoneinfo/America/New_York": "America/New_York",
+		"Asia/Tokyo": "Asia/Tokyo",
+	} {
+		if v, err := parse(t, "server.Timezone", nil, out+"\n"); err != nil || v != want {
+			t.Errorf("%q: %v, %v; want %s", out, v, err, want)
+		}
 	}
 }

@@ -20,12 +20,14 @@ const ZoneInfo = "/usr/share/zoneinfo"
 var zoneName = regexp.MustCompile(`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`)
 
 // Timezone is the host's time zone: the zone /etc/localtime links to,
-// else /etc/timezone's; "" when neither tells.
+// else /etc/timezone's (Debian), else /var/db/zoneinfo's (FreeBSD's
+// tzsetup, which copies the zone's file to /etc/localtime); "" when none
+// tells.
 var Timezone = facts.NewPlain(facts.Fact{
 	Name:        "server.Timezone",
-	Description: "the time zone (where /etc/localtime links to in " + ZoneInfo + ", else /etc/timezone), null when unknown",
+	Description: "the time zone (where /etc/localtime links to in " + ZoneInfo + ", else /etc/timezone, else FreeBSD's /var/db/zoneinfo), null when unknown",
 	Command: func(facts.Args) (command.Command, error) {
-		return command.Shell("if test -L /etc/localtime; then readlink /etc/localtime; elif test -f /etc/timezone; then cat /etc/timezone; fi"), nil
+		return command.Shell("if test -L /etc/localtime; then readlink /etc/localtime; elif test -f /etc/timezone; then cat /etc/timezone; elif test -f /var/db/zoneinfo; then cat /var/db/zoneinfo; fi"), nil
 	},
 }, func(out connector.Output, a facts.Args) (string, error) {
 	s, err := firstLine(out, a)
@@ -80,17 +82,21 @@ func planTimezone(ctx context.Context, h operations.Host, args connector.Data) (
 		return plan, nil
 	}
 	plan.Steps = append(plan.Steps, &operations.Command{Cmd: command.Args("ln", "-sf", zone, "/etc/localtime")})
-	// Debian's tzdata reads /etc/timezone too: keep it in step.
-	have, err := files.FileContents.Get(ctx, h, "/etc/timezone")
-	if err != nil {
-		return nil, err
-	}
-	if have != nil {
-		steps, err := fileSteps(ctx, h, "/etc/timezone", tz+"\n")
+	// Debian's tzdata reads /etc/timezone too, and FreeBSD's tzsetup -r
+	// (run by freebsd-update) copies /var/db/zoneinfo's zone over
+	// /etc/localtime: keep those that exist in step.
+	for _, f := range []string{"/etc/timezone", "/var/db/zoneinfo"} {
+		have, err := files.FileContents.Get(ctx, h, f)
 		if err != nil {
 			return nil, err
 		}
-		plan.Steps = append(plan.Steps, steps...)
+		if have != nil {
+			steps, err := fileSteps(ctx, h, f, tz+"\n")
+			if err != nil {
+				return nil, err
+			}
+			plan.Steps = append(plan.Steps, steps...)
+		}
 	}
 	return plan, nil
 }

@@ -28,7 +28,7 @@ var groupRef = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_.-]*\$?|[0-9]+)$`)
 
 var userOp = operations.Op{
 	Name:        "server.user",
-	Description: "add, remove or update a user (useradd, usermod, userdel)",
+	Description: "add, remove or update a user (useradd, usermod, userdel; pw on FreeBSD)",
 	Args: []operations.Arg{
 		{Name: "user", Type: connector.String, Required: true, Description: "the user's name"},
 		{Name: "present", Type: connector.Bool, Default: true, Description: "whether the user should exist"},
@@ -38,11 +38,11 @@ var userOp = operations.Op{
 		{Name: "groups", Type: connector.Any, Description: "secondary groups (exactly these when given)"},
 		{Name: "ensure_home", Type: connector.Bool, Default: true, Description: "make sure the home directory exists and belongs to the user"},
 		{Name: "create_home", Type: connector.Bool, Default: false, Description: "create a new user's home from the skeleton (useradd -m)"},
-		{Name: "system", Type: connector.Bool, Default: false, Description: "create a system account"},
+		{Name: "system", Type: connector.Bool, Default: false, Description: "create a system account (Linux; the BSDs have none)"},
 		{Name: "uid", Type: connector.Any, Description: "user id of a new user"},
 		{Name: "comment", Type: connector.Any, Description: "the GECOS comment"},
 		{Name: "unique", Type: connector.Bool, Default: true, Description: "refuse a duplicate uid (false: useradd -o)"},
-		{Name: "password", Type: connector.Any, Description: "the encrypted password (a crypt(3) hash such as $y$...), set through chpasswd -e's input, never a command line"},
+		{Name: "password", Type: connector.Any, Description: "the encrypted password (a crypt(3) hash such as $y$...), set through the input of chpasswd -e (pw -H 0 on FreeBSD), never a command line"},
 		{Name: "public_keys", Type: connector.Any, Description: "SSH public keys for HOME/.ssh/authorized_keys: key text, or local .pub files relative to the deploy file"},
 		{Name: "delete_keys", Type: connector.Bool, Default: false, Description: "with public_keys: remove every other key"},
 	},
@@ -77,10 +77,15 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	}
 	existing := users[name]
 	plan := &operations.Plan{}
+	tools := lazyAccounts(ctx, h)
 
 	if !args.Bool("present") {
 		if existing != nil {
-			plan.Steps = append(plan.Steps, cmd("userdel", name))
+			t, err := tools()
+			if err != nil {
+				return nil, err
+			}
+			plan.Steps = append(plan.Steps, cmd(t.command("userdel", name)...))
 		}
 		return plan, nil
 	}
@@ -101,7 +106,11 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		if group == "" && slices.Contains(all, name) {
 			group = name
 		}
-		argv := []string{"useradd", "-d", home}
+		t, err := tools()
+		if err != nil {
+			return nil, err
+		}
+		argv := []string{"-d", home}
 		if shell != "" {
 			argv = append(argv, "-s", shell)
 		}
@@ -111,11 +120,12 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		if len(groups) > 0 {
 			argv = append(argv, "-G", strings.Join(groups, ","))
 		}
-		if args.Bool("system") {
+		// The BSDs have no system accounts apart (as pyinfra).
+		if args.Bool("system") && t.linux() {
 			argv = append(argv, "-r")
 		}
 		if uid != nil {
-			argv = append(argv, "--uid", strconv.Itoa(*uid))
+			argv = append(argv, t.idOption("-u", "--uid"), strconv.Itoa(*uid))
 			if !args.Bool("unique") {
 				argv = append(argv, "-o") // useradd accepts -o only with a uid
 			}
@@ -125,10 +135,11 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 		}
 		if args.Bool("create_home") {
 			argv = append(argv, "-m")
-		} else {
+		} else if t.linux() {
+			// Only shadow's useradd may make a home unasked (CREATE_HOME).
 			argv = append(argv, "-M")
 		}
-		plan.Steps = append(plan.Steps, cmd(append(argv, name)...))
+		plan.Steps = append(plan.Steps, cmd(t.command("useradd", name, argv...)...))
 	} else {
 		var argv []string
 		if existing.Home == nil || *existing.Home != home {
@@ -147,7 +158,11 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 			argv = append(argv, "-c", comment)
 		}
 		if len(argv) > 0 {
-			plan.Steps = append(plan.Steps, cmd(append(append([]string{"usermod"}, argv...), name)...))
+			t, err := tools()
+			if err != nil {
+				return nil, err
+			}
+			plan.Steps = append(plan.Steps, cmd(t.command("usermod", name, argv...)...))
 		}
 	}
 
@@ -165,7 +180,15 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 			change = digest != hex.EncodeToString(sum[:])
 		}
 		if change {
-			plan.Steps = append(plan.Steps, stdinCmd(name+":"+password+"\n", "chpasswd", "-e"))
+			t, err := tools()
+			if err != nil {
+				return nil, err
+			}
+			step, err := t.passwordStep(h, name, password)
+			if err != nil {
+				return nil, err
+			}
+			plan.Steps = append(plan.Steps, step)
 		}
 	}
 	if args.Bool("ensure_home") {
@@ -374,11 +397,11 @@ func sameSet(have, want []string, primary string) bool {
 
 var groupOp = operations.Op{
 	Name:        "server.group",
-	Description: "add or remove a group (groupadd, groupdel)",
+	Description: "add or remove a group (groupadd, groupdel; pw on FreeBSD)",
 	Args: []operations.Arg{
 		{Name: "group", Type: connector.String, Required: true, Description: "the group's name"},
 		{Name: "present", Type: connector.Bool, Default: true, Description: "whether the group should exist"},
-		{Name: "system", Type: connector.Bool, Default: false, Description: "create a system group"},
+		{Name: "system", Type: connector.Bool, Default: false, Description: "create a system group (Linux; the BSDs have none)"},
 		{Name: "gid", Type: connector.Any, Description: "group id of a new group"},
 	},
 	Plan: planGroup,
@@ -399,19 +422,26 @@ func planGroup(ctx context.Context, h operations.Host, args connector.Data) (*op
 	}
 	exists := slices.Contains(all, name)
 	plan := &operations.Plan{}
-	switch present := args.Bool("present"); {
-	case present && !exists:
-		argv := []string{"groupadd"}
-		if args.Bool("system") {
-			argv = append(argv, "-r")
-		}
-		if gid != nil {
-			argv = append(argv, "--gid", strconv.Itoa(*gid))
-		}
-		plan.Steps = append(plan.Steps, cmd(append(argv, name)...))
-	case !present && exists:
-		plan.Steps = append(plan.Steps, cmd("groupdel", name))
+	present := args.Bool("present")
+	if present == exists {
+		return plan, nil
 	}
+	t, err := accountsOf(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if !present {
+		plan.Steps = append(plan.Steps, cmd(t.command("groupdel", name)...))
+		return plan, nil
+	}
+	var argv []string
+	if args.Bool("system") && t.linux() {
+		argv = append(argv, "-r")
+	}
+	if gid != nil {
+		argv = append(argv, t.idOption("-g", "--gid"), strconv.Itoa(*gid))
+	}
+	plan.Steps = append(plan.Steps, cmd(t.command("groupadd", name, argv...)...))
 	return plan, nil
 }
 
