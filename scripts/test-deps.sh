@@ -53,3 +53,4 @@ groff-base       # cli: TestManPages renders every man page with groff and wants
 gcc              # internal/bsdstat: NetBSD's stat built for the BSD/macOS file-fact and install-script tests
 pkg-config       # internal/bsdstat: libbsd's compiler flags
 libbsd-dev       # internal/bsdstat: the BSD functions NetBSD's stat needs on Linux
+tini             # internal/sshfleet: Options.Measure runs sshd under a subreaper (TestUsageOrphans, bench cost figures)

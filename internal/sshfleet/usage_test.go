@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goinfra-dev/goinfra/internal/sshfleet"
+	"github.com/goinfra-dev/goinfra/internal/testenv"
 )
 
 // TestUsage: a session that receives 1 MiB, writes it to a file and
@@ -77,7 +78,7 @@ func TestUsageOrphans(t *testing.T) {
 	requireOpenSSHClient(t)
 	for _, bin := range []string{"tini", "scp"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s not installed", bin)
+			testenv.Skip(t, "%s not installed (scripts/test-deps.sh installs it)", bin)
 		}
 	}
 	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes, Measure: true})
