@@ -226,11 +226,11 @@ func TestFactWithSudo(t *testing.T) {
 func TestPasswordDigestBSD(t *testing.T) {
 	sum, err := exec.LookPath("sha256sum")
 	if err != nil {
-		t.Skip("no sha256sum to make a sha256 shim from")
+		testenv.Skip(t, "no sha256sum to make a sha256 shim from")
 	}
 	awk, err := exec.LookPath("awk")
 	if err != nil {
-		t.Skip("no awk")
+		testenv.Skip(t, "no awk")
 	}
 	dir, bin := t.TempDir(), t.TempDir()
 	if err := os.Symlink(awk, bin+"/awk"); err != nil {
