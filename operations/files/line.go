@@ -28,6 +28,7 @@ var lineOp = operations.Op{
 		{Name: "interpolate_variables", Type: connector.Bool, Default: false, Description: "let the host's shell expand $VARIABLES in line and replace first (inside double quotes)"},
 		{Name: "escape_regex_characters", Type: connector.Bool, Default: false, Description: "line is literal text, not a regular expression"},
 		{Name: "assume_present", Type: connector.Bool, Default: false, Description: "accepted for pyinfra compatibility; the file is read in any case"},
+		{Name: "ensure_newline", Type: connector.Bool, Default: false, Description: "accepted for pyinfra compatibility: an appended line always starts a line of its own (pyinfra's ensure_newline=True), never glued to a last line without a newline"},
 	},
 	Plan: planLine,
 }

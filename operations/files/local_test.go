@@ -305,6 +305,12 @@ func TestLine(t *testing.T) {
 	if got := readFile(t, q); got != "no newline\nsecond\n" {
 		t.Fatalf("appended %q", got)
 	}
+	// pyinfra's ensure_newline asks for what goinfra always does.
+	writeFile(t, q, "no newline", 0o644)
+	optest.Converge(t, h, "files.line", map[string]any{"path": q, "line": "third", "ensure_newline": true})
+	if got := readFile(t, q); got != "no newline\nthird\n" {
+		t.Fatalf("appended with ensure_newline %q", got)
+	}
 	if _, err := optest.TryPlan(t, h, "files.line", map[string]any{"path": q, "line": "(", "present": false}); err == nil {
 		t.Error("a bad regular expression was accepted")
 	}
