@@ -4,7 +4,9 @@ package bench
 // OpenSSH on a fleet of real sshd processes, alternating sides within each
 // iteration so both see the same machine load. Each benchmark reports the
 // median wall time of each side (goinfra-ms, openssh-ms) and their ratio
-// (ratio = goinfra / openssh).
+// (ratio = goinfra / openssh). With GOINFRA_PYINFRA_SRC set, pyinfra is a
+// third side of every iteration (pyinfra-*, goinfra-vs-pyinfra = goinfra /
+// pyinfra; issue 17), doing the same work as the same user.
 
 import (
 	"crypto/rand"
@@ -109,7 +111,10 @@ var cpuNanos atomic.Int64
 // run runs a command, failing the benchmark with its output on error.
 func run(b *testing.B, cmd *exec.Cmd) *os.ProcessState {
 	b.Helper()
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, "NO_COLOR=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		b.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
@@ -119,27 +124,27 @@ func run(b *testing.B, cmd *exec.Cmd) *os.ProcessState {
 	return cmd.ProcessState
 }
 
-// pair measures goinfra and openssh once per iteration on fleet fl, in
-// turns (alternating which goes first), and reports both medians, the
-// ratio and, per side, where the run spent the machine (see cost). prep,
-// if not nil, runs untimed before each side.
-func pair(b *testing.B, fl *sshfleet.Fleet, prep func(), goinfra, openssh func()) {
+// pair measures goinfra and openssh once per iteration on fleet fl, and
+// pyinfra too when py is not nil (GOINFRA_PYINFRA_SRC, see pyinfra_test.go),
+// in turns (rotating which goes first), and reports the medians, the ratios
+// and, per side, where the run spent the machine (see cost). prep, if not
+// nil, runs untimed before each side.
+func pair(b *testing.B, fl *sshfleet.Fleet, prep func(), goinfra, openssh, py func()) {
 	b.Helper()
-	var g, o []cost
-	measure := func(f func(), into *[]cost) {
-		if prep != nil {
-			prep()
-		}
-		*into = append(*into, measureCost(b, fl, f))
+	names := []string{"goinfra", "openssh"}
+	fs := []func(){goinfra, openssh}
+	if py != nil {
+		names, fs = append(names, "pyinfra"), append(fs, py)
 	}
+	runs := make([][]cost, len(fs))
 	b.ResetTimer()
 	for i := range b.N {
-		if i%2 == 0 {
-			measure(goinfra, &g)
-			measure(openssh, &o)
-		} else {
-			measure(openssh, &o)
-			measure(goinfra, &g)
+		for k := range fs {
+			j := (i + k) % len(fs)
+			if prep != nil {
+				prep()
+			}
+			runs[j] = append(runs[j], measureCost(b, fl, fs[j]))
 		}
 	}
 	b.StopTimer()
@@ -150,12 +155,18 @@ func pair(b *testing.B, fl *sshfleet.Fleet, prep func(), goinfra, openssh func()
 		}
 		return median(d)
 	}
-	reportCosts(b, "goinfra", g)
-	reportCosts(b, "openssh", o)
-	b.ReportMetric(float64(wall(g))/float64(wall(o)), "ratio")
-	for i := range g {
-		b.Logf("goinfra %v", g[i])
-		b.Logf("openssh %v", o[i])
+	for j, name := range names {
+		reportCosts(b, name, runs[j])
+	}
+	g := wall(runs[0])
+	b.ReportMetric(float64(g)/float64(wall(runs[1])), "ratio")
+	if py != nil {
+		b.ReportMetric(float64(g)/float64(wall(runs[2])), "goinfra-vs-pyinfra")
+	}
+	for i := range runs[0] {
+		for j, name := range names {
+			b.Logf("%s %v", name, runs[j][i])
+		}
 	}
 }
 
@@ -212,20 +223,27 @@ func xargs(b *testing.B, names []string, args ...string) {
 
 // BenchmarkAN: connect + `true` on 20 hosts vs `xargs -P 20 ssh host true`.
 func BenchmarkAN(b *testing.B) {
+	py := pyinfraSide(b)
 	bin := goinfraBinary(b)
 	f := benchFleet(b)
 	inv, names := inventory(b, f, fleetSize)
+	var pyRun func()
+	if py != nil {
+		pyInv := pyInventory(b, f, fleetSize)
+		pyRun = func() { run(b, py.cli(pyInv, "exec", "-y", "--", "true")) }
+	}
 	pair(b, f, nil, func() {
 		run(b, goinfraCmd(bin, inv, "exec", "--", "true"))
 	}, func() {
 		xargs(b, names, append(append([]string{"ssh", "-F", f.SSHConfigFile}, userOpt...), "{}", "true")...)
-	})
+	}, pyRun)
 }
 
 // BenchmarkBN: a deploy of 20 server.shell operations on 20 hosts vs one
 // ControlMaster per host running the 20 commands one after the other; on
 // loopback and with 25 ms added each way by the fleet's proxies.
 func BenchmarkBN(b *testing.B) {
+	py := pyinfraSide(b)
 	bin := goinfraBinary(b)
 	f := benchFleet(b)
 	inv, names := inventory(b, f, fleetSize)
@@ -236,6 +254,10 @@ func BenchmarkBN(b *testing.B) {
 	}
 	deploy := filepath.Join(dir, "deploy.star")
 	writeFile(b, deploy, src.String())
+	var pyInv, pyOps string
+	if py != nil {
+		pyInv, pyOps = pyInventory(b, f, fleetSize), pyDeploy(b, src.String())
+	}
 	for _, lat := range []time.Duration{0, 25 * time.Millisecond} {
 		b.Run("latency="+lat.String(), func(b *testing.B) {
 			for _, s := range f.Servers {
@@ -250,6 +272,16 @@ func BenchmarkBN(b *testing.B) {
 			// default), or not (--no-wait, as the ControlMaster side).
 			for _, mode := range []string{"wait", "no-wait"} {
 				b.Run(mode, func(b *testing.B) {
+					var pyRun func()
+					if py != nil {
+						pyRun = func() {
+							args := []string{pyInv, pyOps, "-y"}
+							if mode == "no-wait" {
+								args = append(args, "--no-wait")
+							}
+							run(b, py.cli(args...))
+						}
+					}
 					pair(b, f, nil, func() {
 						args := []string{inv, deploy, "-y"}
 						if mode == "no-wait" {
@@ -264,7 +296,7 @@ func BenchmarkBN(b *testing.B) {
 							wg.Go(func() { controlMaster(b, f, filepath.Join(dir, "cm"+strconv.Itoa(i)), name) })
 						}
 						wg.Wait()
-					})
+					}, pyRun)
 				})
 			}
 		})
@@ -301,6 +333,7 @@ func randomFile(b *testing.B, dir string, size int64) string {
 // on loopback and at +25 ms each way. The destination is removed before
 // each side, so files.put always transfers.
 func BenchmarkC1(b *testing.B) {
+	py := pyinfraSide(b)
 	bin := goinfraBinary(b)
 	f := sshfleet.Start(b, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes, Measure: true})
 	inv, names := inventory(b, f, 1)
@@ -308,6 +341,11 @@ func BenchmarkC1(b *testing.B) {
 	src := randomFile(b, b.TempDir(), 256<<20)
 	dest := "/tmp/goinfra-bench-c1"
 	b.Cleanup(func() { os.Remove(dest) })
+	var pyRun func()
+	if py != nil {
+		pyInv := pyInventory(b, f, 1)
+		pyRun = func() { run(b, py.cli(pyInv, "files.put", "src="+src, "dest="+dest, "-y")) }
+	}
 	for _, lat := range []time.Duration{0, 25 * time.Millisecond} {
 		b.Run("latency="+lat.String(), func(b *testing.B) {
 			s.SetLatency(lat)
@@ -324,7 +362,7 @@ func BenchmarkC1(b *testing.B) {
 				defer in.Close()
 				cmd.Stdin = in
 				run(b, cmd)
-			})
+			}, pyRun)
 		})
 	}
 }
@@ -333,6 +371,7 @@ func BenchmarkC1(b *testing.B) {
 // `xargs -P 20 scp`. Each host writes its own destination (the servers share
 // this machine's /tmp).
 func BenchmarkCN(b *testing.B) {
+	py := pyinfraSide(b)
 	bin := goinfraBinary(b)
 	f := benchFleet(b)
 	inv, names := inventory(b, f, fleetSize)
@@ -345,13 +384,19 @@ func BenchmarkCN(b *testing.B) {
 	}
 	b.Cleanup(clean)
 	b.SetBytes(10 << 20 * fleetSize)
+	var pyRun func()
+	if py != nil {
+		pyInv := pyInventory(b, f, fleetSize)
+		pyOps := pyDeploy(b, fmt.Sprintf("files.put(src=%q, dest=\"/tmp/goinfra-bench-cn-\" + host.name)\n", src))
+		pyRun = func() { run(b, py.cli(pyInv, pyOps, "-y")) }
+	}
 	pair(b, f, clean, func() {
 		// host.name in the destination: --data cannot differ per host, so
 		// the per-host path comes from a one-line deploy file.
 		run(b, goinfraCmd(bin, inv, deployFile(b, src), "-y"))
 	}, func() {
 		xargs(b, names, append(append([]string{"scp", "-q", "-F", f.SSHConfigFile}, userOpt...), src, "{}:"+dest("{}"))...)
-	})
+	}, pyRun)
 }
 
 var deployOnce sync.Map
