@@ -1,3 +1,5 @@
+//go:build linux
+
 package bench
 
 // Where a side's run spent the machine (issue 17, item 5): the client's

@@ -1,3 +1,5 @@
+//go:build linux
+
 package bench
 
 // The issue 9 suite: goinfra (the binary, as a user runs it) against

@@ -1,3 +1,5 @@
+//go:build linux
+
 package bench
 
 // Issue 17: ssh pipelining (one remote sh per host for consecutive

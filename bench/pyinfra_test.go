@@ -1,3 +1,5 @@
+//go:build linux
+
 package bench
 
 // pyinfra as the third side of the fleet benchmarks (issue 17: goinfra at

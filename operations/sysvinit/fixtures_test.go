@@ -53,6 +53,17 @@ type host struct {
 
 func (h host) Fact(ctx context.Context, name string, args facts.Args) (any, error) {
 	switch name {
+	case "files.File":
+		// create_remote_dir asks files.File of the link's directory,
+		// pyinfra files.Directory: a directory there is "not a regular
+		// file, a directory".
+		d, err := h.Host.Fact(ctx, "files.Directory", args)
+		if di, ok := d.(*files.DirInfo); err != nil || !ok || di == nil {
+			return nil, err
+		} else if di.NotDir {
+			return &files.RegularInfo{}, nil
+		}
+		return &files.RegularInfo{NotFile: true, Type: "directory"}, nil
 	case "sysvinit.RcLinks":
 		var start []string
 		if raw, ok := h.Case.Facts["files.FindLinks"]; ok {
