@@ -47,6 +47,13 @@ func TestOpsListsEveryOperation(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatalf("not one JSON document: %v\n%s", err, r.stdout)
 	}
+	var doc any
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range validate(loadSchema(t, "ops.schema.json"), doc, "$") {
+		t.Errorf("ops.schema.json: %s", e)
+	}
 	var listed []string
 	byName := map[string]int{}
 	for mi, m := range got.Modules {
