@@ -496,3 +496,27 @@ func contains(l []string, s string) bool {
 	}
 	return false
 }
+
+// Versions reads a packages fact's fixture value as the facts return it,
+// {name: [versions]}; pyinfra's fixtures also give a version as a bare
+// string.
+func Versions(raw json.RawMessage) (any, error) {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for k, v := range m {
+		switch x := v.(type) {
+		case string:
+			out[k] = []string{x}
+		case []any:
+			for _, e := range x {
+				out[k] = append(out[k], fmt.Sprint(e))
+			}
+		default:
+			return nil, fmt.Errorf("%s: version %v", k, v)
+		}
+	}
+	return out, nil
+}

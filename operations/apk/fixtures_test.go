@@ -1,8 +1,6 @@
 package apk_test
 
 import (
-	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -11,30 +9,7 @@ import (
 	_ "github.com/goinfra-dev/goinfra/operations/apk"
 )
 
-// versions reads {name: [versions]}; pyinfra's fixtures also give a
-// version as a bare string.
-func versions(raw json.RawMessage) (any, error) {
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
-	out := map[string][]string{}
-	for k, v := range m {
-		switch x := v.(type) {
-		case string:
-			out[k] = []string{x}
-		case []any:
-			for _, e := range x {
-				out[k] = append(out[k], fmt.Sprint(e))
-			}
-		default:
-			return nil, fmt.Errorf("%s: version %v", k, v)
-		}
-	}
-	return out, nil
-}
-
-var factMap = map[string]pyfixture.Fact{"apk.ApkPackages": {Value: versions}}
+var factMap = map[string]pyfixture.Fact{"apk.ApkPackages": {Value: pyfixture.Versions}}
 
 // TestOperationFixtures plans each operation against each of pyinfra's
 // fixtures, its host answering the fixture's facts, and compares the

@@ -25,31 +25,8 @@ func key(arg string) func(facts.Args) map[string]string {
 	return func(a facts.Args) map[string]string { return map[string]string{arg: a[arg]} }
 }
 
-// versions reads {name: [versions]}; pyinfra's fixtures also give a
-// version as a bare string.
-func versions(raw json.RawMessage) (any, error) {
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
-	out := map[string][]string{}
-	for k, v := range m {
-		switch x := v.(type) {
-		case string:
-			out[k] = []string{x}
-		case []any:
-			for _, e := range x {
-				out[k] = append(out[k], fmt.Sprint(e))
-			}
-		default:
-			return nil, fmt.Errorf("%s: version %v", k, v)
-		}
-	}
-	return out, nil
-}
-
 var factMap = map[string]pyfixture.Fact{
-	"rpm.RpmPackages": {Value: versions},
+	"rpm.RpmPackages": {Value: pyfixture.Versions},
 	"rpm.RpmPackage": {Key: key("name"), Value: func(raw json.RawMessage) (any, error) {
 		var p rpm.Package
 		err := json.Unmarshal(raw, &p)
