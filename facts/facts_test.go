@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connector/conntest"
 	"github.com/goinfra-dev/goinfra/connectors/local"
 	"github.com/goinfra-dev/goinfra/engine"
 	"github.com/goinfra-dev/goinfra/facts"
@@ -164,17 +164,6 @@ func TestNewNeedsItsOwnParser(t *testing.T) {
 	}, func(connector.Output, facts.Args) (string, error) { return "", nil })
 }
 
-// countingConn counts the commands a real connection runs.
-type countingConn struct {
-	connector.Conn
-	n atomic.Int32
-}
-
-func (c *countingConn) Run(ctx context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
-	c.n.Add(1)
-	return c.Conn.Run(ctx, cmd, opts)
-}
-
 // A Host with the engine's cache gathers a fact once per host, arguments
 // and user; Forget drops the answers.
 func TestHostCachesOncePerHost(t *testing.T) {
@@ -189,7 +178,7 @@ func TestHostCachesOncePerHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := run.Hosts()[0]
-	cc := &countingConn{Conn: h.Conn}
+	cc := conntest.NewCounting(h.Conn)
 	src := facts.Host{Name: h.Name, Conn: cc, Cache: h}
 	for range 3 {
 		if _, err := testWho.Get(ctx, src); err != nil {
@@ -199,19 +188,19 @@ func TestHostCachesOncePerHost(t *testing.T) {
 	sudo := src
 	sudo.Opts = connector.Options{Unix: command.Unix{Sudo: true}}
 	testWho.Get(ctx, sudo)
-	if n := cc.n.Load(); n != 2 {
+	if n := cc.Runs(); n != 2 {
 		t.Errorf("ran %d commands, want 2 (one per fact and user)", n)
 	}
 	h.Forget("fact:")
 	testWho.Get(ctx, src)
-	if n := cc.n.Load(); n != 3 {
+	if n := cc.Runs(); n != 3 {
 		t.Errorf("after Forget: ran %d commands, want 3", n)
 	}
 	// Without a cache every call runs the command.
 	src.Cache = nil
 	testWho.Get(ctx, src)
 	testWho.Get(ctx, src)
-	if n := cc.n.Load(); n != 5 {
+	if n := cc.Runs(); n != 5 {
 		t.Errorf("without a cache: ran %d commands, want 5", n)
 	}
 }
@@ -235,7 +224,7 @@ func TestHostForgetsInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := run.Hosts()[0]
-	cc := &countingConn{Conn: h.Conn}
+	cc := conntest.NewCounting(h.Conn)
 	src := facts.Host{Name: h.Name, Conn: cc, Cache: h}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -287,7 +276,7 @@ func TestUses(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := run.Hosts()[0]
-	cc := &countingConn{Conn: h.Conn}
+	cc := conntest.NewCounting(h.Conn)
 	src := facts.Host{Name: h.Name, Conn: cc, Cache: h}
 	for _, name := range []string{"a", "b", "a"} {
 		v, err := testGreeting.Get(ctx, src, name)
@@ -295,19 +284,19 @@ func TestUses(t *testing.T) {
 			t.Fatalf("Greeting %s = %q, %v", name, v, err)
 		}
 	}
-	if n := cc.n.Load(); n != 3 {
+	if n := cc.Runs(); n != 3 {
 		t.Errorf("ran %d commands, want 3 (the tool once, a greeting per name)", n)
 	}
 	h.Forget("fact:")
 	testGreeting.Get(ctx, src, "a")
-	if n := cc.n.Load(); n != 4 {
+	if n := cc.Runs(); n != 4 {
 		t.Errorf("after Forget: ran %d commands, want 4 (the tool is still known)", n)
 	}
 	// Without a cache, the tool is asked every time.
 	if v, err := facts.Get(ctx, cc, "test.Greeting", facts.Args{"name": "c"}, connector.Options{}); err != nil || v != "printf: hi c" {
 		t.Errorf("Get = %q, %v", v, err)
 	}
-	if n := cc.n.Load(); n != 6 {
+	if n := cc.Runs(); n != 6 {
 		t.Errorf("without a cache: ran %d commands, want 6", n)
 	}
 	if v, err := testTool.Get(ctx, facts.Host{Name: h.Name, Conn: h.Conn}); err != nil || v != "printf" {
@@ -348,16 +337,16 @@ func TestNative(t *testing.T) {
 		return nil, false, nil
 	})
 	ctx := context.Background()
-	cc := &countingConn{Conn: localConn(t)}
+	cc := conntest.NewCounting(localConn(t))
 	src := facts.Host{Name: "@local", Conn: cc}
-	if v, err := testNativeGreeting.Get(ctx, src, "native"); err != nil || v != "native: hi" || cc.n.Load() != 0 {
-		t.Errorf("native answer: %q, %v, %d commands run", v, err, cc.n.Load())
+	if v, err := testNativeGreeting.Get(ctx, src, "native"); err != nil || v != "native: hi" || cc.Runs() != 0 {
+		t.Errorf("native answer: %q, %v, %d commands run", v, err, cc.Runs())
 	}
-	if v, err := testNativeGreeting.Get(ctx, src, "null"); err != nil || v != "" || cc.n.Load() != 0 {
-		t.Errorf("native null: %q, %v, %d commands run", v, err, cc.n.Load())
+	if v, err := testNativeGreeting.Get(ctx, src, "null"); err != nil || v != "" || cc.Runs() != 0 {
+		t.Errorf("native null: %q, %v, %d commands run", v, err, cc.Runs())
 	}
-	if v, err := testNativeGreeting.Get(ctx, src, "other"); err != nil || v != "command: hi other" || cc.n.Load() != 2 {
-		t.Errorf("declined: %q, %v, %d commands run, want 2 (tool and fact)", v, err, cc.n.Load())
+	if v, err := testNativeGreeting.Get(ctx, src, "other"); err != nil || v != "command: hi other" || cc.Runs() != 2 {
+		t.Errorf("declined: %q, %v, %d commands run, want 2 (tool and fact)", v, err, cc.Runs())
 	}
 	if _, err := testNativeGreeting.Get(ctx, src, "broken"); err == nil || !strings.Contains(err.Error(), "fact test.NativeGreeting: native failure") {
 		t.Errorf("native error: %v", err)

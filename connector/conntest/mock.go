@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/command"
@@ -321,3 +322,26 @@ func (m *MockConn) Get(ctx context.Context, src string, w io.Writer, opts connec
 	}
 	return nil
 }
+
+// Counting wraps a real connection and counts the commands run through
+// it, for tests that check how many a fact or operation costs. Unwrap
+// lets connector.As find the capabilities of the connection below.
+type Counting struct {
+	connector.Conn
+	n atomic.Int32
+}
+
+// NewCounting returns c wrapped in a Counting.
+func NewCounting(c connector.Conn) *Counting { return &Counting{Conn: c} }
+
+// Run counts the command and runs it on the wrapped connection.
+func (c *Counting) Run(ctx context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
+	c.n.Add(1)
+	return c.Conn.Run(ctx, cmd, opts)
+}
+
+// Unwrap returns the wrapped connection.
+func (c *Counting) Unwrap() connector.Conn { return c.Conn }
+
+// Runs returns how many commands have been run.
+func (c *Counting) Runs() int { return int(c.n.Load()) }

@@ -4,29 +4,15 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
+	"github.com/goinfra-dev/goinfra/connector/conntest"
 	"github.com/goinfra-dev/goinfra/internal/optest"
 	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 	"github.com/goinfra-dev/goinfra/internal/sshtest"
 )
-
-// countingConn counts the commands run through it; Unwrap lets
-// connector.As find the capabilities below.
-type countingConn struct {
-	connector.Conn
-	n atomic.Int32
-}
-
-func (c *countingConn) Run(ctx context.Context, cmd command.Command, opts connector.Options) (connector.Result, error) {
-	c.n.Add(1)
-	return c.Conn.Run(ctx, cmd, opts)
-}
-
-func (c *countingConn) Unwrap() connector.Conn { return c.Conn }
 
 // TestSSHLoginUserOverSFTP: as the login user (no escalation) over a real
 // sshd, the file facts of paths not there yet are answered over SFTP: a
@@ -35,7 +21,7 @@ func TestSSHLoginUserOverSFTP(t *testing.T) {
 	f := sshfleet.Start(t, sshfleet.Options{Servers: 1})
 	s := f.Servers[0]
 	conn, data := sshtest.Connect(t, f, s, sshfleet.DeployUser)
-	cc := &countingConn{Conn: conn}
+	cc := conntest.NewCounting(conn)
 	h := &optest.Host{HostName: s.Name, Conn: cc, HostData: data, Dir: t.TempDir()}
 	res, err := conn.Run(optest.Ctx(t), command.Shell("mktemp -d"), connector.Options{})
 	if err != nil {
@@ -54,9 +40,9 @@ func TestSSHLoginUserOverSFTP(t *testing.T) {
 		{"files.link", map[string]any{"path": base + "/current", "target": "data"}},
 		{"files.put", map[string]any{"src": "app.conf", "dest": base + "/app.conf"}},
 	} {
-		before := cc.n.Load()
+		before := cc.Runs()
 		optest.Plan(t, h, op.name, op.args)
-		if n := cc.n.Load() - before; n != 0 {
+		if n := cc.Runs() - before; n != 0 {
 			t.Errorf("planning %s of a new path ran %d commands, want none", op.name, n)
 		}
 	}
