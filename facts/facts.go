@@ -55,7 +55,7 @@ type Fact struct {
 	Uses []string
 	// Native, when set, may answer without the command from what the
 	// connection offers (a connector capability such as
-	// connector.Stater); it is tried first. See SetNative.
+	// connector.Stater); it is tried first.
 	Native Native
 }
 
@@ -63,19 +63,6 @@ type Fact struct {
 // means it cannot here, and the command runs as usual. v is the value
 // the fact's parser would give (nil for null).
 type Native func(ctx context.Context, conn connector.Conn, args Args, opts connector.Options) (v any, ok bool, err error)
-
-// SetNative sets the Native of the registered fact name (from the init
-// function of the package that declares it, or of one beside it). It
-// panics on an unknown name.
-func SetNative(name string, n Native) {
-	mu.Lock()
-	defer mu.Unlock()
-	f, ok := registry[name]
-	if !ok {
-		panic("facts: SetNative of unknown fact " + name)
-	}
-	f.Native = n
-}
 
 var (
 	mu       sync.RWMutex
@@ -172,7 +159,7 @@ func gather(ctx context.Context, conn connector.Conn, name string, args Args, op
 	if err != nil {
 		return nil, err
 	}
-	if n := native(f); n != nil {
+	if n := f.Native; n != nil {
 		v, ok, err := n(ctx, conn, args, opts)
 		if err != nil {
 			return nil, fmt.Errorf("fact %s: %w", name, err)
@@ -198,12 +185,6 @@ func gather(ctx context.Context, conn connector.Conn, name string, args Args, op
 		return nil, fmt.Errorf("fact %s: %w", name, err)
 	}
 	return v, nil
-}
-
-func native(f *Fact) Native {
-	mu.RLock()
-	defer mu.RUnlock()
-	return f.Native
 }
 
 // withUses is args with the values of the facts f uses added.

@@ -307,11 +307,28 @@ func TestUses(t *testing.T) {
 	}
 }
 
+// greetNatively answers test.NativeGreeting for some names.
+func greetNatively(_ context.Context, conn connector.Conn, a facts.Args, _ connector.Options) (any, bool, error) {
+	if conn == nil {
+		return nil, false, errors.New("no connection given")
+	}
+	switch a["name"] {
+	case "native":
+		return "native: hi", true, nil
+	case "null":
+		return nil, true, nil
+	case "broken":
+		return nil, false, errors.New("native failure")
+	}
+	return nil, false, nil
+}
+
 // testNativeGreeting is testGreeting answered natively for some names.
 var testNativeGreeting = facts.New(facts.Fact{
-	Name: "test.NativeGreeting",
-	Args: []string{"name"},
-	Uses: []string{"test.Tool"},
+	Name:   "test.NativeGreeting",
+	Args:   []string{"name"},
+	Uses:   []string{"test.Tool"},
+	Native: greetNatively,
 	Command: func(a facts.Args) (command.Command, error) {
 		return command.New("echo", "hi", command.Quoted(a["name"])), nil
 	},
@@ -322,20 +339,6 @@ var testNativeGreeting = facts.New(facts.Fact{
 // A fact's Native answers before its Uses and its command are gathered;
 // when it declines, both run as usual; its error is the fact's.
 func TestNative(t *testing.T) {
-	facts.SetNative("test.NativeGreeting", func(_ context.Context, conn connector.Conn, a facts.Args, _ connector.Options) (any, bool, error) {
-		if conn == nil {
-			return nil, false, errors.New("no connection given")
-		}
-		switch a["name"] {
-		case "native":
-			return "native: hi", true, nil
-		case "null":
-			return nil, true, nil
-		case "broken":
-			return nil, false, errors.New("native failure")
-		}
-		return nil, false, nil
-	})
 	ctx := context.Background()
 	cc := conntest.NewCounting(localConn(t))
 	src := facts.Host{Name: "@local", Conn: cc}
@@ -351,10 +354,4 @@ func TestNative(t *testing.T) {
 	if _, err := testNativeGreeting.Get(ctx, src, "broken"); err == nil || !strings.Contains(err.Error(), "fact test.NativeGreeting: native failure") {
 		t.Errorf("native error: %v", err)
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("SetNative of an unknown fact did not panic")
-		}
-	}()
-	facts.SetNative("test.NoSuchFact", nil)
 }

@@ -162,6 +162,7 @@ var (
 		Args:        []string{"path"},
 		Required:    []string{"path"},
 		Uses:        []string{statStyleArg},
+		Native:      nativeFile,
 		Command:     statCommand,
 	}, facts.Arg("path"), func(out connector.Output, a facts.Args) (*RegularInfo, error) {
 		info, typ, err := parseStat(out)
@@ -182,6 +183,7 @@ var (
 		Args:        []string{"path"},
 		Required:    []string{"path"},
 		Uses:        []string{statStyleArg},
+		Native:      nativeDirectory,
 		Command:     statCommand,
 	}, facts.Arg("path"), func(out connector.Output, a facts.Args) (*DirInfo, error) {
 		info, typ, err := parseStat(out)
@@ -202,6 +204,7 @@ var (
 		Args:        []string{"path"},
 		Required:    []string{"path"},
 		Uses:        []string{statStyleArg},
+		Native:      nativeLink,
 		Command: func(a facts.Args) (command.Command, error) {
 			q, err := quotedPath(a)
 			if err != nil {
@@ -258,6 +261,7 @@ var (
 		Args:     []string{"path"},
 		Required: []string{"path"},
 		Uses:     []string{statStyleArg},
+		Native:   nativeSha256,
 		Command: func(a facts.Args) (command.Command, error) {
 			q, err := quotedPath(a)
 			if err != nil {

@@ -10,26 +10,28 @@ import (
 	"github.com/goinfra-dev/goinfra/facts"
 )
 
-// Over a connection that reads metadata itself (connector.Stater: the ssh
-// connector's SFTP session), files.File, files.Directory, files.Link and
-// files.FileSha256 answer without a command where that answer is the
-// whole fact: nothing at the path, or something of another type. An existing path of the
-// fact's type still runs the command, whose answer has what SFTP's
-// attributes lack: owner and group names, the change time. That saves
-// the StatStyle and stat commands (each a session and a shell on an ssh
-// host) where operations create things, and files.put's look before its
-// upload.
-func init() {
-	facts.SetNative(File.Name(), nativeLook(typeRegular, func(typ string) any { return &RegularInfo{NotFile: true, Type: typ} }))
-	facts.SetNative(Directory.Name(), nativeLook(typeDirectory, func(string) any { return &DirInfo{NotDir: true} }))
-	facts.SetNative(Link.Name(), nativeLook(typeLink, func(string) any { return &LinkInfo{NotLink: true} }))
-	facts.SetNative(FileSha256.Name(), func(ctx context.Context, conn connector.Conn, a facts.Args, opts connector.Options) (any, bool, error) {
-		v, ok, err := nativeLook(typeRegular, func(typ string) any { return &NotRegularError{Path: a["path"], Type: typ} })(ctx, conn, a, opts)
-		if e, isErr := v.(error); isErr {
-			return nil, true, e
-		}
-		return v, ok, err
-	})
+// Over a connection that reads metadata itself (connector.Stater: the
+// ssh connector's SFTP session), files.File, files.Directory, files.Link
+// and files.FileSha256 answer without a command where that answer is the
+// whole fact: nothing at the path, or something of another type (their
+// Native). An existing path of the fact's type still runs the command,
+// whose answer has what SFTP's attributes lack: owner and group names,
+// the change time. That saves the StatStyle and stat commands (each a
+// session and a shell on an ssh host) where operations create things,
+// and files.put's look before its upload.
+var (
+	nativeFile      = nativeLook(typeRegular, func(typ string) any { return &RegularInfo{NotFile: true, Type: typ} })
+	nativeDirectory = nativeLook(typeDirectory, func(string) any { return &DirInfo{NotDir: true} })
+	nativeLink      = nativeLook(typeLink, func(string) any { return &LinkInfo{NotLink: true} })
+)
+
+// nativeSha256 is FileSha256's: another type is its error.
+func nativeSha256(ctx context.Context, conn connector.Conn, a facts.Args, opts connector.Options) (any, bool, error) {
+	v, ok, err := nativeLook(typeRegular, func(typ string) any { return &NotRegularError{Path: a["path"], Type: typ} })(ctx, conn, a, opts)
+	if e, isErr := v.(error); isErr {
+		return nil, true, e
+	}
+	return v, ok, err
 }
 
 // nativeLook answers a file fact whose type is want from an lstat: nil
