@@ -14,36 +14,14 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/internal/dockertest"
-	"github.com/goinfra-dev/goinfra/internal/filelock"
 	"github.com/goinfra-dev/goinfra/internal/optest"
 	"github.com/goinfra-dev/goinfra/internal/sshfleet"
 	"github.com/goinfra-dev/goinfra/internal/testenv"
 	_ "github.com/goinfra-dev/goinfra/operations/yum"
 )
 
-// rpmImageVersion is bumped when rpmImageScript changes.
-const rpmImageVersion = "1"
-
-// rpmImageScript turns the fleet's Debian image into an rpm host: Debian's
-// rpm (with rpmbuild), dnf and createrepo_c, from the mirror this machine's
-// apt uses (its sources are mounted at /host-apt, so no mirror is named
-// here), and yum as Fedora ships it, a link to dnf.
-const rpmImageScript = `set -eu
-export DEBIAN_FRONTEND=noninteractive
-cp /host-apt/sources.list.d/*.sources /host-apt/sources.list.d/*.list /etc/apt/sources.list.d/ 2>/dev/null || true
-if [ -s /host-apt/sources.list ]; then cp /host-apt/sources.list /etc/apt/sources.list.d/host-mirror.list; fi
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends rpm dnf createrepo-c >/tmp/apt.log 2>&1 || { tail -n 30 /tmp/apt.log; exit 1; }
-rm -f /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/host-mirror.list /tmp/apt.log
-rm -rf /var/lib/apt/lists/*
-apt-get update -qq
-apt-get clean
-ln -sf dnf /usr/bin/yum
-`
-
-// rpmImage builds (once per engine and version of the fleet's image) and
-// returns a Debian image with rpm, dnf and createrepo_c installed. Test
-// binaries building it at once serialize on a lock file.
+// rpmImage returns the fleet's Debian image with Debian's rpm (with
+// rpmbuild), dnf and createrepo_c, built once per engine.
 func rpmImage(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("docker"); err != nil {
@@ -52,36 +30,9 @@ func rpmImage(t *testing.T) string {
 	// Building is minutes of downloads and installs on a busy machine.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	if _, err := sshfleet.EnsureImage(ctx); err != nil {
+	tag, err := sshfleet.EnsurePackagesImage(ctx, []string{"rpm", "dnf", "createrepo-c"})
+	if err != nil {
 		testenv.Skip(t, "the dnf end-to-end test builds on the fleet's Debian image: %v", err)
-	}
-	base := sshfleet.ImageTag
-	tag := "goinfra-test/debian-rpm:" + rpmImageVersion + "-" + strings.NewReplacer("/", "-", ":", "-").Replace(base[strings.LastIndex(base, "/")+1:])
-	exists := func() bool { return exec.CommandContext(ctx, "docker", "image", "inspect", tag).Run() == nil }
-	if exists() {
-		return tag
-	}
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "goinfra-rpm-image.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	unlock, err := filelock.Lock(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
-	if exists() {
-		return tag
-	}
-	t.Logf("building %s from %s (rpm, dnf, createrepo-c from Debian's mirror)", tag, base)
-	name := dockertest.Name("rpm-image")
-	defer exec.Command("docker", "rm", "-f", name).Run()
-	if out, err := exec.CommandContext(ctx, "docker", "run", "--name", name, "-v", "/etc/apt:/host-apt:ro", base, "sh", "-c", rpmImageScript).CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", tag, err, out)
-	}
-	if out, err := exec.CommandContext(ctx, "docker", "commit", "--change", `CMD ["/usr/local/sbin/sshfleet-init"]`, name, tag).CombinedOutput(); err != nil {
-		t.Fatalf("docker commit %s: %v\n%s", tag, err, out)
 	}
 	return tag
 }
@@ -128,7 +79,10 @@ func newRPMHost(t *testing.T) *rpmHost {
 	if err := conn.Connect(optest.Ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	return &rpmHost{t: t, conn: conn, name: name, h: &optest.Host{HostName: "@docker/" + name, Conn: conn, Dir: t.TempDir()}}
+	r := &rpmHost{t: t, conn: conn, name: name, h: &optest.Host{HostName: "@docker/" + name, Conn: conn, Dir: t.TempDir()}}
+	// yum as Fedora ships it: a link to dnf.
+	optest.Run(t, r.h, "ln -sf dnf /usr/bin/yum")
+	return r
 }
 
 // build makes NAME-VERSION-1.noarch.rpm with rpmbuild and returns its path.
