@@ -32,7 +32,10 @@
 // reader without fast paths; a Put whose reader fails half-way leaving the
 // old file and no temporary file (error matching ErrTransfer); a replaced
 // file keeping its mode; Put into a missing directory and Get of a missing
-// file failing with ErrTransfer and naming the path; and, when Options name
+// file failing with ErrTransfer and naming the path; connector.RunSequence
+// (order, each command's own output, what a failure, an ignored failure
+// and a timeout skip — skipped commands must not run — a command with
+// input among the others); and, when Options name
 // users, the same transfers with sudo, su or doas (owner and mode checked).
 //
 // The commands it runs are POSIX sh (busybox is enough); the target needs
@@ -138,6 +141,7 @@ func Run(t *testing.T, open func(t *testing.T) connector.Conn, opts Options) {
 		{"OutputBounds", s.testOutputBounds, ""},
 		{"Timeout", s.testTimeout, ""},
 		{"Cancel", s.testCancel, skipIf(opts.NoCancel, "NoCancel set")},
+		{"Sequence", s.testSequence, ""},
 		{"PTY", s.testPTY, skipIf(opts.NoPTY, "NoPTY set")},
 		{"PutGetBinary", s.testPutGetBinary, ""},
 		{"PutFromReader", s.testPutFromReader, ""},
