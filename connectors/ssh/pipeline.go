@@ -350,11 +350,28 @@ func (g *gate) close() {
 
 // pipedScript is the line that runs line (a command line as a session
 // runs it, see Run) in the shell, framed with nonce (see the top of this
-// file).
-func pipedScript(line, nonce string) string {
-	script := `setsid sh -c ` + command.Quote(line) + ` </dev/null; _gi_r=$?
+// file). With a guard, the command is one of a sequence (sequence.go): it
+// runs only if no command before it failed in a way that skips it, and
+// its own failure sets what skips the ones after it.
+func pipedScript(line, nonce string, g *seqGuard) string {
+	run := `setsid sh -c ` + command.Quote(line) + ` </dev/null; _gi_r=$?
+`
+	if g != nil {
+		fail := `_gi_g=` + g.group
+		if g.stops {
+			fail += `; _gi_s=` + g.batch
+		}
+		run = `if [ "$_gi_s" != ` + g.batch + ` ] && [ "$_gi_g" != ` + g.group + ` ]; then
+` + run + `case $_gi_r in ` + g.success + `) ;; *) ` + fail + ` ;; esac
 printf '\036%s e %s\n' ` + nonce + ` "$_gi_r"
-printf '\036%s e\n' ` + nonce + ` >&2`
+else printf '\036%s k\n' ` + nonce + `
+fi
+`
+	} else {
+		run += `printf '\036%s e %s\n' ` + nonce + ` "$_gi_r"
+`
+	}
+	script := run + `printf '\036%s e\n' ` + nonce + ` >&2`
 	return "eval " + command.Quote(script) + "\n"
 }
 
@@ -376,6 +393,7 @@ var errNotStarted = errors.New("the remote shell ended before the command starte
 type pipedResult struct {
 	code    int
 	started bool
+	skipped bool // a command of a sequence that did not run
 	err     error
 }
 
@@ -390,7 +408,7 @@ func (c *Conn) runPiped(ctx context.Context, s *shell, line string, pid *pidLine
 	outG, errG := &gate{w: out}, &gate{w: rec.Stderr()}
 	done := make(chan pipedResult, 1)
 	go func() {
-		r := c.pipe(s, pipedScript(line, nonce), frameMark+nonce+" ", frameMark+pidNonce+" ", pid, outG, errG)
+		r := c.pipe(s, pipedScript(line, nonce, nil), frameMark+nonce+" ", frameMark+pidNonce+" ", pid, outG, errG)
 		c.releaseShell(s, r.err == nil)
 		done <- r
 	}()
@@ -445,6 +463,12 @@ func (c *Conn) pipe(s *shell, script, tok, startTok string, pid *pidLine, out, e
 	if _, err := io.WriteString(s.in, script); err != nil {
 		return pipedResult{err: err}
 	}
+	return c.frames(s, tok, startTok, pid, out, errs)
+}
+
+// frames reads one command's frames (see pipe); a command of a sequence
+// that was skipped has its end frames only, "k" on stdout.
+func (c *Conn) frames(s *shell, tok, startTok string, pid *pidLine, out, errs io.Writer) pipedResult {
 	stale := &staleLog{c: c}
 	errDone := make(chan error, 1)
 	go func() {
@@ -469,7 +493,9 @@ func (c *Conn) pipe(s *shell, script, tok, startTok string, pid *pidLine, out, e
 			f, err = s.out.until(tok, out)
 		}
 	}
-	if err == nil {
+	if err == nil && which == 1 && f == "k" {
+		r.skipped = true
+	} else if err == nil {
 		// Also without a start frame: the shell ran something (setsid
 		// failed), and reports it.
 		r.started = true
