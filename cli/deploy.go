@@ -63,6 +63,7 @@ func (a *app) runDeploy(ctx context.Context, c *cobra.Command, inv *inventory.In
 		return a.inputErr(err)
 	}
 	d.NoWait = a.flags.noWait
+	d.NoSendAhead = a.flags.noSendAhead
 	showDiff, _ := c.Flags().GetBool("diff")
 	run := engine.New(inv, cfg)
 	rep := a.newDeployReport()

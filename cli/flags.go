@@ -34,6 +34,7 @@ type flags struct {
 	parallel    int
 	serial      bool
 	noWait      bool
+	noSendAhead bool
 
 	sudo            bool
 	sudoUser        string
@@ -79,6 +80,7 @@ func (a *app) addFlags(c *cobra.Command) {
 	fs.IntVar(&f.parallel, "parallel", 0, fmt.Sprintf("hosts worked on at once (default %d)", engine.DefaultParallel))
 	fs.BoolVar(&f.serial, "serial", false, "work on one host at a time")
 	fs.BoolVar(&f.noWait, "no-wait", false, "deploys: hosts do not wait for each other between operations")
+	fs.BoolVar(&f.noSendAhead, "no-send-ahead", false, "deploys: every command waits for the one before it (by default an operation's commands go to a host together, and with --no-wait those of the operations after it that cannot depend on them)")
 
 	fs.BoolVar(&f.sudo, "sudo", false, "run commands with sudo")
 	fs.StringVar(&f.sudoUser, "sudo-user", "", "user sudo switches to")

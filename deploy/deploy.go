@@ -95,6 +95,9 @@ type Deploy struct {
 	// for the other hosts (pyinfra's --no-wait). Operations with _serial,
 	// _parallel or _run_once still wait for every host to reach them.
 	NoWait bool
+	// NoSendAhead makes every command wait for the one before it (see
+	// sendahead.go): for measuring, or to rule send-ahead out.
+	NoSendAhead bool
 
 	files    []string
 	programs map[string]*starlark.Program // by absolute path, loads included

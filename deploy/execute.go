@@ -40,7 +40,8 @@ type Hooks struct {
 //
 // With d.NoWait, hosts do not wait for each other between operations.
 func (d *Deploy) Execute(ctx context.Context, run *engine.Run, plan *Plan, hooks Hooks) error {
-	x := &executor{hooks: hooks, dirty: map[string]bool{}, stale: map[string]bool{}}
+	x := &executor{hooks: hooks, dirty: map[string]bool{}, stale: map[string]bool{}, ops: plan.Ops, sent: map[*Decl]*sentOp{},
+		sendAhead: !d.NoSendAhead && hooks.Command == nil && hooks.Line == nil, noWait: d.NoWait}
 	ops := plan.Ops
 	for i := 0; i < len(ops); {
 		j := i + 1
@@ -109,7 +110,7 @@ func (x *executor) step(ctx context.Context, run *engine.Run, i int, op *Operati
 				decl.Status = Skipped
 				return nil, nil
 			}
-			return nil, x.hostOp(ctx, h, op, decl)
+			return nil, x.hostOp(ctx, h, i, op, decl)
 		},
 	})
 	if x.hooks.OpDone != nil {
@@ -133,9 +134,9 @@ func (x *executor) steps(ctx context.Context, run *engine.Run, first int, ops []
 	_, err := run.Do(ctx, engine.Step{
 		Name: strings.Join(names, ", "),
 		Do: func(ctx context.Context, h *engine.Host) (any, error) {
-			for _, op := range ops {
+			for k, op := range ops {
 				if decl, ok := op.Hosts[h.Name]; ok {
-					if err := x.hostOp(ctx, h, op, decl); err != nil {
+					if err := x.hostOp(ctx, h, first+k, op, decl); err != nil {
 						return nil, err
 					}
 				}
@@ -151,9 +152,9 @@ func (x *executor) steps(ctx context.Context, run *engine.Run, first int, ops []
 	return err
 }
 
-// hostOp runs one operation on one host and reports it.
-func (x *executor) hostOp(ctx context.Context, h *engine.Host, op *Operation, decl *Decl) error {
-	err := x.runOp(ctx, h, decl)
+// hostOp runs operation i on one host and reports it.
+func (x *executor) hostOp(ctx context.Context, h *engine.Host, i int, op *Operation, decl *Decl) error {
+	err := x.runOp(ctx, h, i, decl)
 	if x.hooks.HostDone != nil {
 		x.hooks.HostDone(op, h.Name, decl)
 	}
@@ -168,6 +169,13 @@ type executor struct {
 	// cached facts were last dropped.
 	dirty map[string]bool
 	stale map[string]bool
+
+	// ops are the plan's operations; sent holds the declarations whose
+	// commands went out with an earlier operation's (sendahead.go).
+	ops       []*Operation
+	sendAhead bool
+	noWait    bool
+	sent      map[*Decl]*sentOp
 }
 
 func (x *executor) isDirty(h string) bool {
@@ -195,9 +203,9 @@ func (x *executor) freshFacts(h *engine.Host) {
 	}
 }
 
-// runOp runs one declared operation on h and records its outcome; the
-// error fails the host.
-func (x *executor) runOp(ctx context.Context, h *engine.Host, decl *Decl) (err error) {
+// runOp runs one declared operation, the plan's i-th, on h and records its
+// outcome; the error fails the host.
+func (x *executor) runOp(ctx context.Context, h *engine.Host, i int, decl *Decl) (err error) {
 	start := time.Now()
 	defer func() {
 		decl.Duration = time.Since(start)
@@ -205,6 +213,9 @@ func (x *executor) runOp(ctx context.Context, h *engine.Host, decl *Decl) (err e
 			decl.Status, decl.Err = Failed, err
 		}
 	}()
+	if so := x.takeSent(decl); so != nil {
+		return x.finishSent(ctx, h, decl, so)
+	}
 	x.freshFacts(h)
 	ok, err := evalCond(ctx, decl, decl.global.If)
 	if err != nil {
@@ -235,6 +246,11 @@ func (x *executor) runOp(ctx context.Context, h *engine.Host, decl *Decl) (err e
 	if x.hooks.Line != nil {
 		global.Options.OnLine = func(l connector.Line) { x.hooks.Line(h.Name, l) }
 	}
+	if x.sendAhead {
+		if so := x.send(ctx, h, i, decl, plan); so != nil {
+			return x.finishSent(ctx, h, decl, so)
+		}
+	}
 	var errs []error
 	for _, s := range plan.Steps {
 		err := runargs.Retry(ctx, global, h.Log, decl.Name, func(opts connector.Options) error {
@@ -251,10 +267,17 @@ func (x *executor) runOp(ctx context.Context, h *engine.Host, decl *Decl) (err e
 			}
 		}
 	}
+	return x.outcome(ctx, h, decl, errs)
+}
+
+// outcome records the outcome of decl's steps, errs their errors; the
+// error fails the host.
+func (x *executor) outcome(ctx context.Context, h *engine.Host, decl *Decl, errs []error) error {
 	if len(errs) == 0 {
 		decl.Status = Changed
 		return nil
 	}
+	global := decl.global
 	opErr := fmt.Errorf("%s: %w", decl.Name, errors.Join(errs...))
 	if global.IgnoreErrors && ctx.Err() == nil {
 		decl.Status, decl.Err = IgnoredError, opErr

@@ -68,6 +68,9 @@ type Decl struct {
 	global runargs.Args
 	dir    string // local paths are relative to it
 	hr     *hostRun
+	// factFree: planning asked the host nothing, so planning again gives
+	// the same plan whatever earlier operations did.
+	factFree bool
 
 	// Outcome, once executed.
 	Status   Status

@@ -15,6 +15,8 @@ type planHost struct {
 	h    *engine.Host
 	opts connector.Options
 	dir  string
+	// asked: the operation asked a fact.
+	asked bool
 }
 
 // LocalDir implements operations.LocalDirer.
@@ -38,6 +40,7 @@ func (p *planHost) Data() connector.Data {
 }
 
 func (p *planHost) Fact(ctx context.Context, name string, args facts.Args) (any, error) {
+	p.asked = true
 	o := p.opts
 	o.Stdin, o.OnLine, o.OnCommand = nil, nil, nil
 	return facts.Host{Name: p.h.Name, Conn: p.h.Conn, Opts: o, Cache: p.h}.Fact(ctx, name, args)

@@ -434,6 +434,7 @@ func (hr *hostRun) declare(ctx context.Context, op *operations.Op, args connecto
 		plan = &operations.Plan{}
 	}
 	decl.Plan = plan
+	decl.factFree = !ph.asked
 	hr.decls = append(hr.decls, decl)
 	return nil
 }
