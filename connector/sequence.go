@@ -40,6 +40,14 @@ type Sequencer interface {
 	RunSequence(ctx context.Context, cmds []Queued, done func(i int, res Result, err error))
 }
 
+// Expecter is an optional Conn capability: ExpectCommands says that
+// several commands will follow, so the connection may get ready for them
+// in the background now (the ssh connector starts its pipelined shell,
+// which it otherwise starts at a host's second command).
+type Expecter interface {
+	ExpectCommands()
+}
+
 // RunSequence runs cmds on conn in order, through conn's Sequencer when it
 // has one, else one Run after the other; done sees every command's result
 // in order (see Sequencer).

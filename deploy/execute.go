@@ -43,6 +43,7 @@ func (d *Deploy) Execute(ctx context.Context, run *engine.Run, plan *Plan, hooks
 	x := &executor{hooks: hooks, dirty: map[string]bool{}, stale: map[string]bool{}, ops: plan.Ops, sent: map[*Decl]*sentOp{},
 		sendAhead: !d.NoSendAhead && hooks.Command == nil && hooks.Line == nil, noWait: d.NoWait}
 	ops := plan.Ops
+	expectCommands(run, ops)
 	for i := 0; i < len(ops); {
 		j := i + 1
 		if d.NoWait && free(ops[i]) {
@@ -62,6 +63,22 @@ func (d *Deploy) Execute(ctx context.Context, run *engine.Run, plan *Plan, hooks
 		i = j
 	}
 	return nil
+}
+
+// expectCommands tells the connections of the hosts planned to run more
+// than one command (connector.Expecter).
+func expectCommands(run *engine.Run, ops []*Operation) {
+	for _, h := range run.Active() {
+		n := 0
+		for _, op := range ops {
+			if d, ok := op.Hosts[h.Name]; ok && d.Plan != nil {
+				n += len(d.Plan.Steps)
+			}
+		}
+		if e, ok := connector.As[connector.Expecter](h.Conn); ok && n > 1 {
+			e.ExpectCommands()
+		}
+	}
 }
 
 // free reports whether an operation may run without waiting for the other

@@ -126,6 +126,18 @@ func (c *Conn) takeShell(client *ssh.Client) *shell {
 	return nil
 }
 
+// ExpectCommands implements connector.Expecter: the shell starts now, in
+// the background, instead of at the second command.
+func (c *Conn) ExpectCommands() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.pipelining() || c.pipeOff || c.shell != nil || c.shellOpening || c.client == nil || !c.alive() {
+		return
+	}
+	c.shellOpening = true
+	go c.openShell(c.client)
+}
+
 // wantsShell reports whether pipelinable commands are, or are about to
 // be, served by the shell: their sessions then need no spare.
 func (c *Conn) wantsShell() bool {

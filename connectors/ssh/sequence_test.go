@@ -75,6 +75,29 @@ func TestSequence(t *testing.T) {
 		}
 	})
 
+	// ExpectCommands starts the shell before any command: the first one
+	// runs in it.
+	t.Run("ExpectCommands", func(t *testing.T) {
+		c := newConn(t)
+		if c.hasShell() {
+			t.Fatal("a shell before any command")
+		}
+		c.ExpectCommands()
+		// Generous: the shell starts in the background on a busy machine.
+		deadline := time.Now().Add(30 * time.Second)
+		for !c.hasShell() {
+			if time.Now().After(deadline) {
+				t.Fatal("no shell 30 s after ExpectCommands")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		before := c.sessionCount()
+		run(t, c, "true", connector.Options{})
+		if n := c.sessionCount() - before; n != 0 {
+			t.Errorf("the first command took %d sessions, want none (the shell)", n)
+		}
+	})
+
 	// Pipelining off: the same results, a session per command.
 	t.Run("PipeliningOff", func(t *testing.T) {
 		d := fleetData(t, f, s)
