@@ -139,15 +139,18 @@ func (c *Conn) runBatch(ctx context.Context, s *shell, cmds []connector.Queued, 
 			c.releaseShell(s, false)
 			return
 		}
-		for _, it := range items {
+		for k, it := range items {
 			r := c.frames(s, it.tok, frameMark+it.start+" ", it.pid, it.out, it.errs)
+			if r.err != nil || k == len(items)-1 {
+				// Before the last result: the command after the sequence
+				// finds the shell free.
+				c.releaseShell(s, r.err == nil)
+			}
 			results <- r
 			if r.err != nil {
-				c.releaseShell(s, false)
 				return
 			}
 		}
-		c.releaseShell(s, true)
 	}()
 	for k, it := range items {
 		start := time.Now()
