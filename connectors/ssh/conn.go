@@ -55,7 +55,7 @@ type Conn struct {
 	// keeps failing).
 	shell         *shell
 	shellStarting *ssh.Session
-	shellOpening  bool
+	shellOpened   chan struct{} // while the shell starts; closed when it is up or failed
 	shellFailures int
 	pipeAsks      int
 	pipeOff       bool

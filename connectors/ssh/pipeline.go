@@ -119,8 +119,8 @@ func (c *Conn) takeShell(client *ssh.Client) *shell {
 		return s
 	}
 	c.pipeAsks++
-	if c.pipeAsks >= 2 && !c.shellOpening {
-		c.shellOpening = true
+	if c.pipeAsks >= 2 && c.shellOpened == nil {
+		c.shellOpened = make(chan struct{})
 		go c.openShell(client)
 	}
 	return nil
@@ -131,10 +131,10 @@ func (c *Conn) takeShell(client *ssh.Client) *shell {
 func (c *Conn) ExpectCommands() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.pipelining() || c.pipeOff || c.shell != nil || c.shellOpening || c.client == nil || !c.alive() {
+	if !c.pipelining() || c.pipeOff || c.shell != nil || c.shellOpened != nil || c.client == nil || !c.alive() {
 		return
 	}
-	c.shellOpening = true
+	c.shellOpened = make(chan struct{})
 	go c.openShell(c.client)
 }
 
@@ -189,7 +189,8 @@ func (c *Conn) openShell(client *ssh.Client) {
 	s, err := c.startShell(client)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.shellOpening = false
+	close(c.shellOpened)
+	c.shellOpened = nil
 	c.shellStarting = nil
 	if err == nil && (c.client != client || c.pipeOff || c.shell != nil || c.closing) {
 		err = errors.New("not needed any more")

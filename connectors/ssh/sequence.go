@@ -72,8 +72,9 @@ func (c *Conn) RunSequence(ctx context.Context, cmds []connector.Queued, done fu
 }
 
 // sequenceShell returns the host's idle shell, marked busy, starting it
-// now if there is none yet: a sequence of several commands is worth the
-// wait. Nil when pipelining is off or the shell is busy or cannot start.
+// now if there is none yet, or waiting for the one being started: a
+// sequence of several commands is worth the wait. Nil when pipelining is
+// off or the shell is busy or cannot start.
 func (c *Conn) sequenceShell(ctx context.Context) *shell {
 	if !c.wantsShell() {
 		return nil
@@ -83,11 +84,19 @@ func (c *Conn) sequenceShell(ctx context.Context) *shell {
 		return nil
 	}
 	c.mu.Lock()
-	if c.shell == nil && !c.shellOpening && !c.pipeOff && c.client == client {
-		c.shellOpening = true
+	switch opened := c.shellOpened; {
+	case c.shell == nil && opened == nil && !c.pipeOff && c.client == client:
+		c.shellOpened = make(chan struct{})
 		c.mu.Unlock()
 		c.openShell(client)
-	} else {
+	case opened != nil:
+		c.mu.Unlock()
+		select {
+		case <-opened:
+		case <-ctx.Done():
+			return nil
+		}
+	default:
 		c.mu.Unlock()
 	}
 	return c.takeShell(client)

@@ -98,6 +98,29 @@ func TestSequence(t *testing.T) {
 		}
 	})
 
+	// A sequence right after ExpectCommands waits for the shell being
+	// started rather than running its commands in sessions.
+	t.Run("SequenceWaitsForTheStartingShell", func(t *testing.T) {
+		c := newConn(t)
+		before := c.sessionCount()
+		c.ExpectCommands()
+		var cmds []connector.Queued
+		for i := range 4 {
+			cmds = append(cmds, connector.Queued{Cmd: command.Shell("echo $PPID"), Group: i})
+		}
+		res, errs := runSeq(t, c, cmds)
+		parents := map[string]bool{}
+		for i, r := range res {
+			if errs[i] != nil {
+				t.Fatalf("command %d: %v", i, errs[i])
+			}
+			parents[r.Stdout()] = true
+		}
+		if n := c.sessionCount() - before; n != 0 || len(parents) != 1 {
+			t.Errorf("%d command sessions and %d parents, want none and one (the shell)", n, len(parents))
+		}
+	})
+
 	// Pipelining off: the same results, a session per command.
 	t.Run("PipeliningOff", func(t *testing.T) {
 		d := fleetData(t, f, s)
