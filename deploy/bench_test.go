@@ -4,6 +4,8 @@ package deploy_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -18,10 +20,49 @@ import (
 // iteration the uploads have nothing to do, as in a routine re-run.
 //
 //	go test -run '^$' -bench Deploy20 -benchtime 5x ./deploy/
+//
+// GOINFRA_BENCH_BINARY=a:b measures those builds (of deploy/internal/testbin
+// or cmd/goinfra) instead, taking turns on the same fleet, with a median
+// each (ms-median-0 for a, ...).
 func BenchmarkDeploy20Ops20Hosts(b *testing.B) {
-	f := sshfleet.Start(b, sshfleet.Options{Servers: 20})
-	dir := b.TempDir()
-	inv := fleetInventory(b, dir, f, nil)
+	_, dir, inv := deploy20(b, sshfleet.Options{Servers: 20})
+	bins := []string{binary}
+	if l := os.Getenv("GOINFRA_BENCH_BINARY"); l != "" {
+		bins = filepath.SplitList(l)
+	}
+	runs := make([][]time.Duration, len(bins))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for k := range bins {
+			// Builds take turns going first: neither always meets the
+			// machine as the other left it.
+			n := (i + k) % len(bins)
+			start := time.Now()
+			r := goinfraWith(b, bins[n], dir, inv, "deploy.star", "-y")
+			runs[n] = append(runs[n], time.Since(start))
+			if r.code != 0 {
+				b.Fatalf("%s: exit %d\n%s", bins[n], r.code, r.stderr)
+			}
+		}
+	}
+	b.StopTimer()
+	for n, l := range runs {
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		unit := "ms-median/run"
+		if len(bins) > 1 {
+			unit = fmt.Sprintf("ms-median-%d/run", n)
+			b.Logf("%d: %s: %v", n, bins[n], l)
+		}
+		b.ReportMetric(float64(l[len(l)/2].Milliseconds()), unit)
+	}
+}
+
+// deploy20 starts the fleet and writes the benchmark's inventory and
+// deploy.star (10 files.put and 10 server.shell, interleaved) into dir.
+func deploy20(b *testing.B, o sshfleet.Options) (f *sshfleet.Fleet, dir, inv string) {
+	f = sshfleet.Start(b, o)
+	dir = b.TempDir()
+	inv = fleetInventory(b, dir, f, nil)
 	var src strings.Builder
 	for i := 0; i < 10; i++ {
 		write(b, dir, fmt.Sprintf("f%d.conf", i), fmt.Sprintf("setting %d\n", i))
@@ -29,17 +70,5 @@ func BenchmarkDeploy20Ops20Hosts(b *testing.B) {
 		fmt.Fprintf(&src, "server.shell(commands=[\"echo %d > /dev/null\"])\n", i)
 	}
 	write(b, dir, "deploy.star", src.String())
-	var runs []time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		r := goinfraB(b, dir, inv, "deploy.star", "-y")
-		runs = append(runs, time.Since(start))
-		if r.code != 0 {
-			b.Fatalf("exit %d\n%s", r.code, r.stderr)
-		}
-	}
-	b.StopTimer()
-	sort.Slice(runs, func(i, j int) bool { return runs[i] < runs[j] })
-	b.ReportMetric(float64(runs[len(runs)/2].Milliseconds()), "ms-median/run")
+	return f, dir, inv
 }

@@ -57,7 +57,13 @@ func goinfra(t *testing.T, dir string, args ...string) result {
 
 func goinfraB(t testing.TB, dir string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	return goinfraWith(t, binary, dir, args...)
+}
+
+// goinfraWith runs the binary bin in dir.
+func goinfraWith(t testing.TB, bin, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	var out, errb bytes.Buffer

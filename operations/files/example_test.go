@@ -59,10 +59,12 @@ func Example_put() {
 	op, _ := operations.Lookup("files.put")
 	args, _ := operations.CheckArgs(op, map[string]any{"src": src, "dest": "/etc/motd", "mode": "0644"})
 	same := exampleHost{
-		// One command gives the file's attributes and checksum.
-		"files.FileSha256 /etc/motd": &files.FileSum{
-			FileInfo: files.FileInfo{User: "root", Group: "root", Mode: 600, Size: 6},
-			Sha256:   "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", // of "hello\n"
+		// Without user= or group=, the mode, size and checksum: one
+		// command, or over SFTP an lstat and a read of a small file.
+		"files.FileDigest /etc/motd": &files.Digest{
+			Mode:   600,
+			Size:   6,
+			Sha256: "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", // of "hello\n"
 		},
 	}
 	p, _ := op.Plan(context.Background(), same, args)

@@ -100,6 +100,14 @@ type FileSum struct {
 	Sha256 string `json:"sha256"`
 }
 
+// Digest is the value of files.FileDigest.
+type Digest struct {
+	// Mode is written as FileInfo's.
+	Mode   int    `json:"mode"`
+	Size   int64  `json:"size"`
+	Sha256 string `json:"sha256"`
+}
+
 // Grep is the argument of files.FindInFile: the file and a basic regular
 // expression, as pyinfra's (grep -e).
 type Grep struct {
@@ -262,35 +270,29 @@ var (
 		Required: []string{"path"},
 		Uses:     []string{statStyleArg},
 		Native:   nativeSha256,
-		Command: func(a facts.Args) (command.Command, error) {
-			q, err := quotedPath(a)
-			if err != nil {
-				return command.Command{}, err
-			}
-			// The checksum only for a regular file, as files.File sees it
-			// (stat does not follow a symbolic link; test -f does).
-			parts := []any{"if", "test", "-e", q, "||", "test", "-L", q, ";", "then",
-				statParts(a, q), "&&",
-				"if", "test", "-f", q, "&&", "!", "test", "-L", q, ";", "then"}
-			parts = append(parts, sha256Parts(q)...)
-			return command.New(append(parts, ";", "fi", ";", "fi")...), nil
-		},
-	}, facts.Arg("path"), func(out connector.Output, a facts.Args) (*FileSum, error) {
-		info, typ, err := parseStat(out)
-		if err != nil || info == nil {
+		Command:  statSumCommand,
+	}, facts.Arg("path"), parseStatSum)
+
+	// FileDigest is what files.put compares a regular file by: its mode,
+	// size and checksum, without owner and times, so that over SFTP
+	// (connector.Stater) it is an lstat and a read of a small file, no
+	// command. nil when nothing is at the path, a *NotRegularError when
+	// something else is.
+	FileDigest = facts.New(facts.Fact{
+		Name: "files.FileDigest",
+		Description: "path=PATH: null if missing, else {mode, size, sha256} of a regular file " +
+			"(files.put's comparison; no owner, no command for a small file over SFTP); an error if it is not a regular file",
+		Args:     []string{"path"},
+		Required: []string{"path"},
+		Uses:     []string{statStyleArg},
+		Native:   nativeDigest,
+		Command:  statSumCommand,
+	}, facts.Arg("path"), func(out connector.Output, a facts.Args) (*Digest, error) {
+		s, err := parseStatSum(out, a)
+		if err != nil || s == nil {
 			return nil, err
 		}
-		if typ != typeRegular {
-			return nil, &NotRegularError{Path: a["path"], Type: typ}
-		}
-		sum, err := parseSha256(out.StdoutLines()[1:], a["path"])
-		if err != nil {
-			return nil, err
-		}
-		if sum == "" {
-			return nil, fmt.Errorf("%s: no checksum in %q", a["path"], out.Stdout())
-		}
-		return &FileSum{FileInfo: *info, Sha256: sum}, nil
+		return &Digest{Mode: s.Mode, Size: s.Size, Sha256: s.Sha256}, nil
 	})
 
 	// FindInFile is the lines of a file that match a pattern: nil when
@@ -374,6 +376,42 @@ func missing(out connector.Output) bool {
 		}
 	}
 	return false
+}
+
+// statSumCommand prints nothing for a missing path, else the stat line
+// of the path itself and, for a regular file, its checksum.
+func statSumCommand(a facts.Args) (command.Command, error) {
+	q, err := quotedPath(a)
+	if err != nil {
+		return command.Command{}, err
+	}
+	// The checksum only for a regular file, as files.File sees it (stat
+	// does not follow a symbolic link; test -f does).
+	parts := []any{"if", "test", "-e", q, "||", "test", "-L", q, ";", "then",
+		statParts(a, q), "&&",
+		"if", "test", "-f", q, "&&", "!", "test", "-L", q, ";", "then"}
+	parts = append(parts, sha256Parts(q)...)
+	return command.New(append(parts, ";", "fi", ";", "fi")...), nil
+}
+
+// parseStatSum reads statSumCommand's output: nil for a missing path, a
+// *NotRegularError for another type.
+func parseStatSum(out connector.Output, a facts.Args) (*FileSum, error) {
+	info, typ, err := parseStat(out)
+	if err != nil || info == nil {
+		return nil, err
+	}
+	if typ != typeRegular {
+		return nil, &NotRegularError{Path: a["path"], Type: typ}
+	}
+	sum, err := parseSha256(out.StdoutLines()[1:], a["path"])
+	if err != nil {
+		return nil, err
+	}
+	if sum == "" {
+		return nil, fmt.Errorf("%s: no checksum in %q", a["path"], out.Stdout())
+	}
+	return &FileSum{FileInfo: *info, Sha256: sum}, nil
 }
 
 // statCommand prints nothing for a missing path, else the stat line of

@@ -3,7 +3,7 @@
 // files.replace, files.block, files.template, files.download,
 // files.sync and files.rsync, and the facts files.File, files.Directory, files.Link,
 // files.Sha256File, files.Sha1File, files.Md5File, files.FileSha256,
-// files.FindInFile, files.FileContents, files.Block, files.FindFiles,
+// files.FileDigest, files.FindInFile, files.FileContents, files.Block, files.FindFiles,
 // files.FindDirectories, files.FindLinks and files.ShellExpand. Go code
 // reads a fact through its typed descriptor: files.FileContents.Get(ctx,
 // h, path) is the content, nil when the file is missing.

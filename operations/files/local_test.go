@@ -414,6 +414,16 @@ func TestFacts(t *testing.T) {
 		v.Sha256 != sha256Hex("one\ntwo\n\n") || v.Mode != 640 || v.Size != 9 {
 		t.Errorf("files.FileSha256: %#v, %v", v, err)
 	}
+	if v, err := files.FileDigest.Get(ctx, h, f); err != nil || v == nil ||
+		*v != (files.Digest{Mode: 640, Size: 9, Sha256: sha256Hex("one\ntwo\n\n")}) {
+		t.Errorf("files.FileDigest: %#v, %v", v, err)
+	}
+	if v, err := files.FileDigest.Get(ctx, h, d+"/missing"); err != nil || v != nil {
+		t.Errorf("files.FileDigest of nothing: %#v, %v", v, err)
+	}
+	if _, err := files.FileDigest.Get(ctx, h, d); !errors.As(err, new(*files.NotRegularError)) {
+		t.Errorf("files.FileDigest of a directory: %v", err)
+	}
 	if v, err := files.FileSha256.Get(ctx, h, d+"/missing"); err != nil || v != nil {
 		t.Errorf("files.FileSha256 of nothing: %#v, %v", v, err)
 	}

@@ -2,9 +2,13 @@ package files
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"hash"
 	"io/fs"
 	"path"
+	"strconv"
 
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/facts"
@@ -18,7 +22,9 @@ import (
 // whose answer has what SFTP's attributes lack: owner and group names,
 // the change time. That saves the StatStyle and stat commands (each a
 // session and a shell on an ssh host) where operations create things,
-// and files.put's look before its upload.
+// and files.put's look before its upload. files.FileDigest has no owner
+// and no times: SFTP answers all of it, for a small file also its
+// checksum (nativeDigest).
 var (
 	nativeFile      = nativeLook(typeRegular, func(typ string) any { return &RegularInfo{NotFile: true, Type: typ} })
 	nativeDirectory = nativeLook(typeDirectory, func(string) any { return &DirInfo{NotDir: true} })
@@ -32,6 +38,74 @@ func nativeSha256(ctx context.Context, conn connector.Conn, a facts.Args, opts c
 		return nil, true, e
 	}
 	return v, ok, err
+}
+
+// nativeReadMax is the largest file files.FileDigest reads over SFTP to
+// checksum it here: a few requests on the session that is open anyway,
+// where a command costs a process or three on the host and a round trip.
+// A larger file is checksummed on the host, not sent over the network.
+const nativeReadMax = 64 << 10
+
+// nativeDigest is FileDigest's: an lstat, then for a small regular file
+// its content, read as the login user and checksummed here. Whatever
+// that cannot settle (a read denied, the file changing size meanwhile)
+// is the command's, which says why.
+func nativeDigest(ctx context.Context, conn connector.Conn, a facts.Args, opts connector.Options) (any, bool, error) {
+	p := a["path"]
+	if opts.Escalates() || !path.IsAbs(p) {
+		return nil, false, nil
+	}
+	st, ok := connector.As[connector.Stater](conn)
+	if !ok {
+		return nil, false, nil
+	}
+	fi, err := st.Lstat(ctx, p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, true, nil
+	case err != nil && ctx.Err() != nil:
+		return nil, false, err
+	case err != nil:
+		return nil, false, nil
+	}
+	if typ := modeType(fi.Mode); typ != typeRegular {
+		return nil, true, &NotRegularError{Path: p, Type: typ}
+	}
+	if fi.Size > nativeReadMax {
+		return nil, false, nil
+	}
+	w := &cappedHash{h: sha256.New(), max: fi.Size}
+	if err := conn.Get(ctx, p, w, opts); err != nil || w.n != fi.Size {
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		return nil, false, nil
+	}
+	return &Digest{Mode: modeDigits(fi.Mode), Size: fi.Size, Sha256: hex.EncodeToString(w.h.Sum(nil))}, true, nil
+}
+
+// cappedHash hashes up to max bytes; more is an error (the file grew
+// since its lstat).
+type cappedHash struct {
+	h      hash.Hash
+	n, max int64
+}
+
+var errGrew = errors.New("file larger than its lstat said")
+
+func (c *cappedHash) Write(b []byte) (int, error) {
+	if c.n+int64(len(b)) > c.max {
+		return 0, errGrew
+	}
+	c.n += int64(len(b))
+	return c.h.Write(b)
+}
+
+// modeDigits is m's permission bits as FileInfo.Mode writes them (octal
+// digits read as decimal), as parseStat gives them.
+func modeDigits(m fs.FileMode) int {
+	d, _ := strconv.Atoi(strconv.FormatUint(uint64(unixPerm(m)), 8))
+	return d
 }
 
 // nativeLook answers a file fact whose type is want from an lstat: nil

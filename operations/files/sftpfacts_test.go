@@ -22,6 +22,7 @@ import (
 type statMock struct {
 	*conntest.MockConn
 	paths  map[string]fs.FileMode
+	sizes  map[string]int64
 	lstats int
 }
 
@@ -34,7 +35,7 @@ func (s *statMock) Lstat(_ context.Context, p string) (*connector.FileStat, erro
 	if m == 0 {
 		return nil, connector.Errorf(s.Host, connector.ErrTransfer, "lstat %s: %w", p, fs.ErrPermission)
 	}
-	return &connector.FileStat{Mode: m}, nil
+	return &connector.FileStat{Mode: m, Size: s.sizes[p]}, nil
 }
 
 func (s *statMock) Stat(ctx context.Context, p string) (*connector.FileStat, error) {
@@ -151,5 +152,54 @@ func TestPutNewFileOverStater(t *testing.T) {
 	if _, err := optest.TryPlan(t, h, "files.put", map[string]any{"src": "big.bin", "dest": "/etc/motd/big.bin"}); err == nil ||
 		!strings.Contains(err.Error(), "/etc/motd exists and is not a directory") {
 		t.Errorf("a regular file as the parent directory: %v", err)
+	}
+}
+
+// files.FileDigest over a Stater: a small regular file is read and
+// checksummed here, no command; whatever the read cannot settle is the
+// command's: a file over the size read so, a read that fails, a file
+// whose size changed since its lstat, an escalated fact.
+func TestFileDigestOverStater(t *testing.T) {
+	ctx := context.Background()
+	const big = 64<<10 + 1
+	m := newStatMock(t, map[string]fs.FileMode{
+		"/f": 0o644 | fs.ModeSetgid, "/d": fs.ModeDir | 0o755, "/big": 0o644, "/unread": 0o644, "/grew": 0o644, "/shrank": 0o644,
+	})
+	m.sizes = map[string]int64{"/f": 3, "/big": big, "/unread": 3, "/grew": 3, "/shrank": 3}
+	m.SetFile("/f", []byte("v1\n"))
+	m.SetFile("/big", make([]byte, big))
+	m.SetFile("/grew", []byte("v1\nv2\n"))
+	m.SetFile("/shrank", []byte("v"))
+	h := facts.Host{Name: "web1", Conn: m}
+	if v, err := files.FileDigest.Get(ctx, h, "/f"); err != nil || v == nil ||
+		*v != (files.Digest{Mode: 2644, Size: 3, Sha256: sha256Hex("v1\n")}) {
+		t.Errorf("FileDigest of a small file: %+v %v", v, err)
+	}
+	if v, err := files.FileDigest.Get(ctx, h, "/missing"); err != nil || v != nil {
+		t.Errorf("FileDigest of a missing path: %+v %v", v, err)
+	}
+	var nr *files.NotRegularError
+	if v, err := files.FileDigest.Get(ctx, h, "/d"); !errors.As(err, &nr) || nr.Type != "directory" || v != nil {
+		t.Errorf("FileDigest of a directory: %+v %v", v, err)
+	}
+	if n := len(m.Commands()); n != 0 {
+		t.Fatalf("ran %q, want no command", m.Commands())
+	}
+
+	m.On(conntest.Prefix("if stat -c %f / "), conntest.Response{Stdout: "gnu\n"})
+	sum := sha256Hex("cmd\n")
+	for _, p := range []string{"/big", "/unread", "/grew", "/shrank", "/sudo"} {
+		m.On(conntest.Prefix("if test -e "+p+" "), conntest.Response{Stdout: "81a4 4 1700000000 1700000000 1700000000 root:root\n" + sum + "  " + p + "\n"})
+	}
+	sudo := facts.Host{Name: "web1", Conn: m, Opts: connector.Options{Unix: command.Unix{Sudo: true}}}
+	for p, src := range map[string]facts.Host{"/big": h, "/unread": h, "/grew": h, "/shrank": h, "/sudo": sudo} {
+		before := len(m.Commands())
+		v, err := files.FileDigest.Get(ctx, src, p)
+		if err != nil || v == nil || *v != (files.Digest{Mode: 644, Size: 4, Sha256: sum}) {
+			t.Errorf("FileDigest of %s: %+v %v, want the command's answer", p, v, err)
+		}
+		if n := len(m.Commands()) - before; n != 2 {
+			t.Errorf("FileDigest of %s: %d commands, want the stat style and the fact's", p, n)
+		}
 	}
 }

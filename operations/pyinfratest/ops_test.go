@@ -253,7 +253,7 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 		v, _ := h.value(name, path)
 		s, _ := v.(string)
 		return s, nil
-	case "files.FileSha256":
+	case "files.FileSha256", "files.FileDigest":
 		// pyinfra compares a SHA-1: the fixture's equals the local
 		// file's when the remote copy is the same.
 		info, err := h.Fact(context.Background(), "files.File", args)
@@ -263,6 +263,9 @@ func (h *fakeHost) Fact(_ context.Context, name string, args facts.Args) (any, e
 		r := info.(*files.RegularInfo)
 		if r.NotFile {
 			return nil, &files.NotRegularError{Path: args["path"], Type: r.Type}
+		}
+		if name == "files.FileDigest" {
+			return &files.Digest{Mode: r.Mode, Size: r.Size, Sha256: h.remoteSum(args["path"])}, nil
 		}
 		return &files.FileSum{FileInfo: r.FileInfo, Sha256: h.remoteSum(args["path"])}, nil
 	case "files.Sha256File":
