@@ -241,7 +241,9 @@ func builtinSettings(l lookup) *Settings {
 func parseG(out []byte, alias string) (*Settings, error) {
 	s := &Settings{Alias: alias, ServerAliveCountMax: 3}
 	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	// The scanner's own small buffer, grown as lines need: one of 64 KiB
+	// for every host was most of what connecting allocated.
+	sc.Buffer(nil, 1024*1024)
 	for sc.Scan() {
 		k, v, _ := strings.Cut(sc.Text(), " ")
 		switch k {

@@ -61,7 +61,7 @@ func scanConfig(configFile string, options []string) configScan {
 		h.Write(data)
 		h.Write([]byte{0})
 		lines := bufio.NewScanner(bytes.NewReader(data))
-		lines.Buffer(make([]byte, 64*1024), 1024*1024)
+		lines.Buffer(nil, 1024*1024) // grown as lines need (see parseG)
 		for lines.Scan() {
 			kw, args := configLine(lines.Text())
 			switch kw {
