@@ -424,7 +424,7 @@ func BenchmarkMemory(b *testing.B) {
 	for _, n := range []int{20, 1000} {
 		b.Run("hosts="+strconv.Itoa(n), func(b *testing.B) {
 			inv, _ := inventory(b, f, n)
-			var peak []int64
+			var peak, cpu []int64
 			for range b.N {
 				// Some of 1,000 simultaneous sessions may be dropped on a
 				// loaded machine (exit 1): the peak is still that of the
@@ -464,9 +464,13 @@ func BenchmarkMemory(b *testing.B) {
 					b.Logf("%d of %d hosts failed", strings.Count(out.String(), "error:"), n)
 				}
 				peak = append(peak, kib)
+				cpu = append(cpu, int64(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()))
 			}
 			slices.Sort(peak)
+			slices.Sort(cpu)
 			b.ReportMetric(float64(peak[len(peak)/2])/1024, "peak-rss-MiB")
+			// goinfra's own CPU: what a smaller heap could cost in GC.
+			b.ReportMetric(float64(cpu[len(cpu)/2])/1e6, "cpu-ms")
 		})
 	}
 }

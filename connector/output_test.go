@@ -2,10 +2,12 @@ package connector
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -192,5 +194,63 @@ func TestParseSize(t *testing.T) {
 		if got, err := ParseSize(FormatSize(n)); got != n || err != nil {
 			t.Errorf("FormatSize(%d) = %q, read back as %d, %v", n, FormatSize(n), got, err)
 		}
+	}
+}
+
+// readSizes gives its chunks one Read each, recording the buffer sizes it
+// was handed.
+type readSizes struct {
+	chunks [][]byte
+	sizes  []int
+}
+
+func (r *readSizes) Read(p []byte) (int, error) {
+	r.sizes = append(r.sizes, len(p))
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.chunks[0])
+	if r.chunks[0] = r.chunks[0][n:]; len(r.chunks[0]) == 0 {
+		r.chunks = r.chunks[1:]
+	}
+	return n, nil
+}
+
+// A Recorder copied into with io.Copy (as x/crypto copies a session's
+// output) reads into a small buffer while the stream gives little, a
+// large one while it gives in bulk, and loses no byte either way.
+func TestCopyOutputBuffers(t *testing.T) {
+	bulk := bytes.Repeat([]byte("0123456789abcde\n"), 5000) // 80,000 bytes
+	src := &readSizes{chunks: [][]byte{[]byte("one\n"), []byte("two\n"), bulk, []byte("three\n")}}
+	r := NewRecorder(nil)
+	n, err := io.Copy(r.Stdout(), src)
+	if err != nil || n != int64(8+len(bulk)+6) {
+		t.Fatalf("copied %d, %v", n, err)
+	}
+	out := r.Output()
+	if got := out.StdoutLines(); len(got) != 5003 || got[0] != "one" || got[2] != "0123456789abcde" || got[5002] != "three" {
+		t.Fatalf("lines: %d, first %q, last %q", len(got), got[0], got[len(got)-1])
+	}
+	// one, two: small reads; the bulk: a full small read, then 32 KiB
+	// reads until one comes back short, then small again.
+	want := []int{idleCopyBuf, idleCopyBuf, idleCopyBuf, bulkCopyBuf, bulkCopyBuf, bulkCopyBuf, idleCopyBuf, idleCopyBuf}
+	if !slices.Equal(src.sizes, want) {
+		t.Fatalf("read sizes %v, want %v", src.sizes, want)
+	}
+}
+
+type shortWriter struct{ n int }
+
+func (w *shortWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		return w.n, nil
+	}
+	return len(p), nil
+}
+
+func TestCopyOutputShortWrite(t *testing.T) {
+	n, err := CopyOutput(&shortWriter{n: 3}, strings.NewReader("hello"))
+	if !errors.Is(err, io.ErrShortWrite) || n != 3 {
+		t.Fatalf("got %d, %v; want 3, short write", n, err)
 	}
 }

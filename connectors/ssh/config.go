@@ -1,7 +1,6 @@
 package ssh
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha1"
@@ -237,13 +236,19 @@ func builtinSettings(l lookup) *Settings {
 	return s
 }
 
+// trimEOL drops a line's end: "\n", "\r\n" or nothing (the last line), as
+// bufio.ScanLines does.
+func trimEOL(line []byte) []byte {
+	return bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+}
+
 // parseG reads `ssh -G` output: one lower-case directive per line.
 func parseG(out []byte, alias string) (*Settings, error) {
 	s := &Settings{Alias: alias, ServerAliveCountMax: 3}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), " ")
+	// Lines taken from out as they are: a bufio.Scanner's buffer (64 KiB
+	// as it was set) for every host was most of what connecting allocated.
+	for line := range bytes.Lines(out) {
+		k, v, _ := strings.Cut(string(trimEOL(line)), " ")
 		switch k {
 		case "hostname":
 			s.HostName = v

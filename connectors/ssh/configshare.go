@@ -1,7 +1,6 @@
 package ssh
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -33,6 +32,10 @@ type configScan struct {
 	digest    string   // of every file read, so edits start new groups
 }
 
+// maxConfigLine is the longest line scanConfig reads; a longer one makes
+// the files unshareable.
+const maxConfigLine = 1 << 20
+
 // scanConfig reads the files ssh would read (configFile, or the user's and
 // the system's files) with their Includes.
 func scanConfig(configFile string, options []string) configScan {
@@ -60,10 +63,12 @@ func scanConfig(configFile string, options []string) configScan {
 		h.Write([]byte{0})
 		h.Write(data)
 		h.Write([]byte{0})
-		lines := bufio.NewScanner(bytes.NewReader(data))
-		lines.Buffer(make([]byte, 64*1024), 1024*1024)
-		for lines.Scan() {
-			kw, args := configLine(lines.Text())
+		for line := range bytes.Lines(data) {
+			if len(line) > maxConfigLine {
+				sc.shareable = false
+				return
+			}
+			kw, args := configLine(string(trimEOL(line)))
 			switch kw {
 			case "":
 			case "match", "canonicalizehostname":
@@ -97,9 +102,6 @@ func scanConfig(configFile string, options []string) configScan {
 					}
 				}
 			}
-		}
-		if lines.Err() != nil {
-			sc.shareable = false
 		}
 	}
 	userDir := filepath.Join(homeDir(), ".ssh")
@@ -297,21 +299,27 @@ func sharedG(ctx context.Context, l lookup, configFile string, options []string,
 		(l.host != strings.ToLower(l.host) && !g.caseKnown) {
 		return run()
 	}
-	var b strings.Builder
+	// Sized once (every host of a large inventory comes here), with room
+	// for the substitutions of a few lines.
+	n := 0
+	for _, t := range g.tmpl {
+		n += len(t.text) + 1
+	}
+	b := make([]byte, 0, n+8*len(l.host))
 	for _, t := range g.tmpl {
 		switch t.sub {
 		case "h":
-			b.WriteString(strings.ReplaceAll(t.text, "\x00", l.host))
+			b = append(b, strings.ReplaceAll(t.text, "\x00", l.host)...)
 		case "l":
-			b.WriteString(strings.ReplaceAll(t.text, "\x00", strings.ToLower(l.host)))
+			b = append(b, strings.ReplaceAll(t.text, "\x00", strings.ToLower(l.host))...)
 		case "p":
-			b.WriteString(strings.ReplaceAll(t.text, "\x00", strconv.Itoa(l.port)))
+			b = append(b, strings.ReplaceAll(t.text, "\x00", strconv.Itoa(l.port))...)
 		default:
-			b.WriteString(t.text)
+			b = append(b, t.text...)
 		}
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	return []byte(b.String()), nil
+	return b, nil
 }
 
 // derive builds the group's template from its two representatives: lines

@@ -166,11 +166,10 @@ func (c *Conn) connectLocked(ctx context.Context) error {
 	}
 	for attempt := 0; ; attempt++ {
 		var chain []io.Closer
-		client, err := c.dial(ctx, s, "", true, 0, &chain)
+		client, dead, err := c.dial(ctx, s, "", true, 0, &chain)
 		if err == nil {
 			c.client, c.chain = client, chain
-			c.dead, c.stop = make(chan struct{}), make(chan struct{})
-			go func(cl *ssh.Client, dead chan struct{}) { cl.Wait(); close(dead) }(client, c.dead)
+			c.dead, c.stop = dead, make(chan struct{})
 			c.fwdAgent = false
 			if len(c.pending) > 0 && !c.closing {
 				go c.runPending(client)

@@ -34,10 +34,11 @@ func (c *Conn) DialContext(ctx context.Context, network, addr string) (net.Conn,
 }
 
 // dial connects to s. target is true for the host itself (whose password
-// applies); jumpOverride replaces s's ProxyJump for hops of a chain.
-func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, target bool, depth int, chain *[]io.Closer) (*ssh.Client, error) {
+// applies); jumpOverride replaces s's ProxyJump for hops of a chain. The
+// channel is closed when the connection ends.
+func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, target bool, depth int, chain *[]io.Closer) (*ssh.Client, chan struct{}, error) {
 	if depth > 8 {
-		return nil, connector.Errorf(c.name(), connector.ErrConnect, "ProxyJump chain deeper than 8 hops (a loop in the ssh config?)")
+		return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "ProxyJump chain deeper than 8 hops (a loop in the ssh config?)")
 	}
 	timeout := c.connectTimeout(s)
 	jump := s.ProxyJump
@@ -60,14 +61,14 @@ func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, targe
 		hops := strings.Split(jump, ",")
 		l, err := parseHop(strings.TrimSpace(hops[len(hops)-1]))
 		if err != nil {
-			return nil, connector.Errorf(c.name(), connector.ErrConnect, "%w", err)
+			return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "%w", err)
 		}
 		hs, err := resolve(ctx, l, s.ConfigFile, nil)
 		if errors.Is(err, errNoSSHClient) {
 			err = nil
 		}
 		if err != nil {
-			return nil, connector.Errorf(c.name(), connector.ErrConnect, "jump host %s: %w", l.host, err)
+			return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "jump host %s: %w", l.host, err)
 		}
 		override := "none"
 		if len(hops) > 1 {
@@ -75,26 +76,26 @@ func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, targe
 		} else if hs.ProxyJump != "" {
 			override = hs.ProxyJump
 		}
-		hop, err := c.dial(ctx, hs, override, false, depth+1, chain)
+		hop, _, err := c.dial(ctx, hs, override, false, depth+1, chain)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		dctx, cancel := context.WithTimeout(ctx, timeout)
 		nc, err = hop.DialContext(dctx, "tcp", s.dialAddr())
 		cancel()
 		if err != nil {
-			return nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: dialing %s through %s: %w", label, s.dialAddr(), hs.Alias, err)
+			return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: dialing %s through %s: %w", label, s.dialAddr(), hs.Alias, err)
 		}
 	case s.ProxyCommand != "":
 		nc, err = proxyCommand(s, &logWriter{log: c.host.Logger(), host: c.name()})
 		if err != nil {
-			return nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: ProxyCommand: %w", label, err)
+			return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: ProxyCommand: %w", label, err)
 		}
 	default:
 		dialer := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 		nc, err = dialer.DialContext(ctx, "tcp", s.dialAddr())
 		if err != nil {
-			return nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: %w", label, err)
+			return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: %w", label, err)
 		}
 	}
 	d := c.data()
@@ -106,7 +107,7 @@ func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, targe
 	plan, err := ac.plan()
 	if err != nil {
 		nc.Close()
-		return nil, connector.Errorf(c.name(), connector.ErrAuth, "%s: %w", label, err)
+		return nil, nil, connector.Errorf(c.name(), connector.ErrAuth, "%s: %w", label, err)
 	}
 	defer plan.close()
 	hk := newHostKeys(s, d.String(KeyKnownHostsFile), c.strict(s), func(msg string) {
@@ -138,21 +139,21 @@ func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, targe
 			if hkErr == nil {
 				errors.As(hk.lastErr, &hkErr)
 			}
-			return nil, connector.Errorf(c.name(), connector.ErrHostKey, "%s: %w", label, hkErr)
+			return nil, nil, connector.Errorf(c.name(), connector.ErrHostKey, "%s: %w", label, hkErr)
 		case hk.lastErr != nil:
-			return nil, connector.Errorf(c.name(), connector.ErrHostKey, "%s: %w", label, hk.lastErr)
+			return nil, nil, connector.Errorf(c.name(), connector.ErrHostKey, "%s: %w", label, hk.lastErr)
 		case strings.Contains(err.Error(), "unable to authenticate"):
 			msg := fmt.Sprintf("%s: user %s was refused; tried %s", label, s.User, strings.Join(plan.tried, ", "))
 			if len(plan.notes) > 0 {
 				msg += "; " + strings.Join(plan.notes, "; ")
 			}
-			return nil, connector.Errorf(c.name(), connector.ErrAuth, "%s", msg)
+			return nil, nil, connector.Errorf(c.name(), connector.ErrAuth, "%s", msg)
 		case timedOut:
-			return nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: no SSH handshake within %s (ConnectTimeout)", label, timeout)
+			return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: no SSH handshake within %s (ConnectTimeout)", label, timeout)
 		case ctx.Err() != nil:
-			return nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: %w", label, ctx.Err())
+			return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: %w", label, ctx.Err())
 		}
-		return nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: %w", label, err)
+		return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: %w", label, err)
 	}
 	client := ssh.NewClient(sc, chans, reqs)
 	*chain = append(*chain, client)
@@ -160,50 +161,69 @@ func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, targe
 	if interval <= 0 {
 		interval, countMax = defaultServerAliveInterval, defaultServerAliveCountMax
 	}
-	go keepalive(client, interval, countMax)
-	return client, nil
+	return client, watch(client, interval, countMax), nil
 }
 
-// keepalive sends keepalive@openssh.com requests, as ServerAliveInterval
-// does, and closes a connection that stops answering, so that a dead peer
-// is noticed and idle connections are not dropped by middleboxes.
-func keepalive(client *ssh.Client, interval time.Duration, countMax int) {
+// watch starts what follows a connection: one goroutine that closes the
+// returned channel when it ends, and keepalives. Idle connections are
+// most of a large run's memory, so keepalives take a goroutine only while
+// a request is out (a timer between them), not one per connection.
+func watch(client *ssh.Client, interval time.Duration, countMax int) chan struct{} {
+	dead := make(chan struct{})
+	go func() { client.Wait(); close(dead) }()
 	if countMax <= 0 {
 		countMax = 3
 	}
-	done := make(chan struct{})
-	go func() { client.Wait(); close(done) }()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	missed := 0
-	for {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-		}
-		reply := make(chan error, 1)
-		go func() {
-			_, _, err := client.SendRequest("keepalive@openssh.com", true, nil)
-			reply <- err
-		}()
-		select {
-		case err := <-reply:
-			if err != nil {
-				client.Close()
-				return
-			}
-			missed = 0
-		case <-time.After(interval):
-			missed++
-			if missed >= countMax {
-				client.Close()
-				return
-			}
-		case <-done:
-			return
-		}
+	k := &keeper{client: client, interval: interval, countMax: countMax, dead: dead}
+	time.AfterFunc(interval, k.tick)
+	return dead
+}
+
+// keeper sends keepalive@openssh.com requests, as ServerAliveInterval
+// does, and closes a connection that stops answering, so that a dead peer
+// is noticed and idle connections are not dropped by middleboxes.
+type keeper struct {
+	client   *ssh.Client
+	interval time.Duration
+	countMax int
+	missed   int // only tick touches it, and ticks never overlap
+	dead     chan struct{}
+}
+
+// tick sends one request and schedules the next one interval after this
+// one started (at once after a request that went unanswered that long),
+// as a ticker would.
+func (k *keeper) tick() {
+	select {
+	case <-k.dead:
+		return
+	default:
 	}
+	start := time.Now()
+	reply := make(chan error, 1)
+	go func() {
+		_, _, err := k.client.SendRequest("keepalive@openssh.com", true, nil)
+		reply <- err
+	}()
+	wait := time.NewTimer(k.interval)
+	defer wait.Stop()
+	select {
+	case err := <-reply:
+		if err != nil {
+			k.client.Close()
+			return
+		}
+		k.missed = 0
+	case <-wait.C:
+		k.missed++
+		if k.missed >= k.countMax {
+			k.client.Close()
+			return
+		}
+	case <-k.dead:
+		return
+	}
+	time.AfterFunc(max(0, time.Until(start.Add(k.interval))), k.tick)
 }
 
 // proxyCommand runs ProxyCommand (tokens expanded) and talks SSH over its

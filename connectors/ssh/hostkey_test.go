@@ -407,3 +407,50 @@ func TestKnownHostsNamesLikeSSHKeygen(t *testing.T) {
 		t.Errorf("ssh-keygen -F selected too few lines to compare: %v", markers)
 	}
 }
+
+// Every connection reads the same known_hosts: its lines are parsed once
+// while the file stays the same, and a change (a key replaced in place at
+// the same size, a line added) is seen on the next read.
+func TestKnownHostsParsedOncePerContent(t *testing.T) {
+	line := func(host string) (string, ssh.PublicKey) {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		signer, err := ssh.NewSignerFromKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return knownhosts.Line([]string{host}, signer.PublicKey()) + "\n", signer.PublicKey()
+	}
+	a, keyA := line("a.example")
+	p := writeFile(t, a)
+	missing := filepath.Join(t.TempDir(), "none")
+	first, err := readKnownHosts([]string{p, missing})
+	if err != nil || len(first) != 1 || !samePublicKey(first[0].key, keyA) {
+		t.Fatalf("first read: %v, %v", first, err)
+	}
+	again, _ := readKnownHosts([]string{missing, p})
+	if len(again) != 1 || &again[0] != &first[0] {
+		t.Fatal("unchanged content was parsed again")
+	}
+
+	b, keyB := line("a.example")
+	if len(b) != len(a) {
+		t.Fatalf("test lines differ in size: %d, %d", len(a), len(b))
+	}
+	if err := os.WriteFile(p, []byte(b), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := readKnownHosts([]string{p})
+	if len(got) != 1 || !samePublicKey(got[0].key, keyB) {
+		t.Fatal("a key replaced in place was not seen")
+	}
+
+	c, keyC := line("b.example")
+	if err := os.WriteFile(p, []byte(b+c), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := writeFile(t, a)
+	both, _ := readKnownHosts([]string{p, other})
+	if len(both) != 3 || !samePublicKey(both[1].key, keyC) || both[1].line != 2 || !samePublicKey(both[2].key, keyA) || both[2].file != other {
+		t.Fatalf("after an added line, with a second file: %+v", both)
+	}
+}
