@@ -64,6 +64,7 @@ func (a *app) runDeploy(ctx context.Context, c *cobra.Command, inv *inventory.In
 	}
 	d.NoWait = a.flags.noWait
 	d.NoSendAhead = a.flags.noSendAhead
+	d.PlanOnly = a.flags.dry || a.flags.debugFacts || a.flags.debugOperations
 	showDiff, _ := c.Flags().GetBool("diff")
 	run := engine.New(inv, cfg)
 	rep := a.newDeployReport()

@@ -98,6 +98,9 @@ type Deploy struct {
 	// NoSendAhead makes every command wait for the one before it (see
 	// sendahead.go): for measuring, or to rule send-ahead out.
 	NoSendAhead bool
+	// PlanOnly says that the plan will not be executed (--dry): hosts
+	// are not told to get ready for commands (connector.Expecter).
+	PlanOnly bool
 
 	files    []string
 	programs map[string]*starlark.Program // by absolute path, loads included

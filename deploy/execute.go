@@ -69,15 +69,26 @@ func (d *Deploy) Execute(ctx context.Context, run *engine.Run, plan *Plan, hooks
 // than one command (connector.Expecter).
 func expectCommands(run *engine.Run, ops []*Operation) {
 	for _, h := range run.Active() {
-		n := 0
+		var decls []*Decl
 		for _, op := range ops {
-			if d, ok := op.Hosts[h.Name]; ok && d.Plan != nil {
-				n += len(d.Plan.Steps)
+			if d, ok := op.Hosts[h.Name]; ok {
+				decls = append(decls, d)
 			}
 		}
-		if e, ok := connector.As[connector.Expecter](h.Conn); ok && n > 1 {
-			e.ExpectCommands()
+		expectFor(h, decls)
+	}
+}
+
+// expectFor tells h's connection when decls plan more than one step.
+func expectFor(h *engine.Host, decls []*Decl) {
+	n := 0
+	for _, d := range decls {
+		if d.Plan != nil {
+			n += len(d.Plan.Steps)
 		}
+	}
+	if e, ok := connector.As[connector.Expecter](h.Conn); ok && n > 1 {
+		e.ExpectCommands()
 	}
 }
 

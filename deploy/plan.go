@@ -186,6 +186,10 @@ func (d *Deploy) Plan(ctx context.Context, run *engine.Run) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !d.PlanOnly {
+			// Ready (an ssh host's shell started) while other hosts plan.
+			expectFor(h, decls)
+		}
 		mu.Lock()
 		perHost[h] = decls
 		mu.Unlock()

@@ -277,8 +277,35 @@ func (c *Conn) startShell(client *ssh.Client) (*shell, error) {
 // frameStream reads one output stream of the shell: a command's bytes,
 // passed on as they come, and the frames between them.
 type frameStream struct {
-	r   io.Reader
-	buf []byte // read, not passed on yet
+	r     io.Reader
+	buf   []byte // read, not passed on yet
+	small [512]byte
+}
+
+// The shell's streams read into a small buffer of their own while output
+// trickles (frames, a line now and then) and borrow a large one while a
+// read fills the small one: an idle host keeps 1 KiB, not 64.
+const bulkRead = 32 << 10
+
+var bulkReads = sync.Pool{New: func() any { return new([bulkRead]byte) }}
+
+// read reads once from f.r into f.buf; bulk is the large buffer borrowed
+// while reads come full, or nil.
+func (f *frameStream) read(bulk *[bulkRead]byte) (*[bulkRead]byte, error) {
+	chunk := f.small[:]
+	if bulk != nil {
+		chunk = bulk[:]
+	}
+	n, err := f.r.Read(chunk)
+	f.buf = append(f.buf, chunk[:n]...)
+	switch {
+	case n == len(chunk) && bulk == nil:
+		bulk = bulkReads.Get().(*[bulkRead]byte)
+	case n < len(chunk) && bulk != nil:
+		bulkReads.Put(bulk)
+		bulk = nil
+	}
+	return bulk, err
 }
 
 // until passes what r gives to w up to the frame starting with tok and
@@ -293,7 +320,12 @@ func (f *frameStream) until(tok string, w io.Writer) (string, error) {
 // (0: a, 1: b).
 func (f *frameStream) untilEither(a, b string, w io.Writer) (which int, field string, err error) {
 	toks := [][]byte{[]byte(a), []byte(b)}
-	chunk := make([]byte, 32<<10)
+	var bulk *[bulkRead]byte
+	defer func() {
+		if bulk != nil {
+			bulkReads.Put(bulk)
+		}
+	}()
 	for {
 		i, t := -1, 0
 		for k, tok := range toks {
@@ -307,6 +339,9 @@ func (f *frameStream) untilEither(a, b string, w io.Writer) (which int, field st
 				_, _ = w.Write(f.buf[:i])
 				field := string(rest[:j])
 				f.buf = append(f.buf[:0], rest[j+1:]...)
+				if len(f.buf) == 0 && cap(f.buf) > 4<<10 {
+					f.buf = nil // an idle shell keeps no large buffer
+				}
 				return t, field, nil
 			}
 			if i > 0 {
@@ -317,9 +352,10 @@ func (f *frameStream) untilEither(a, b string, w io.Writer) (which int, field st
 			_, _ = w.Write(f.buf[:k])
 			f.buf = append(f.buf[:0], f.buf[k:]...)
 		}
-		n, rerr := f.r.Read(chunk)
-		f.buf = append(f.buf, chunk[:n]...)
-		if rerr != nil && n == 0 {
+		before := len(f.buf)
+		var rerr error
+		bulk, rerr = f.read(bulk)
+		if rerr != nil && len(f.buf) == before {
 			if rerr == io.EOF {
 				rerr = io.ErrUnexpectedEOF
 			}
