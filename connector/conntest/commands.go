@@ -192,8 +192,11 @@ func (s *suite) testStdin(t *testing.T) {
 	if got := strings.TrimSpace(res.Stdout()); got != strconv.Itoa(len(big)) {
 		t.Errorf("wc -c of 1 MiB stdin: %q", got)
 	}
-	// A command that does not read its stdin must still succeed.
+	// A command that does not read its stdin must still succeed, also
+	// when the input is larger than any buffer or window on the way (the
+	// command exits while the input is still being sent).
 	run(t, c, "true", connector.Options{Stdin: bytes.NewReader(big)})
+	run(t, c, "true", connector.Options{Stdin: bytes.NewReader(bytes.Repeat(big, 8))})
 	// No stdin given: the command sees end of file, it does not hang.
 	res = run(t, c, "cat; echo done", connector.Options{})
 	if res.Stdout() != "done" {

@@ -181,6 +181,11 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 	switch {
 	case werr == nil:
 		res.ExitCode = 0
+	case werr == io.EOF && stdin != nil && !c.lost(client):
+		// Exit status 0 and input left unread: x/crypto's Wait reports its
+		// copy of the input, which the command's end cut short. As with
+		// OpenSSH's ssh, the exit status decides.
+		res.ExitCode = 0
 	case errors.As(werr, &exitErr):
 		res.ExitCode = exitErr.ExitStatus()
 		if exitErr.Signal() != "" && exitErr.ExitStatus() == 0 {
