@@ -52,21 +52,9 @@ const nativeReadMax = 64 << 10
 // is the command's, which says why.
 func nativeDigest(ctx context.Context, conn connector.Conn, a facts.Args, opts connector.Options) (any, bool, error) {
 	p := a["path"]
-	if opts.Escalates() || !path.IsAbs(p) {
-		return nil, false, nil
-	}
-	st, ok := connector.As[connector.Stater](conn)
-	if !ok {
-		return nil, false, nil
-	}
-	fi, err := st.Lstat(ctx, p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, true, nil
-	case err != nil && ctx.Err() != nil:
-		return nil, false, err
-	case err != nil:
-		return nil, false, nil
+	fi, ok, err := nativeLstat(ctx, conn, p, opts)
+	if fi == nil {
+		return nil, ok, err
 	}
 	if typ := modeType(fi.Mode); typ != typeRegular {
 		return nil, true, &NotRegularError{Path: p, Type: typ}
@@ -112,33 +100,42 @@ func modeDigits(m fs.FileMode) int {
 // for nothing at the path, other(type) for another type.
 func nativeLook(want string, other func(typ string) any) facts.Native {
 	return func(ctx context.Context, conn connector.Conn, a facts.Args, opts connector.Options) (any, bool, error) {
-		p := a["path"]
-		// The Stater reads as the login user, from its own working
-		// directory: an escalated fact, or a relative path, is the
-		// command's.
-		if opts.Escalates() || !path.IsAbs(p) {
-			return nil, false, nil
-		}
-		st, ok := connector.As[connector.Stater](conn)
-		if !ok {
-			return nil, false, nil
-		}
-		fi, err := st.Lstat(ctx, p)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, true, nil
-		case err != nil && ctx.Err() != nil:
-			return nil, false, err
-		case err != nil:
-			// No SFTP, permission denied, a file in the path (ENOTDIR):
-			// the command answers, or says why not.
-			return nil, false, nil
+		fi, ok, err := nativeLstat(ctx, conn, a["path"], opts)
+		if fi == nil {
+			return nil, ok, err
 		}
 		if typ := modeType(fi.Mode); typ != want {
 			return other(typ), true, nil
 		}
 		return nil, false, nil
 	}
+}
+
+// nativeLstat is the lstat the native file facts start with. A nil fi
+// with ok true answers "nothing at p"; with ok false the fact is its
+// command's (err set when the context ended).
+func nativeLstat(ctx context.Context, conn connector.Conn, p string, opts connector.Options) (fi *connector.FileStat, ok bool, err error) {
+	// The Stater reads as the login user, from its own working
+	// directory: an escalated fact, or a relative path, is the command's.
+	if opts.Escalates() || !path.IsAbs(p) {
+		return nil, false, nil
+	}
+	st, isStater := connector.As[connector.Stater](conn)
+	if !isStater {
+		return nil, false, nil
+	}
+	fi, err = st.Lstat(ctx, p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, true, nil
+	case err != nil && ctx.Err() != nil:
+		return nil, false, err
+	case err != nil:
+		// No SFTP, permission denied, a file in the path (ENOTDIR): the
+		// command answers, or says why not.
+		return nil, false, nil
+	}
+	return fi, true, nil
 }
 
 // modeType names a mode's file type as parseStat does.
