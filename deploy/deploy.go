@@ -95,11 +95,9 @@ type Deploy struct {
 	// for the other hosts (pyinfra's --no-wait). Operations with _serial,
 	// _parallel or _run_once still wait for every host to reach them.
 	NoWait bool
-	// NoSendAhead makes every command wait for the one before it (see
-	// sendahead.go): for measuring, or to rule send-ahead out.
+	// NoSendAhead: every command waits for the one before (sendahead.go).
 	NoSendAhead bool
-	// PlanOnly says that the plan will not be executed (--dry): hosts
-	// are not told to get ready for commands (connector.Expecter).
+	// PlanOnly: the plan is not executed (--dry); no connector.Expecter.
 	PlanOnly bool
 
 	files    []string
