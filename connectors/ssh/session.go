@@ -3,8 +3,6 @@ package ssh
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"os"
 	"strings"
 	"time"
@@ -110,9 +108,9 @@ func openSession(ctx context.Context, client *ssh.Client) (*ssh.Session, error) 
 }
 
 // closedUnder reports whether err is client's own end (it was closed, by
-// the keepalive that found the peer dead or by a teardown), waiting a
-// moment for the connection's watcher to mark it dead so that clientFor
-// connects anew.
+// the keepalive that found the peer dead or by a teardown, or reset),
+// waiting a moment for the connection's watcher to mark it dead so that
+// clientFor connects anew.
 func (c *Conn) closedUnder(client *ssh.Client, err error) bool {
 	c.mu.Lock()
 	dead := c.dead
@@ -126,7 +124,11 @@ func (c *Conn) closedUnder(client *ssh.Client, err error) bool {
 		return true
 	default:
 	}
-	if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
+	// The server refused the channel: the connection is fine. Any other
+	// error (closed, EOF, a reset by the peer or the network) is the
+	// transport's: its watcher marks it dead in a moment.
+	var refused *ssh.OpenChannelError
+	if errors.As(err, &refused) {
 		return false
 	}
 	select {

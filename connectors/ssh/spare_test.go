@@ -3,9 +3,14 @@ package ssh
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
@@ -43,6 +48,28 @@ func TestSpareSessionMaxSessionsOne(t *testing.T) {
 		var got bytes.Buffer
 		if err := c.Get(ctx, dst, &got, connector.Options{}); err != nil || !bytes.Equal(got.Bytes(), data) {
 			t.Fatalf("get %d: %d bytes, %v", i, got.Len(), err)
+		}
+	}
+}
+
+// A session that could not be opened because the peer reset the
+// connection is the connection's end, as a closed one is: the watcher
+// marks it dead a moment later and the command connects anew (seen in CI:
+// the next command after a cut failed with "connection reset by peer").
+// A refused channel is not: the connection is fine.
+func TestClosedUnderReset(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, true},
+		{io.EOF, true},
+		{&ssh.OpenChannelError{Reason: ssh.Prohibited, Message: "no more sessions"}, false},
+	} {
+		c := &Conn{dead: make(chan struct{})}
+		time.AfterFunc(50*time.Millisecond, func() { close(c.dead) })
+		if got := c.closedUnder(nil, tc.err); got != tc.want {
+			t.Errorf("closedUnder(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }
