@@ -43,7 +43,6 @@ func (d *Deploy) Execute(ctx context.Context, run *engine.Run, plan *Plan, hooks
 	x := &executor{hooks: hooks, dirty: map[string]bool{}, stale: map[string]bool{}, ops: plan.Ops, sent: map[*Decl]*sentOp{},
 		sendAhead: !d.NoSendAhead && hooks.Command == nil && hooks.Line == nil, noWait: d.NoWait}
 	ops := plan.Ops
-	expectCommands(run, ops)
 	for i := 0; i < len(ops); {
 		j := i + 1
 		if d.NoWait && free(ops[i]) {
@@ -63,20 +62,6 @@ func (d *Deploy) Execute(ctx context.Context, run *engine.Run, plan *Plan, hooks
 		i = j
 	}
 	return nil
-}
-
-// expectCommands tells the connections of the hosts planned to run more
-// than one command (connector.Expecter).
-func expectCommands(run *engine.Run, ops []*Operation) {
-	for _, h := range run.Active() {
-		var decls []*Decl
-		for _, op := range ops {
-			if d, ok := op.Hosts[h.Name]; ok {
-				decls = append(decls, d)
-			}
-		}
-		expectFor(h, decls)
-	}
 }
 
 // expectFor tells h's connection when decls plan more than one step.

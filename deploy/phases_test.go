@@ -6,8 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -131,13 +133,8 @@ func countLine(conns []*phaseConn) string {
 			total[k] += n
 		}
 	}
-	keys := make([]string, 0, len(total))
-	for k := range total {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var l []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(total)) {
 		l = append(l, fmt.Sprintf("%s %.1f", k, float64(total[k])/float64(len(conns))))
 	}
 	return strings.Join(l, ", ")

@@ -478,8 +478,15 @@ func (c *Conn) runPiped(ctx context.Context, s *shell, line string, pid *pidLine
 		return res, connector.Errorf(c.name(), connector.ErrTimeout, "command stopped: %w", ctx.Err())
 	}
 	res.Output = rec.Output()
+	return c.pipedOutcome(res, r, s.client, pid, opts, masked)
+}
+
+// pipedOutcome turns a piped command's frames r into its result and error
+// (res carries its output); errNotStarted when it never started.
+func (c *Conn) pipedOutcome(res connector.Result, r pipedResult, client *ssh.Client, pid *pidLine,
+	opts connector.Options, masked string) (connector.Result, error) {
 	switch {
-	case r.err != nil && c.lost(s.client):
+	case r.err != nil && c.lost(client):
 		c.stopLater(pid, opts)
 		return res, connector.Errorf(c.name(), connector.ErrConnect, "connection lost while the command ran (the next command reconnects)")
 	case r.err != nil && !r.started:

@@ -18,6 +18,7 @@ package ssh
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -177,7 +178,7 @@ func (c *Conn) runBatch(ctx context.Context, s *shell, cmds []connector.Queued, 
 				done(base+m, connector.Result{ExitCode: -1}, st.SkipError(c.name()))
 			}
 			return len(items)
-		case r.err != nil && !r.started && !r.skipped && !c.lost(s.client):
+		case errors.Is(err, errNotStarted):
 			// The shell died before the command started: it runs another
 			// way, and so do the ones after it.
 			c.host.Logger().Debug("ssh pipelining: the shell ended, the rest of the sequence runs in sessions", "host", c.name())
@@ -220,22 +221,11 @@ func (c *Conn) awaitItem(ctx context.Context, client *ssh.Client, it *seqItem, r
 		return res, r, true, connector.Errorf(c.name(), connector.ErrTimeout, "command stopped: %w", ctx.Err())
 	}
 	res.Output = it.rec.Output()
-	switch {
-	case r.skipped:
+	if r.skipped {
 		return res, r, false, &connector.Error{Host: c.name(), Class: connector.ErrSkipped}
-	case r.err != nil && c.lost(client):
-		c.stopLater(it.pid, opts)
-		return res, r, false, connector.Errorf(c.name(), connector.ErrConnect, "connection lost while the command ran (the next command reconnects)")
-	case r.err != nil && !r.started:
-		return res, r, false, connector.Errorf(c.name(), connector.ErrConnect, "the remote shell ended before the command started: %w", r.err)
-	case r.err != nil:
-		return res, r, false, connector.Errorf(c.name(), connector.ErrConnect, "the remote shell ended while the command ran: %w", r.err)
 	}
-	res.ExitCode = r.code
-	if !opts.Succeeded(r.code) {
-		return res, r, false, &connector.CommandError{Host: c.name(), ExitCode: r.code, Command: it.masked}
-	}
-	return res, r, false, nil
+	res, err := c.pipedOutcome(res, r, client, it.pid, opts, it.masked)
+	return res, r, false, err
 }
 
 // successPattern is opts' exit codes of success as a shell case pattern.
