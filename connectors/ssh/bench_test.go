@@ -307,19 +307,26 @@ func BenchmarkSequence(b *testing.B) {
 			}
 			t.report(b)
 		})
-		b.Run(fmt.Sprintf("latency=%s/sequence", lat), func(b *testing.B) {
-			var t timer
-			for i := 0; i < b.N; i++ {
-				t.time(func() {
-					c.RunSequence(context.Background(), cmds, func(i int, _ connector.Result, err error) {
-						if err != nil {
-							b.Fatalf("command %d: %v", i, err)
-						}
+		// sequence-setsid runs each command under setsid as a host
+		// without /proc/PID/environ would: what setsid costs.
+		for _, mode := range []string{"sequence", "sequence-setsid"} {
+			b.Run(fmt.Sprintf("latency=%s/%s", lat, mode), func(b *testing.B) {
+				c.mu.Lock()
+				c.shell.marks = mode == "sequence"
+				c.mu.Unlock()
+				var t timer
+				for i := 0; i < b.N; i++ {
+					t.time(func() {
+						c.RunSequence(context.Background(), cmds, func(i int, _ connector.Result, err error) {
+							if err != nil {
+								b.Fatalf("command %d: %v", i, err)
+							}
+						})
 					})
-				})
-			}
-			t.report(b)
-		})
+				}
+				t.report(b)
+			})
+		}
 		s.SetLatency(0)
 	}
 }

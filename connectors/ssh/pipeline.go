@@ -9,20 +9,31 @@ package ssh
 // The shell is `exec sh`, fed on its standard input. Each command is one
 // line, `eval '<script>'`, where the script is
 //
-//	setsid sh -c '<command line>' </dev/null; r=$?
+//	[setsid] sh -c '<command line>' </dev/null; r=$?
 //	printf '\036<nonce> e %s\n' $r; printf '\036<nonce> e\n' >&2
 //
 // and the command line is the one Run builds for a session: it prints a
-// start frame on both streams (`\036<start nonce> p $$` on stdout: its PID
-// and process group, setsid having made it a session leader), marks its
-// environment with GOINFRA_RUN and runs the command. So the command runs
-// in a session and process group of its own (a timeout kills that group,
-// never the shell), in the foreground (a background job would start with
+// start frame on both streams (`\036<start nonce> p $$` on stdout: its
+// PID), marks its environment with GOINFRA_RUN and runs the command. So
+// the command runs in the foreground (a background job would start with
 // SIGINT and SIGQUIT ignored, for good), with /dev/null as its input, and
 // it writes to the session's own stdout and stderr: its output reaches the
-// controller as it arrives, untouched, and a command costs the shell one
-// fork. (A relay such as `cat` per stream would cost two forks more; on a
-// loaded host a fork is the expensive part.)
+// controller as it arrives, untouched. (A relay such as `cat` per stream
+// would cost two forks more; on a loaded host forks and execs are the
+// expensive part.)
+//
+// A timeout or cancel stops the command and what it started, never the
+// shell, from a second session: where the host has /proc/PID/environ, by
+// its PID and by the GOINFRA_RUN mark of what it started, so the command
+// needs no process group of its own and runs as `sh -c` (one fork and one
+// exec); elsewhere, and for a command that runs as another user (sudo
+// resets the environment, so its processes carry no mark), setsid gives it
+// a session and process group of its own, which the stop signals (an exec
+// more: about 1.9 ms of a loaded host's CPU per command, as much as the
+// rest). Without setsid the command shares the shell's process group, so
+// the shell traps TERM, INT and HUP (a trap, not an ignore, which the
+// command would inherit): a command's `kill 0` ends it and what it
+// started, and the shell goes on.
 //
 // The end frames carry a nonce of 128 random bits made for this command
 // and known to the shell only (a process of another user cannot read the
@@ -82,6 +93,10 @@ type shell struct {
 	out    *frameStream // stdout: the command's output and its frames
 	errs   *frameStream // stderr: the command's errors and its end frame
 	busy   bool         // a command runs (or its frames are still read)
+	// marks: the host has /proc/PID/environ, where a command's processes
+	// are found by their GOINFRA_RUN mark; a command that escalates
+	// nothing then needs no setsid (see the top of this file).
+	marks bool
 }
 
 func (s *shell) close() {
@@ -242,7 +257,11 @@ func (c *Conn) startShell(client *ssh.Client) (*shell, error) {
 	}
 	nonce := newNonce()
 	tok := frameMark + nonce + " "
-	setup := `command -v setsid >/dev/null && printf '\036%s r\n' ` + nonce + ` && printf '\036%s r\n' ` + nonce + ` >&2 || exit 97` + "\n"
+	// The shell survives a command's `kill 0` (its process group is the
+	// shell's when the command runs without setsid): a trap, not an
+	// ignore, which the command would inherit.
+	setup := `command -v setsid >/dev/null || exit 97; trap : HUP INT TERM; _gi_m=0; [ -r /proc/$$/environ ] && _gi_m=1; ` +
+		`printf '\036%s r %s\n' ` + nonce + ` $_gi_m; printf '\036%s r\n' ` + nonce + ` >&2` + "\n"
 	ready := make(chan error, 2)
 	go func() {
 		if _, err := io.WriteString(in, setup); err != nil {
@@ -250,7 +269,8 @@ func (c *Conn) startShell(client *ssh.Client) (*shell, error) {
 			return
 		}
 		// What the login shell's startup files print is not a command's.
-		_, err := s.out.until(tok, io.Discard)
+		field, err := s.out.until(tok, io.Discard)
+		s.marks = field == "r 1"
 		ready <- err
 	}()
 	go func() {
@@ -402,9 +422,12 @@ func (g *gate) close() {
 // file). With a guard, the command is one of a sequence (sequence.go): it
 // runs only if no command before it failed in a way that skips it, and
 // its own failure sets what skips the ones after it.
-func pipedScript(line, nonce string, g *seqGuard) string {
-	run := `setsid sh -c ` + command.Quote(line) + ` </dev/null; _gi_r=$?
+func pipedScript(line, nonce string, g *seqGuard, setsid bool) string {
+	run := `sh -c ` + command.Quote(line) + ` </dev/null; _gi_r=$?
 `
+	if setsid {
+		run = `setsid ` + run
+	}
 	if g != nil {
 		fail := `_gi_g=` + g.group
 		if g.stops {
@@ -457,7 +480,7 @@ func (c *Conn) runPiped(ctx context.Context, s *shell, line string, pid *pidLine
 	outG, errG := &gate{w: out}, &gate{w: rec.Stderr()}
 	done := make(chan pipedResult, 1)
 	go func() {
-		r := c.pipe(s, pipedScript(line, nonce, nil), frameMark+nonce+" ", frameMark+pidNonce+" ", pid, outG, errG)
+		r := c.pipe(s, pipedScript(line, nonce, nil, s.needsSetsid(opts.Unix)), frameMark+nonce+" ", frameMark+pidNonce+" ", pid, outG, errG)
 		c.releaseShell(s, r.err == nil)
 		done <- r
 	}()
@@ -499,6 +522,13 @@ func (c *Conn) pipedOutcome(res connector.Result, r pipedResult, client *ssh.Cli
 		return res, &connector.CommandError{Host: c.name(), ExitCode: res.ExitCode, Command: masked}
 	}
 	return res, nil
+}
+
+// needsSetsid reports whether a command with unix runs under setsid in s:
+// where its processes cannot be found by their mark, or run as another
+// user (sudo resets the environment), its process group finds them.
+func (s *shell) needsSetsid(unix command.Unix) bool {
+	return !s.marks || unix.Escalates()
 }
 
 // newNonce is 128 random bits in hex.

@@ -274,6 +274,56 @@ func TestPipelining(t *testing.T) {
 		}
 	})
 
+	// Where /proc finds a command's processes by their mark, a command
+	// that escalates nothing runs without setsid, in the shell's process
+	// group: its `kill 0` must not end the shell, and a timeout must stop
+	// it and what it started only, not what earlier commands left behind.
+	t.Run("WithoutSetsid", func(t *testing.T) {
+		c := pipelineConn(t, f, s, true)
+		c.mu.Lock()
+		sh := c.shell
+		c.mu.Unlock()
+		if !sh.marks {
+			t.Fatal("the shell did not find /proc/PID/environ on a Linux host")
+		}
+		ids := strings.Fields(run(t, c, "echo $$ $(ps -o sid= -p $$)", connector.Options{}).Stdout())
+		if len(ids) != 2 || ids[0] == ids[1] {
+			t.Fatalf("a plain command leads a session (pid, sid %q): setsid was used", ids)
+		}
+		// sudo's command is found by its group only (sudo resets the
+		// environment): setsid gives it a session apart from the shell's.
+		if sid := strings.TrimSpace(run(t, c, "ps -o sid= -p $$", connector.Options{Unix: command.Unix{Sudo: true}}).Stdout()); sid == ids[1] {
+			t.Fatalf("an escalated command runs in the shell's session %s: setsid was not used", sid)
+		}
+		before := c.sessionCount()
+		_, err := c.Run(context.Background(), command.Shell("echo before; kill 0; echo after"), connector.Options{})
+		var ce *connector.CommandError
+		if !errors.As(err, &ce) || ce.ExitCode != 143 {
+			t.Fatalf("kill 0: want exit 143, got %v", err)
+		}
+		if got := run(t, c, "echo still", connector.Options{}).Stdout(); got != "still" {
+			t.Fatalf("after kill 0: %q", got)
+		}
+		c.mu.Lock()
+		same := c.shell == sh
+		c.mu.Unlock()
+		if !same || c.sessionCount() != before {
+			t.Fatalf("kill 0 ended the shell (same shell %v, %d sessions opened)", same, c.sessionCount()-before)
+		}
+		n := strconv.Itoa(100000 + rand.IntN(800000))
+		run(t, c, "sleep 303."+n+" >/dev/null 2>&1 &", connector.Options{})
+		t.Cleanup(func() { onServer(t, s, "pkill -f 'sleep 303[.]"+n+"' || true") })
+		_, err = c.Run(context.Background(), command.Shell("sleep 304."+n), connector.Options{Timeout: time.Second})
+		var te *connector.TimeoutError
+		if !errors.As(err, &te) {
+			t.Fatalf("want a timeout, got %v", err)
+		}
+		left := onServer(t, s, "ps -eo args | grep -E '^sleep 30[34][.]"+n+"' || true")
+		if left != "sleep 303."+n {
+			t.Fatalf("after the timeout, want only the earlier command's sleep left, got:\n%s", left)
+		}
+	})
+
 	t.Run("ShellKilledFallsBack", func(t *testing.T) {
 		c := pipelineConn(t, f, s, true)
 		c.mu.Lock()

@@ -300,21 +300,21 @@ func (c *Conn) stopLater(pid *pidLine, opts connector.Options) {
 	}
 }
 
-// killScript signals process group pgid and every process whose
-// environment holds GOINFRA_RUN=mark (where /proc tells): TERM, then KILL.
-func killScript(pgid int, mark string) string {
-	g := strconv.Itoa(pgid)
-	marked := ""
-	if mark != "" {
-		marked = `for p in /proc/[0-9]*; do grep -qas 'GOINFRA_RUN=` + mark + `' "$p/environ" && kill -%[1]s "${p#/proc/}" 2>/dev/null; done; `
-	}
-	sig := func(name string) string {
-		if marked == "" {
-			return ""
+// killScript signals the command whose PID is pid: its process group (a
+// command that setsid started leads one), the process itself (one run
+// without setsid shares the shell's group), and every process whose
+// environment holds GOINFRA_RUN=mark (where /proc tells; one grep for all
+// of them): TERM, then KILL.
+func killScript(pid int, mark string) string {
+	p := strconv.Itoa(pid)
+	round := func(sig string) string {
+		s := "kill -" + sig + " -" + p + " " + p + " 2>/dev/null; "
+		if mark != "" {
+			s += `for f in $(grep -las 'GOINFRA_RUN=` + mark + `' /proc/[0-9]*/environ); do f=${f#/proc/}; kill -` + sig + ` "${f%/environ}" 2>/dev/null; done; `
 		}
-		return strings.ReplaceAll(marked, "%[1]s", name)
+		return s
 	}
-	return "kill -TERM -" + g + " 2>/dev/null; " + sig("TERM") + "sleep 0.3; kill -KILL -" + g + " 2>/dev/null; " + sig("KILL") + "true"
+	return round("TERM") + "sleep 0.3; " + round("KILL") + "true"
 }
 
 // signalNumbers are the RFC 4254 signal names an sshd reports in
