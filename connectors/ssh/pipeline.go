@@ -141,6 +141,29 @@ func (c *Conn) takeShell(client *ssh.Client) *shell {
 	return nil
 }
 
+// shellFor is takeShell for one command: while the host's shell is being
+// started (by ExpectCommands, or by this command being the host's second)
+// the command waits for it instead of opening a session of its own: the
+// shell is on its way already, and a session costs the host as much CPU
+// as the shell and as many round trips.
+func (c *Conn) shellFor(ctx context.Context, client *ssh.Client) *shell {
+	if s := c.takeShell(client); s != nil {
+		return s
+	}
+	c.mu.Lock()
+	opened := c.shellOpened
+	c.mu.Unlock()
+	if opened == nil {
+		return nil
+	}
+	select {
+	case <-opened:
+	case <-ctx.Done():
+		return nil
+	}
+	return c.takeShell(client)
+}
+
 // ExpectCommands implements connector.Expecter: the shell starts now, in
 // the background, instead of at the second command.
 func (c *Conn) ExpectCommands() {
@@ -257,10 +280,11 @@ func (c *Conn) startShell(client *ssh.Client) (*shell, error) {
 	}
 	nonce := newNonce()
 	tok := frameMark + nonce + " "
-	// The shell survives a command's `kill 0` (its process group is the
-	// shell's when the command runs without setsid): a trap, not an
-	// ignore, which the command would inherit.
-	setup := `command -v setsid >/dev/null || exit 97; trap : HUP INT TERM; _gi_m=0; [ -r /proc/$$/environ ] && _gi_m=1; ` +
+	// Marks need /proc/PID/environ and a grep that takes the stop's
+	// options (killScript). The shell survives a command's `kill 0` (its
+	// process group is the shell's when the command runs without setsid):
+	// a trap, not an ignore, which the command would inherit.
+	setup := `command -v setsid >/dev/null || exit 97; trap : HUP INT TERM; _gi_m=0; [ -r /proc/$$/environ ] && { grep -las x /proc/$$/environ >/dev/null 2>&1; [ $? -le 1 ]; } && _gi_m=1; ` +
 		`printf '\036%s r %s\n' ` + nonce + ` $_gi_m; printf '\036%s r\n' ` + nonce + ` >&2` + "\n"
 	ready := make(chan error, 2)
 	go func() {

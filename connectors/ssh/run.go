@@ -103,7 +103,7 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 			}
 			return res, err
 		}
-		if s := c.takeShell(client); s != nil {
+		if s := c.shellFor(openCtx, client); s != nil {
 			rec := connector.NewRecorderFor(opts, c.host.Logger())
 			out := rec.Stdout()
 			if opts.Stdout != nil {
