@@ -15,6 +15,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/engine"
 	"github.com/goinfra-dev/goinfra/inventory"
+	"github.com/goinfra-dev/goinfra/runargs"
 )
 
 // execCommand builds the command of `exec [--] CMD…`: one word is a shell
@@ -72,11 +73,6 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 	}
 	if err == nil {
 		_, stopErr = run.Each(ctx, func(ctx context.Context, h *engine.Host) (any, error) {
-			args, err := h.Args()
-			if err != nil {
-				a.execReport(h.Name, connector.Result{ExitCode: -1}, err)
-				return nil, err
-			}
 			var streamed atomic.Bool
 			show := func(l connector.Line) {
 				if l.Stream == connector.Stderr {
@@ -85,17 +81,13 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 					a.out.Out(h.Name, l.Text)
 				}
 			}
-			if !a.flags.json {
-				// Each line is printed as it comes: the result need not
-				// keep a copy, whatever the size of the output.
-				args.Options.OnLine = func(l connector.Line) { streamed.Store(true); show(l) }
-				args.Options.StreamOnly = true
-			}
-			if a.flags.verbose >= 2 {
-				args.Options.OnCommand = func(masked string) { a.out.Log(colorDim, "["+h.Name+"] >>> "+masked) }
+			args, err := a.execArgs(h, &streamed, show)
+			if err != nil {
+				a.execReport(h.Name, connector.Result{ExitCode: -1}, err)
+				return nil, err
 			}
 			start := time.Now()
-			res, err := h.Run(ctx, cmd, args)
+			res, err := h.Run(ctx, cmd, *args)
 			if res.Duration == 0 {
 				res.Duration = time.Since(start)
 			}
@@ -123,6 +115,29 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 		}
 	}
 	return a.finish(ctx, run, stopErr)
+}
+
+// execArgs resolves the arguments of exec's command on h. They are
+// returned on the heap, not held in the frame of the caller, which is on
+// the host's path down to the connector: the host's goroutine waits there
+// while its command runs, and the arguments (368 bytes) and their copies
+// in that frame were part of what grew its stack from 8 to 16 KiB.
+func (a *app) execArgs(h *engine.Host, streamed *atomic.Bool, show func(connector.Line)) (*runargs.Args, error) {
+	args := new(runargs.Args)
+	var err error
+	if *args, err = h.Args(); err != nil {
+		return nil, err
+	}
+	if !a.flags.json {
+		// Each line is printed as it comes: the result need not
+		// keep a copy, whatever the size of the output.
+		args.Options.OnLine = func(l connector.Line) { streamed.Store(true); show(l) }
+		args.Options.StreamOnly = true
+	}
+	if a.flags.verbose >= 2 {
+		args.Options.OnCommand = func(masked string) { a.out.Log(colorDim, "["+h.Name+"] >>> "+masked) }
+	}
+	return args, nil
 }
 
 // execReport prints one host's outcome: a JSON line with --json, else

@@ -68,9 +68,11 @@ func (u Unix) Validate() error {
 			return fmt.Errorf("_env: %q is not a valid environment variable name", k)
 		}
 	}
-	for name, v := range map[string]string{"_sudo_user": u.SudoUser, "_su_user": u.SuUser, "_doas_user": u.DoasUser} {
-		if strings.ContainsAny(v, "\x00\n") {
-			return fmt.Errorf("%s: invalid user name %q", name, v)
+	// Not a map literal: Validate is on every host's path to its command,
+	// and the map's insertions took that goroutine's stack over 8 KiB.
+	for _, u := range [...]struct{ name, v string }{{"_sudo_user", u.SudoUser}, {"_su_user", u.SuUser}, {"_doas_user", u.DoasUser}} {
+		if strings.ContainsAny(u.v, "\x00\n") {
+			return fmt.Errorf("%s: invalid user name %q", u.name, u.v)
 		}
 	}
 	return nil
@@ -79,23 +81,18 @@ func (u Unix) Validate() error {
 // Wrap wraps cmd for a Unix target in pyinfra's order: _env, then _chdir,
 // then doas, sudo and su, then the shell. Env values are quoted so that
 // `$`, quotes and spaces arrive unchanged (pyinfra does not quote them).
+//
+// Each part is built in a function of its own: Wrap runs on every
+// command's path down to the connector, where a host's goroutine then
+// waits while its command runs, and with every part inlined its frame
+// (1.6 KB) was what grew that goroutine's stack from 8 to 16 KiB.
 func (u Unix) Wrap(cmd Command) Command {
 	if len(u.Env) > 0 {
-		keys := make([]string, 0, len(u.Env))
-		for k := range u.Env {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		env := Command{parts: []Part{plain("export")}}
-		for _, k := range keys {
-			env.parts = append(env.parts, quoted(k+"="+u.Env[k]))
-		}
-		cmd = New(env, "&&", cmd)
+		cmd = u.withEnv(cmd)
 	}
 	if u.Chdir != "" {
-		cmd = New("cd", Quoted(u.Chdir), "&&", cmd)
+		cmd = u.withChdir(cmd)
 	}
-
 	shell := u.ShellExecutable
 	if shell == "" {
 		shell = DefaultShell
@@ -103,7 +100,46 @@ func (u Unix) Wrap(cmd Command) Command {
 	if shell == NoShell {
 		shell = ""
 	}
+	var bits Command
+	if u.Doas || u.Sudo {
+		bits = u.doasSudo()
+	}
+	if u.SuUser != "" {
+		return u.su(bits, shell, cmd)
+	}
+	if shell != "" {
+		return withShell(bits, shell, cmd)
+	}
+	return bits.Append(cmd)
+}
 
+// withEnv is cmd after `export` of u.Env, sorted by name.
+//
+//go:noinline
+func (u *Unix) withEnv(cmd Command) Command {
+	keys := make([]string, 0, len(u.Env))
+	for k := range u.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	env := Command{parts: []Part{plain("export")}}
+	for _, k := range keys {
+		env.parts = append(env.parts, quoted(k+"="+u.Env[k]))
+	}
+	return New(env, "&&", cmd)
+}
+
+// withChdir is cmd run in u.Chdir.
+//
+//go:noinline
+func (u *Unix) withChdir(cmd Command) Command {
+	return New("cd", Quoted(u.Chdir), "&&", cmd)
+}
+
+// doasSudo is the doas and sudo words of u.
+//
+//go:noinline
+func (u *Unix) doasSudo() Command {
 	bits := Command{}
 	if u.Doas {
 		bits = bits.Append("doas").Append("-n")
@@ -131,32 +167,40 @@ func (u Unix) Wrap(cmd Command) Command {
 			bits = bits.Append("-u").Append(Quoted(u.SudoUser))
 		}
 	}
-	if u.SuUser != "" {
-		bits = bits.Append("su")
-		if u.UseSuLogin {
-			bits = bits.Append("-l")
-		}
-		if u.PreserveSuEnv {
-			bits = bits.Append("-m")
-		}
-		if u.SuShell != "" {
-			bits = bits.Append("-s").Append(suShell(u.SuShell))
-		}
-		bits = bits.Append(Quoted(u.SuUser)).Append("-c")
-		// su runs its -c argument through the target user's shell, so the
-		// whole `<shell> -c <cmd>` is quoted once more (BSD su has no shell
-		// option of its own).
-		if shell != "" {
-			bits = bits.Append(QuotedCommand(New(Quoted(shell), "-c", QuotedCommand(cmd))))
-		} else {
-			bits = bits.Append(QuotedCommand(cmd))
-		}
-		return bits
+	return bits
+}
+
+// su is bits followed by su running cmd (in shell, unless "").
+//
+//go:noinline
+func (u *Unix) su(bits Command, shell string, cmd Command) Command {
+	bits = bits.Append("su")
+	if u.UseSuLogin {
+		bits = bits.Append("-l")
 	}
+	if u.PreserveSuEnv {
+		bits = bits.Append("-m")
+	}
+	if u.SuShell != "" {
+		bits = bits.Append("-s").Append(suShell(u.SuShell))
+	}
+	bits = bits.Append(Quoted(u.SuUser)).Append("-c")
+	// su runs its -c argument through the target user's shell, so the
+	// whole `<shell> -c <cmd>` is quoted once more (BSD su has no shell
+	// option of its own).
 	if shell != "" {
-		return bits.Append(Quoted(shell)).Append("-c").Append(QuotedCommand(cmd))
+		return bits.Append(QuotedCommand(New(Quoted(shell), "-c", QuotedCommand(cmd))))
 	}
-	return bits.Append(cmd)
+	return bits.Append(QuotedCommand(cmd))
+}
+
+// withShell is bits followed by `shell -c cmd`.
+//
+//go:noinline
+func withShell(bits Command, shell string, cmd Command) Command {
+	parts := make([]Part, 0, len(bits.parts)+3)
+	parts = append(parts, bits.parts...)
+	return Command{parts: append(parts, quoted(shell), plain("-c"), quotedCommand{cmd})}
 }
 
 // suShell is su's -s argument. su execs it without a PATH search, so a bare

@@ -105,6 +105,9 @@ func (c *fakeConn) Run(ctx context.Context, cmd command.Command, opts connector.
 		return connector.Result{ExitCode: -1}, connector.Errorf(c.name, connector.ErrCommand, "stopped: %w", ctx.Err())
 	case "sleep":
 		time.Sleep(20 * time.Millisecond)
+	case "cat":
+		in, _ := io.ReadAll(opts.Stdin)
+		return connector.Result{Output: connector.Output{Lines: []connector.Line{{Stream: connector.Stdout, Text: string(in)}}}}, nil
 	}
 	if strings.Contains(c.name, "fail") {
 		return connector.Result{ExitCode: 1}, &connector.CommandError{Host: c.name, ExitCode: 1}
@@ -469,5 +472,26 @@ func TestRunRetries(t *testing.T) {
 	}
 	if got := strings.Join(conn(t, "@enginefake/rt1fail").Events(), ","); got != "connect,run try,run try,run try" {
 		t.Errorf("events %s", got)
+	}
+}
+
+// A command without retries gets the whole of a _stdin given as text,
+// also when the same arguments run a second command (as Retry's attempts
+// do).
+func TestRunStdinTextEachCommand(t *testing.T) {
+	ctx := context.Background()
+	r := engine.New(load(t, "@enginefake/st1", map[string]any{"_stdin": "a"}), engine.Config{})
+	r.Connect(ctx)
+	defer r.Close(ctx)
+	h := r.Hosts()[0]
+	args, err := h.Args()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		res, err := h.Run(ctx, command.Shell("cat"), args)
+		if err != nil || res.Stdout() != "a\n" {
+			t.Errorf("command %d: %q, %v", i+1, res.Stdout(), err)
+		}
 	}
 }

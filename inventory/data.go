@@ -111,7 +111,7 @@ func mask(v any) any {
 func (h *Host) MaskedData(withDefaults bool) map[string]any {
 	out := make(map[string]any, len(h.Data))
 	for k, v := range h.Data {
-		if !withDefaults && h.sources[k] == "default" {
+		if !withDefaults && h.Source(k) == "default" {
 			continue
 		}
 		if IsSecret(h.Kind, k) {
@@ -138,7 +138,7 @@ func (inv *Inventory) Describe() string {
 		data := h.MaskedData(false)
 		defaults := len(h.Data) - len(data)
 		for _, k := range sortedKeys(data) {
-			fmt.Fprintf(&b, "    %s = %s  (%s)\n", k, render(data[k]), h.sources[k])
+			fmt.Fprintf(&b, "    %s = %s  (%s)\n", k, render(data[k]), h.Source(k))
 		}
 		if defaults > 0 {
 			fmt.Fprintf(&b, "    (%d more keys at their defaults)\n", defaults)
@@ -183,7 +183,11 @@ func (inv *Inventory) MarshalJSON() ([]byte, error) {
 		if groups == nil {
 			groups = []string{}
 		}
-		out.Hosts = append(out.Hosts, jhost{h.Name, h.Kind, groups, h.MaskedData(true), h.sources})
+		sources := make(map[string]string, len(h.Data))
+		for k := range h.Data {
+			sources[k] = h.Source(k)
+		}
+		out.Hosts = append(out.Hosts, jhost{h.Name, h.Kind, groups, h.MaskedData(true), sources})
 	}
 	return json.Marshal(out)
 }

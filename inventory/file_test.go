@@ -198,6 +198,10 @@ func TestNoneUnsetsLowerLayers(t *testing.T) {
 	if h := inv.Get("w"); h.Data.Int("tssh_port") != 22 || h.Source("tssh_port") != "default" {
 		t.Errorf("port %v from %s", h.Data["tssh_port"], h.Source("tssh_port"))
 	}
+	// A key that is neither set nor declared with a default has no source.
+	if h := inv.Get("w"); h.Source("no_such_key") != "" {
+		t.Errorf("no_such_key from %q", h.Source("no_such_key"))
+	}
 }
 
 func TestLoadFromStarlark(t *testing.T) {

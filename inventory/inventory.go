@@ -54,7 +54,8 @@ type Host struct {
 	// against the kind's DataKeys and runargs.Keys.
 	Data connector.Data
 
-	// sources records which layer each key of Data came from.
+	// sources records which layer each key of Data came from; a key of
+	// Data missing here holds its declared default (see Source).
 	sources map[string]string
 }
 
@@ -76,7 +77,13 @@ func (h *Host) InGroup(group string) bool {
 // Source names the layer key's value came from: "--data", "host",
 // "connector", "group <name>", "all" or "default"; "" when key is unset.
 func (h *Host) Source(key string) string {
-	return h.sources[key]
+	if s, ok := h.sources[key]; ok {
+		return s
+	}
+	if _, ok := h.Data[key]; ok {
+		return "default"
+	}
+	return ""
 }
 
 // Inventory is the set of hosts of a run.

@@ -101,6 +101,9 @@ type loader struct {
 	inlineWhere map[string]string
 	groupWhere  map[string]map[string]string
 	warnings    []string
+
+	// defaultCount is how many keys have a default, per kind (finish).
+	defaultCount map[string]int
 }
 
 // addEntry records a declared target; a target listed again (another

@@ -22,15 +22,19 @@ import (
 // (nil: not logged) as a warning: "what: retrying (n of N) in delay: error".
 func Retry(ctx context.Context, a Args, log *slog.Logger, what string, try func(opts connector.Options) error) error {
 	for attempt := 0; ; attempt++ {
-		opts := a.Options
-		if t, ok := opts.Stdin.(*text); ok {
-			opts.Stdin = newText(t.s)
-		} else if s, ok := opts.Stdin.(io.Seeker); ok && attempt > 0 {
+		// a.Options itself is what try gets, not a copy: this frame is on
+		// the path of every command down to the connector, where the
+		// host's goroutine waits while the command runs (see
+		// engine.Host.Run), and a copy of the options made it 320 bytes
+		// larger. A text's new reader is a *text again, of the same text.
+		if _, ok := a.Options.Stdin.(*text); ok {
+			a.Options.Stdin = FirstStdin(a.Options.Stdin)
+		} else if s, ok := a.Options.Stdin.(io.Seeker); ok && attempt > 0 {
 			if _, err := s.Seek(0, io.SeekStart); err != nil {
 				return fmt.Errorf("_stdin: %w", err)
 			}
 		}
-		err := try(opts)
+		err := try(a.Options)
 		if err == nil || attempt >= a.Retries || ctx.Err() != nil {
 			return err
 		}
@@ -46,4 +50,14 @@ func Retry(ctx context.Context, a Args, log *slog.Logger, what string, try func(
 		case <-t.C:
 		}
 	}
+}
+
+// FirstStdin is the standard input a command's first attempt gets from
+// Retry: a new reader of a _stdin given as text, any other reader as it
+// is. For callers that run a command without retries themselves.
+func FirstStdin(r io.Reader) io.Reader {
+	if t, ok := r.(*text); ok {
+		return newText(t.s)
+	}
+	return r
 }

@@ -127,7 +127,7 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 	if err := opts.Unix.Validate(); err != nil {
 		return fail, connector.Errorf(c.cfg.Host, connector.ErrCommand, "%w", err)
 	}
-	switch pw, tool := promptPassword(opts); {
+	switch pw, tool := promptPassword(&opts); {
 	case opts.Sudo:
 		return c.runSudo(ctx, cmd, opts)
 	case pw != "":
@@ -142,8 +142,15 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 		}
 		return res, err
 	}
-	o := c.withKill(withoutSecrets(opts))
-	res, err := c.conn.Run(ctx, cmd, o)
+	// opts itself becomes what the connector gets (withoutSecrets, then
+	// withKill), not copies of it: this frame is on every command's path
+	// down to the connector, where a host's goroutine waits while the
+	// command runs, and each 320-byte copy made its stack larger.
+	// wantsPassword reads no password this path can hold (a given su or
+	// doas password went to runPrompted above).
+	opts.SudoPassword, opts.SuPassword, opts.DoasPassword = "", "", ""
+	c.addKill(&opts)
+	res, err := c.conn.Run(ctx, cmd, opts)
 	if tool := wantsPassword(opts, res, err); tool != "" {
 		return res, c.block(connector.Errorf(c.cfg.Host, connector.ErrAuth,
 			"%s needs a password and none was given: give it with the environment variable GOINFRA_%s_PASSWORD "+
@@ -155,12 +162,18 @@ func (c *Conn) Run(ctx context.Context, cmd command.Command, opts connector.Opti
 // withKill lets the connector stop an escalated command as the user it
 // runs as (see connector.Options.Kill).
 func (c *Conn) withKill(opts connector.Options) connector.Options {
+	c.addKill(&opts)
+	return opts
+}
+
+// addKill is withKill in place.
+func (c *Conn) addKill(opts *connector.Options) {
 	if !opts.Escalates() {
-		return opts
+		return
 	}
 	esc := opts.Unix.Escalation()
 	esc.SudoStdin = false
-	pw := opts
+	pw := *opts
 	opts.Kill = func(ctx context.Context, kill command.Command) error {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), StopTimeout)
 		defer cancel()
@@ -170,7 +183,6 @@ func (c *Conn) withKill(opts connector.Options) connector.Options {
 		_, err := c.run(ctx, kill, k, true)
 		return err
 	}
-	return opts
 }
 
 // run is Run for the layer's own helper commands; noKill keeps a stop from
@@ -179,7 +191,7 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 	if !noKill {
 		return c.Run(ctx, cmd, opts)
 	}
-	if pw, tool := promptPassword(opts); pw != "" && !opts.Sudo {
+	if pw, tool := promptPassword(&opts); pw != "" && !opts.Sudo {
 		return c.runPrompted(ctx, cmd, opts, pw, tool)
 	}
 	if opts.Sudo {

@@ -29,7 +29,7 @@ import (
 // and the tool that asks for it ("su" or "doas"), or "" when none: sudo
 // reads its password from standard input (sudo -S) and needs no terminal,
 // and behind sudo (root) neither su nor doas asks.
-func promptPassword(opts connector.Options) (pw, tool string) {
+func promptPassword(opts *connector.Options) (pw, tool string) {
 	switch {
 	case opts.Sudo:
 		return "", ""

@@ -24,7 +24,7 @@ func TestPassword(t *testing.T) {
 		{connector.Options{Unix: command.Unix{Doas: true, SuUser: "app"}, DoasPassword: "d", SuPassword: "p"}, "d", "doas", "doas first, su runs as root"},
 		{connector.Options{Unix: command.Unix{Sudo: true, SuUser: "app"}, SudoPassword: "s", SuPassword: "p"}, "", "", "behind sudo: sudo -S, su as root"},
 	} {
-		pw, tool := promptPassword(c.opts)
+		pw, tool := promptPassword(&c.opts)
 		if pw != c.pw || tool != c.tool {
 			t.Errorf("%s: got %q %q", c.why, pw, tool)
 		}
