@@ -204,6 +204,13 @@ func (c *phaseConn) Get(ctx context.Context, src string, w io.Writer, opts conne
 // Unwrap lets connector.As find the connection's other capabilities.
 func (c *phaseConn) Unwrap() connector.Conn { return c.Conn }
 
+// ReadSmall counts as the read it replaces.
+func (c *phaseConn) ReadSmall(ctx context.Context, p string, size int64) ([]byte, error) {
+	c.count("sftp:read")
+	r, _ := connector.As[connector.SmallReader](c.Conn)
+	return r.ReadSmall(ctx, p, size)
+}
+
 func (c *phaseConn) stater() connector.Stater {
 	s, _ := connector.As[connector.Stater](c.Conn)
 	return s
