@@ -188,6 +188,21 @@ func (r *Run) Connect(ctx context.Context) (Results, error) {
 	}})
 }
 
+// ConnectThen is Connect, with then run on each host as soon as it has
+// connected, while other hosts still connect (a deploy plans meanwhile).
+// The results and the error are connecting's, as Connect's are: then
+// fails no host (its caller keeps what it found for a step of its own),
+// and a result's Duration includes then's time.
+func (r *Run) ConnectThen(ctx context.Context, then func(ctx context.Context, h *Host)) (Results, error) {
+	return r.Do(ctx, Step{Do: func(ctx context.Context, h *Host) (any, error) {
+		if err := h.connect(ctx); err != nil {
+			return nil, err
+		}
+		then(ctx, h)
+		return nil, nil
+	}})
+}
+
 // Each runs fn on every active host in parallel; see Do.
 func (r *Run) Each(ctx context.Context, fn StepFunc) (Results, error) {
 	return r.Do(ctx, Step{Do: fn})
