@@ -214,11 +214,19 @@ func (d *Deploy) ConnectPlan(ctx context.Context, run *engine.Run) (connected en
 	})
 	planned = func() (*Plan, error) {
 		p.hold.release()
-		results, stopErr := run.Each(ctx, func(_ context.Context, h *engine.Host) (any, error) {
+		_, stopErr := run.Each(ctx, func(_ context.Context, h *engine.Host) (any, error) {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			return nil, errs[h]
 		})
+		// Every planned host's, also one that planning failed already
+		// (the escalation layer fails a host whose password was refused).
+		var results engine.Results
+		for _, h := range run.Hosts() {
+			if err, ok := errs[h]; ok {
+				results = append(results, engine.Result{Host: h, Err: err})
+			}
+		}
 		return p.plan(run, results, stopErr)
 	}
 	return connected, planned, err
