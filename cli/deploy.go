@@ -73,7 +73,7 @@ func (a *app) runDeploy(ctx context.Context, c *cobra.Command, inv *inventory.In
 		return a.finish(ctx, run, stopErr)
 	}
 
-	connected, err := run.Connect(ctx)
+	connected, planned, err := d.ConnectPlan(ctx, run)
 	for _, r := range connected {
 		if r.Err != nil {
 			if !a.flags.json {
@@ -85,7 +85,7 @@ func (a *app) runDeploy(ctx context.Context, c *cobra.Command, inv *inventory.In
 	if err != nil {
 		return done(err)
 	}
-	plan, err := d.Plan(ctx, run)
+	plan, err := planned()
 	if err != nil && errors.Is(err, deploy.ErrInvalid) {
 		run.Abandon(err)
 		run.Close(ctx)

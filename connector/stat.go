@@ -30,3 +30,13 @@ type Stater interface {
 	// Readlink is a symbolic link's target as stored.
 	Readlink(ctx context.Context, path string) (string, error)
 }
+
+// SmallReader is an optional Conn capability of Staters: the content of a
+// small regular file that an Lstat just found to be size bytes long, read
+// as the login user in as few round trips as the connection allows (over
+// SFTP an open and one read; a Get also asks the size and reads to the end
+// of the file, and waits for the close). A file that is no longer size
+// bytes long is an error, as is one that cannot be read.
+type SmallReader interface {
+	ReadSmall(ctx context.Context, path string, size int64) ([]byte, error)
+}

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -621,6 +622,41 @@ func TestConnectFailure(t *testing.T) {
 	r = goinfra(t, dir, "inventory.star", "deploy.star")
 	if r.code != 1 || !strings.Contains(r.stderr, "[unreachable] error:") {
 		t.Errorf("human mode: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestConnectErrorBeforePrint: hosts are planned as soon as they are
+// connected, while others still connect, yet what the deploy prints comes
+// after the connect errors, as when planning starts once all are connected.
+func TestConnectErrorBeforePrint(t *testing.T) {
+	// A server that takes a while to fail the connection: the reachable
+	// host is planned by then.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			time.AfterFunc(500*time.Millisecond, func() { c.Close() })
+		}
+	}()
+	dir := t.TempDir()
+	empty := write(t, dir, "ssh_config", "")
+	write(t, dir, "inventory.star", fmt.Sprintf(`hosts = ["@twin/a", ("slowfail", {"ssh_hostname": "127.0.0.1", "ssh_port": %d, "ssh_config_file": %q, "ssh_connect_retries": 0})]`+"\n",
+		l.Addr().(*net.TCPAddr).Port, empty))
+	write(t, dir, "deploy.star", "print(\"planning \" + host.name)\nserver.shell(commands=[\"true\"])\n")
+	r := goinfra(t, dir, "inventory.star", "deploy.star")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	e, p := strings.Index(r.stderr, "[slowfail] error:"), strings.Index(r.stderr, "planning @twin/a")
+	if e < 0 || p < 0 || e > p {
+		t.Errorf("want the connect error, then the print:\n%s", r.stderr)
 	}
 }
 

@@ -37,7 +37,9 @@ import (
 //	go test -run '^$' -bench Phases20 -benchtime 3x -v ./deploy/
 //
 // The connections are the ssh connector's without the escalation layer
-// (the deploy escalates nothing).
+// (the deploy escalates nothing). With GOINFRA_BENCH_OVERLAP=1 hosts are
+// connected and planned as the CLI does it (Deploy.ConnectPlan): each
+// planned as soon as it has connected.
 func BenchmarkPhases20Ops20Hosts(b *testing.B) {
 	o := sshfleet.Options{Servers: 20}
 	if os.Getenv("GOINFRA_BENCH_FLEET") == "processes" {
@@ -57,6 +59,7 @@ func BenchmarkPhases20Ops20Hosts(b *testing.B) {
 		b.Fatal(err)
 	}
 	phases := []string{"connect", "plan", "execute", "close"}
+	overlap := os.Getenv("GOINFRA_BENCH_OVERLAP") != ""
 	times := map[string][]time.Duration{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -97,8 +100,16 @@ func BenchmarkPhases20Ops20Hosts(b *testing.B) {
 				opTimes = append(opTimes, fmt.Sprintf("%d:%d", i, time.Since(opStart).Milliseconds()))
 			},
 		}
-		phase("connect", func() error { _, err := run.Connect(ctx); return err })
-		phase("plan", func() (err error) { plan, err = d.Plan(ctx, run); return err })
+		if overlap {
+			// As the CLI runs them: connect's time includes the hosts'
+			// planning, plan's what is left of it.
+			var planned func() (*deploy.Plan, error)
+			phase("connect", func() (err error) { _, planned, err = d.ConnectPlan(ctx, run); return err })
+			phase("plan", func() (err error) { plan, err = planned(); return err })
+		} else {
+			phase("connect", func() error { _, err := run.Connect(ctx); return err })
+			phase("plan", func() (err error) { plan, err = d.Plan(ctx, run); return err })
+		}
 		phase("execute", func() error { return d.Execute(ctx, run, plan, hooks) })
 		phase("close", func() error { return run.Close(ctx) })
 		b.Logf("run %d: %s; ms per operation: %s", i, phaseLine(times, phases, i), strings.Join(opTimes, " "))
@@ -203,6 +214,13 @@ func (c *phaseConn) Get(ctx context.Context, src string, w io.Writer, opts conne
 
 // Unwrap lets connector.As find the connection's other capabilities.
 func (c *phaseConn) Unwrap() connector.Conn { return c.Conn }
+
+// ReadSmall counts as the read it replaces.
+func (c *phaseConn) ReadSmall(ctx context.Context, p string, size int64) ([]byte, error) {
+	c.count("sftp:read")
+	r, _ := connector.As[connector.SmallReader](c.Conn)
+	return r.ReadSmall(ctx, p, size)
+}
 
 func (c *phaseConn) stater() connector.Stater {
 	s, _ := connector.As[connector.Stater](c.Conn)

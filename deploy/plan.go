@@ -3,6 +3,8 @@ package deploy
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -179,29 +181,132 @@ func (e *planError) Unwrap() error { return e.err }
 // An error in the deploy itself (matching ErrInvalid) stops everything and
 // is returned; so are the engine's stop errors (ErrFailPercent, ...).
 func (d *Deploy) Plan(ctx context.Context, run *engine.Run) (*Plan, error) {
-	var mu sync.Mutex
-	perHost := map[*engine.Host][]*Decl{}
+	p := newPlanning(d, run)
 	results, stopErr := run.Each(ctx, func(ctx context.Context, h *engine.Host) (any, error) {
-		decls, err := d.planHost(ctx, h, len(run.Hosts()) > 1)
-		if err != nil {
-			return nil, err
-		}
-		if !d.PlanOnly {
-			// Ready (an ssh host's shell started) while other hosts plan.
-			expectFor(h, decls)
-		}
-		mu.Lock()
-		perHost[h] = decls
-		mu.Unlock()
-		return nil, nil
+		return nil, p.host(ctx, h)
 	})
+	return p.plan(run, results, stopErr)
+}
+
+// ConnectPlan is run.Connect followed by d.Plan, overlapped: each host is
+// planned as soon as it has connected, while others still connect, so
+// the slowest host to connect no longer holds up everyone's planning.
+// connected and err are run.Connect's; once err is nil, planned returns
+// what d.Plan would have (the hosts whose planning failed fail then, and
+// are counted against the run's limits then, as in Plan).
+func (d *Deploy) ConnectPlan(ctx context.Context, run *engine.Run) (connected engine.Results, planned func() (*Plan, error), err error) {
+	p := newPlanning(d, run)
+	p.hold = &printHold{held: true}
+	errs := map[*engine.Host]error{}
+	connected, err = run.ConnectThen(ctx, func(ctx context.Context, h *engine.Host) {
+		err := func() (err error) {
+			defer func() {
+				// As the engine reports a panic in a step (Run.Do).
+				if r := recover(); r != nil {
+					err = fmt.Errorf("%s: internal error: %v", h.Name, r)
+				}
+			}()
+			return p.host(ctx, h)
+		}()
+		p.mu.Lock()
+		errs[h] = err
+		p.mu.Unlock()
+	})
+	planned = func() (*Plan, error) {
+		p.hold.release()
+		_, stopErr := run.Each(ctx, func(_ context.Context, h *engine.Host) (any, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return nil, errs[h]
+		})
+		// Every planned host's, also one that planning failed already
+		// (the escalation layer fails a host whose password was refused).
+		var results engine.Results
+		for _, h := range run.Hosts() {
+			if err, ok := errs[h]; ok {
+				results = append(results, engine.Result{Host: h, Err: err})
+			}
+		}
+		return p.plan(run, results, stopErr)
+	}
+	return connected, planned, err
+}
+
+// planning collects the hosts' declarations.
+type planning struct {
+	d     *Deploy
+	multi bool
+	hold  *printHold // ConnectPlan's
+	mu    sync.Mutex
+	decls map[*engine.Host][]*Decl
+}
+
+// printHold keeps what the deploy files print while hosts still connect
+// (ConnectPlan), so that it follows the connect errors, as it does when
+// planning starts once every host is connected. A nil hold holds nothing.
+type printHold struct {
+	mu    sync.Mutex
+	held  bool
+	lines []heldLine
+}
+
+type heldLine struct {
+	log *slog.Logger
+	msg string
+}
+
+func (p *printHold) print(log *slog.Logger, msg string) {
+	if p != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.held {
+			p.lines = append(p.lines, heldLine{log, msg})
+			return
+		}
+	}
+	log.Info(msg)
+}
+
+// release prints what was held, in order, and holds nothing more.
+func (p *printHold) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range p.lines {
+		l.log.Info(l.msg)
+	}
+	p.lines, p.held = nil, false
+}
+
+func newPlanning(d *Deploy, run *engine.Run) *planning {
+	return &planning{d: d, multi: len(run.Hosts()) > 1, decls: map[*engine.Host][]*Decl{}}
+}
+
+// host plans the deploy on h.
+func (p *planning) host(ctx context.Context, h *engine.Host) error {
+	decls, err := p.d.planHost(ctx, h, p.multi, p.hold)
+	if err != nil {
+		return err
+	}
+	if !p.d.PlanOnly {
+		// Ready (an ssh host's shell started) while other hosts plan.
+		expectFor(h, decls)
+	}
+	p.mu.Lock()
+	p.decls[h] = decls
+	p.mu.Unlock()
+	return nil
+}
+
+// plan is the plan once every host was planned; results are the hosts'
+// planning results.
+func (p *planning) plan(run *engine.Run, results engine.Results, stopErr error) (*Plan, error) {
 	for _, r := range results {
 		if r.Err != nil && errors.Is(r.Err, ErrInvalid) {
 			return nil, r.Err
 		}
 	}
 	plan := &Plan{Hosts: run.Hosts()}
-	plan.Ops = merge(run.Hosts(), perHost)
+	plan.Ops = merge(run.Hosts(), p.decls)
 	return plan, stopErr
 }
 

@@ -36,7 +36,9 @@ type hostRun struct {
 	// declaring is true while the files run: an operation called later
 	// (from an _if callable) is an error.
 	declaring bool
-	mu        sync.Mutex
+	// hold, when set, keeps what the files print until it is released.
+	hold *printHold
+	mu   sync.Mutex
 }
 
 type loadEntry struct {
@@ -48,8 +50,8 @@ type loadEntry struct {
 const localKey = "goinfra.deploy.host"
 
 // planHost runs the deploy files (or the single operation) for h.
-func (d *Deploy) planHost(ctx context.Context, h *engine.Host, multi bool) ([]*Decl, error) {
-	hr := &hostRun{d: d, h: h, ctx: ctx, counts: map[string]int{}, loaded: map[string]*loadEntry{}, declaring: true}
+func (d *Deploy) planHost(ctx context.Context, h *engine.Host, multi bool, hold *printHold) ([]*Decl, error) {
+	hr := &hostRun{d: d, h: h, ctx: ctx, counts: map[string]int{}, loaded: map[string]*loadEntry{}, declaring: true, hold: hold}
 	dd := &hostData{host: h.Name, d: map[string]starlark.Value{}}
 	if h.Host != nil {
 		for k, v := range h.Data {
@@ -132,7 +134,7 @@ func initProgram(prog *starlark.Program, thread *starlark.Thread, pre starlark.S
 func (hr *hostRun) thread() *starlark.Thread {
 	t := &starlark.Thread{
 		Name:  hr.h.Name,
-		Print: func(_ *starlark.Thread, msg string) { hr.h.Log.Info(msg) },
+		Print: func(_ *starlark.Thread, msg string) { hr.hold.print(hr.h.Log, msg) },
 		Load:  hr.load,
 	}
 	t.SetLocal(localKey, hr)

@@ -188,6 +188,34 @@ func (r *Run) Connect(ctx context.Context) (Results, error) {
 	}})
 }
 
+// ConnectThen is Connect, with then run on each host as soon as it has
+// connected, while other hosts still connect (a deploy plans meanwhile).
+// The results and the error are connecting's, as Connect's are: then
+// fails no host (its caller keeps what it found for a step of its own),
+// and a result's Duration includes then's time.
+func (r *Run) ConnectThen(ctx context.Context, then func(ctx context.Context, h *Host)) (Results, error) {
+	failed := len(r.Failed())
+	results, err := r.step(ctx, Step{Do: func(ctx context.Context, h *Host) (any, error) {
+		if err := h.connect(ctx); err != nil {
+			return nil, err
+		}
+		then(ctx, h)
+		return nil, nil
+	}})
+	if err != nil || results == nil {
+		return results, err
+	}
+	// Judged by the connect failures alone: then may have failed hosts
+	// too (the escalation layer fails a host whose password was refused),
+	// which is for the caller's step to judge, as after Connect.
+	for _, res := range results {
+		if res.Err != nil {
+			failed++
+		}
+	}
+	return results, r.judge(ctx, failed)
+}
+
 // Each runs fn on every active host in parallel; see Do.
 func (r *Run) Each(ctx context.Context, fn StepFunc) (Results, error) {
 	return r.Do(ctx, Step{Do: fn})
@@ -199,6 +227,28 @@ func (r *Run) Each(ctx context.Context, fn StepFunc) (Results, error) {
 // hosts failed than Config.FailPercent allows (ErrFailPercent), none is
 // left (ErrNoHosts), or ctx ended (its error).
 func (r *Run) Do(ctx context.Context, s Step) (Results, error) {
+	results, err := r.step(ctx, s)
+	if err != nil || results == nil {
+		return results, err
+	}
+	return results, r.judge(ctx, len(r.Failed()))
+}
+
+// judge decides, with failed hosts failed, whether the run may go on,
+// and records why not.
+func (r *Run) judge(ctx context.Context, failed int) error {
+	err := ctx.Err()
+	if err == nil {
+		err = r.check(failed)
+	}
+	if err != nil {
+		r.stopped(err)
+	}
+	return err
+}
+
+// step runs s on the active hosts and fails those whose work failed.
+func (r *Run) step(ctx context.Context, s Step) (Results, error) {
 	hosts := r.Active()
 	if len(hosts) == 0 {
 		if len(r.hosts) == 0 {
@@ -242,14 +292,7 @@ func (r *Run) Do(ctx context.Context, s Step) (Results, error) {
 			res.Host.fail(res.Err)
 		}
 	}
-	err := ctx.Err()
-	if err == nil {
-		err = r.check()
-	}
-	if err != nil {
-		r.stopped(err)
-	}
-	return results, err
+	return results, nil
 }
 
 // stopped records the first reason the run stopped early: hosts that did
@@ -285,8 +328,7 @@ func (r *Run) runOne(ctx context.Context, h *Host, s Step) (res Result) {
 }
 
 // check decides whether the run may go on after a step.
-func (r *Run) check() error {
-	failed := len(r.Failed())
+func (r *Run) check(failed int) error {
 	if failed == 0 {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -494,4 +495,43 @@ func TestRunStdinTextEachCommand(t *testing.T) {
 			t.Errorf("command %d: %q, %v", i+1, res.Stdout(), err)
 		}
 	}
+}
+
+// TestConnectThen: then runs on each connected host; the connect step is
+// judged by its connect failures alone, not by hosts then failed.
+func TestConnectThen(t *testing.T) {
+	ctx := context.Background()
+	inv := load(t, "@enginefake/ct1ok+ct1other+ct1noconnect", nil)
+	r := engine.New(inv, engine.Config{FailPercent: engine.Percent(50)})
+	var mu sync.Mutex
+	var ran []string
+	res, err := r.ConnectThen(ctx, func(ctx context.Context, h *engine.Host) {
+		mu.Lock()
+		ran = append(ran, h.Name)
+		mu.Unlock()
+		h.Fail(errors.New("then failed it"))
+	})
+	// One of three failed to connect: within 50%, though then failed
+	// the other two.
+	if err != nil {
+		t.Fatalf("ConnectThen: %v", err)
+	}
+	sort.Strings(ran)
+	if strings.Join(ran, ",") != "@enginefake/ct1ok,@enginefake/ct1other" {
+		t.Errorf("then ran on %v", ran)
+	}
+	if len(res) != 3 || res[0].Err != nil || res[1].Err != nil || res[2].Err == nil {
+		t.Errorf("results: %+v", res)
+	}
+	// The next step judges them all.
+	if _, err := r.Each(ctx, runCmd("x")); !errors.Is(err, engine.ErrNoHosts) {
+		t.Errorf("next step: %v, want ErrNoHosts", err)
+	}
+	r.Close(ctx)
+
+	r = engine.New(load(t, "@enginefake/ct2ok+ct2noconnect+ct2noconnectb", nil), engine.Config{FailPercent: engine.Percent(50)})
+	if _, err := r.ConnectThen(ctx, func(context.Context, *engine.Host) {}); !errors.Is(err, engine.ErrFailPercent) {
+		t.Errorf("two of three failed to connect: %v, want ErrFailPercent", err)
+	}
+	r.Close(ctx)
 }

@@ -204,7 +204,9 @@ func (c *Conn) teardownLocked() {
 	c.closeShellLocked()
 	c.pipeAsks = 0
 	if c.sftp != nil {
-		c.sftp.Close()
+		// Not waited for (it waits for the server to end the session):
+		// closing the connection below ends it anyway.
+		go c.sftp.Close()
 		c.sftp = nil
 	}
 	if c.client != nil {

@@ -43,6 +43,7 @@ func TestFleet(t *testing.T) {
 		{"Forward", testForward},
 		{"RunBasics", testRunBasics},
 		{"Stater", testStater},
+		{"SmallReader", testSmallReader},
 		{"TimeoutLeavesNoProcess", testTimeoutLeavesNoProcess},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, f) })

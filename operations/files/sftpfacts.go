@@ -63,7 +63,16 @@ func nativeDigest(ctx context.Context, conn connector.Conn, a facts.Args, opts c
 		return nil, false, nil
 	}
 	w := &cappedHash{h: sha256.New(), max: fi.Size}
-	if err := conn.Get(ctx, p, w, opts); err != nil || w.n != fi.Size {
+	if r, ok := connector.As[connector.SmallReader](conn); ok {
+		// Knowing the size saves Get's round trips (see SmallReader).
+		var b []byte
+		if b, err = r.ReadSmall(ctx, p, fi.Size); err == nil {
+			_, err = w.Write(b)
+		}
+	} else {
+		err = conn.Get(ctx, p, w, opts)
+	}
+	if err != nil || w.n != fi.Size {
 		if ctx.Err() != nil {
 			return nil, false, ctx.Err()
 		}
