@@ -414,6 +414,17 @@ func deployFile(b *testing.B, src string) string {
 	return p
 }
 
+// firstError is ", first: " and the first line of out that tells an
+// error, or "".
+func firstError(out string) string {
+	for line := range strings.Lines(out) {
+		if strings.Contains(line, "error:") {
+			return ", first: " + strings.TrimSpace(line)
+		}
+	}
+	return ""
+}
+
 // BenchmarkMemory: peak RSS (wait4 rusage maxrss) of the goinfra binary
 // holding n connections at once (`exec -- sleep 2` with --parallel n, so
 // every host is connected during the sleep). 1,000 hosts are 1,000 names
@@ -461,7 +472,7 @@ func BenchmarkMemory(b *testing.B) {
 					b.Fatalf("goinfra with %d hosts: %v\n%s", n, err, out.String())
 				}
 				if err != nil {
-					b.Logf("%d of %d hosts failed", strings.Count(out.String(), "error:"), n)
+					b.Logf("%d of %d hosts failed%s", strings.Count(out.String(), "error:"), n, firstError(out.String()))
 				}
 				peak = append(peak, kib)
 				cpu = append(cpu, int64(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()))
