@@ -30,8 +30,8 @@ type Conn struct {
 	mu       sync.Mutex
 	settings *Settings
 	client   *ssh.Client
-	chain    []io.Closer // jump hosts and helpers, closed after client
-	dead     chan struct{}
+	chain    []io.Closer           // jump hosts and helpers, closed after client
+	dead     <-chan ssh.NewChannel // closed when client's connection ends
 	stop     chan struct{}
 	sftp     *sftp.Client
 	fwdAgent bool

@@ -36,7 +36,7 @@ func (c *Conn) DialContext(ctx context.Context, network, addr string) (net.Conn,
 // dial connects to s. target is true for the host itself (whose password
 // applies); jumpOverride replaces s's ProxyJump for hops of a chain. The
 // channel is closed when the connection ends.
-func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, target bool, depth int, chain *[]io.Closer) (*ssh.Client, chan struct{}, error) {
+func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, target bool, depth int, chain *[]io.Closer) (*ssh.Client, <-chan ssh.NewChannel, error) {
 	if depth > 8 {
 		return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "ProxyJump chain deeper than 8 hops (a loop in the ssh config?)")
 	}
@@ -164,13 +164,19 @@ func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, targe
 	return client, watch(client, interval, countMax), nil
 }
 
-// watch starts what follows a connection: one goroutine that closes the
-// returned channel when it ends, and keepalives. Idle connections are
-// most of a large run's memory, so keepalives take a goroutine only while
-// a request is out (a timer between them), not one per connection.
-func watch(client *ssh.Client, interval time.Duration, countMax int) chan struct{} {
-	dead := make(chan struct{})
-	go func() { client.Wait(); close(dead) }()
+// deadSignal is the channel type whose handler tells a connection's end.
+const deadSignal = "goinfra-connection-end@goinfra.dev"
+
+// watch starts what follows a connection: a channel closed when it ends,
+// and keepalives. Idle connections are most of a large run's memory, so
+// keepalives take a goroutine only while a request is out (a timer between
+// them), not one per connection.
+func watch(client *ssh.Client, interval time.Duration, countMax int) <-chan ssh.NewChannel {
+	// x/crypto closes the channels HandleChannelOpen returns when the
+	// connection ends: that is the signal, without a goroutine of our own
+	// waiting for it (one stack per connected host). No server opens this
+	// type; one that did would only make its connection look dead.
+	dead := client.HandleChannelOpen(deadSignal)
 	if countMax <= 0 {
 		countMax = 3
 	}
@@ -187,7 +193,7 @@ type keeper struct {
 	interval time.Duration
 	countMax int
 	missed   int // only tick touches it, and ticks never overlap
-	dead     chan struct{}
+	dead     <-chan ssh.NewChannel
 }
 
 // tick sends one request and schedules the next one interval after this

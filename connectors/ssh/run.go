@@ -140,13 +140,38 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 		out = opts.Stdout
 	}
 	pid := &pidLine{mark: randomSuffix(), next: out, pid: make(chan int, 1)}
-	sess.Stdout, sess.Stderr = pid, rec.Stderr()
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		return res, connector.Errorf(c.name(), connector.ErrConnect, "starting the command: %w", err)
+	}
+	sess.Stderr = rec.Stderr()
 	if stdin != nil {
 		sess.Stdin = stdin
 	}
 	line := sessionLine("echo $$; ", pid.mark, wrapped, execs)
-	started := make(chan error, 1)
-	go func() { started <- sess.Start(line) }()
+	// A goroutine starts the command and then one more copies stdout and
+	// waits for the command's end, while this one watches the clock. With
+	// sess.Stdout set, x/crypto would take a goroutine for the copy and the
+	// wait one more (1,000 hosts running a command hold 1,000 stacks of
+	// each). The copy does not run where Start ran: Start's frames (x/crypto
+	// marshals requests by reflection) would have doubled that stack for
+	// the whole command. It runs even when this one has stopped waiting for
+	// the start, so that a late PID line still names what to stop.
+	started, waitErr := make(chan error, 1), make(chan error, 1)
+	go func() {
+		err := sess.Start(line)
+		if err == nil {
+			go func() {
+				_, cerr := pid.ReadFrom(stdout)
+				werr := sess.Wait()
+				if werr == nil {
+					werr = cerr // as x/crypto reports a failed copy
+				}
+				waitErr <- werr
+			}()
+		}
+		started <- err
+	}()
 	select {
 	case err := <-started:
 		if err != nil {
@@ -161,8 +186,6 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 		c.stopRemote(client, sess, pid, opts)
 		return res, connector.Errorf(c.name(), connector.ErrTimeout, "command stopped: %w", ctx.Err())
 	}
-	waitErr := make(chan error, 1)
-	go func() { waitErr <- sess.Wait() }()
 	var werr error
 	select {
 	case werr = <-waitErr:

@@ -66,8 +66,9 @@ func TestClosedUnderReset(t *testing.T) {
 		{io.EOF, true},
 		{&ssh.OpenChannelError{Reason: ssh.Prohibited, Message: "no more sessions"}, false},
 	} {
-		c := &Conn{dead: make(chan struct{})}
-		time.AfterFunc(50*time.Millisecond, func() { close(c.dead) })
+		dead := make(chan ssh.NewChannel)
+		c := &Conn{dead: dead}
+		time.AfterFunc(50*time.Millisecond, func() { close(dead) })
 		if got := c.closedUnder(nil, tc.err); got != tc.want {
 			t.Errorf("closedUnder(%v) = %v, want %v", tc.err, got, tc.want)
 		}
