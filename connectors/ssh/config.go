@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -139,14 +140,15 @@ func parseHop(s string) (lookup, error) {
 	return l, nil
 }
 
-// sshBinary is OpenSSH's client, found once.
-var sshBinary = func() string {
+// sshBinary is OpenSSH's client, found once (it was looked up on $PATH for
+// every host: a stat per PATH entry each time).
+var sshBinary = sync.OnceValue(func() string {
 	p, err := exec.LookPath("ssh")
 	if err != nil {
 		return ""
 	}
 	return p
-}
+})
 
 // Resolve asks OpenSSH's own client (`ssh -G`) how it would connect to
 // host, with configFile ("" or ~/.ssh/config: OpenSSH's default files) and

@@ -144,26 +144,39 @@ func (c *Conn) run(ctx context.Context, cmd command.Command, opts connector.Opti
 	if err != nil {
 		return res, connector.Errorf(c.name(), connector.ErrConnect, "starting the command: %w", err)
 	}
-	sess.Stderr = rec.Stderr()
+	stderr, err := sess.StderrPipe()
+	if err != nil {
+		return res, connector.Errorf(c.name(), connector.ErrConnect, "starting the command: %w", err)
+	}
 	if stdin != nil {
 		sess.Stdin = stdin
 	}
 	line := sessionLine("echo $$; ", pid.mark, wrapped, execs)
-	// A goroutine starts the command and then one more copies stdout and
-	// waits for the command's end, while this one watches the clock. With
-	// sess.Stdout set, x/crypto would take a goroutine for the copy and the
-	// wait one more (1,000 hosts running a command hold 1,000 stacks of
-	// each). The copy does not run where Start ran: Start's frames (x/crypto
-	// marshals requests by reflection) would have doubled that stack for
-	// the whole command. It runs even when this one has stopped waiting for
-	// the start, so that a late PID line still names what to stop.
+	// A goroutine starts the command, then two more copy its output, one of
+	// them waiting for its end too, while this one watches the clock. With
+	// sess.Stdout and Stderr set, x/crypto would copy through io.Copy, whose
+	// frames on top of a parked read outgrow a goroutine's first stack, and
+	// take one more goroutine for the wait (1,000 hosts running a command
+	// hold 1,000 stacks of each). The copies do not run where Start ran:
+	// Start's frames (x/crypto marshals requests by reflection) would have
+	// doubled that stack for the whole command. They run even when this one
+	// has stopped waiting for the start, so that a late PID line still names
+	// what to stop.
 	started, waitErr := make(chan error, 1), make(chan error, 1)
 	go func() {
 		err := sess.Start(line)
 		if err == nil {
+			errDone := make(chan error, 1)
 			go func() {
-				_, cerr := pid.ReadFrom(stdout)
+				_, err := connector.CopyOutput(rec.Stderr(), stderr)
+				errDone <- err
+			}()
+			go func() {
+				_, cerr := connector.CopyOutput(pid, stdout)
 				werr := sess.Wait()
+				if eerr := <-errDone; cerr == nil {
+					cerr = eerr
+				}
 				if werr == nil {
 					werr = cerr // as x/crypto reports a failed copy
 				}
