@@ -312,7 +312,7 @@ func BenchmarkSequence(b *testing.B) {
 		for _, mode := range []string{"sequence", "sequence-setsid"} {
 			b.Run(fmt.Sprintf("latency=%s/%s", lat, mode), func(b *testing.B) {
 				c.mu.Lock()
-				c.shell.marks = mode == "sequence"
+				c.shell.marks.Store(mode == "sequence")
 				c.mu.Unlock()
 				var t timer
 				for i := 0; i < b.N; i++ {

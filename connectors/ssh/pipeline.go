@@ -62,6 +62,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -95,8 +96,13 @@ type shell struct {
 	busy   bool         // a command runs (or its frames are still read)
 	// marks: the host has /proc/PID/environ, where a command's processes
 	// are found by their GOINFRA_RUN mark; a command that escalates
-	// nothing then needs no setsid (see the top of this file).
-	marks bool
+	// nothing then needs no setsid (see the top of this file). Known once
+	// the setup's answer is read: commands written before use setsid.
+	marks atomic.Bool
+	// setupTok is the setup's frame, while its answer is still to be read
+	// (by the first command's frames: the setup costs no round trip of
+	// its own). Only the holder of the shell touches it.
+	setupTok string
 }
 
 func (s *shell) close() {
@@ -185,17 +191,23 @@ func (c *Conn) wantsShell() bool {
 }
 
 // releaseShell returns s after a command's frames were all read; a shell
-// that failed is dropped (the next command starts a new one).
-func (c *Conn) releaseShell(s *shell, ok bool) {
+// that failed (err) is dropped (the next command starts a new one).
+func (c *Conn) releaseShell(s *shell, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ok && c.shell == s {
+	if err == nil && c.shell == s {
 		s.busy = false
 		return
 	}
 	if c.shell == s {
 		c.shell = nil
 		c.shellFailed()
+	}
+	if errors.Is(err, errShellSetup) {
+		// The host's sh cannot serve commands (no setsid): another
+		// shell would end the same way.
+		c.pipeOff = true
+		c.host.Logger().Debug("ssh pipelining: the remote shell ended at its setup, commands use sessions", "host", c.name())
 	}
 	go s.close()
 }
@@ -286,37 +298,31 @@ func (c *Conn) startShell(client *ssh.Client) (*shell, error) {
 	// a trap, not an ignore, which the command would inherit.
 	setup := `command -v setsid >/dev/null || exit 97; trap : HUP INT TERM; _gi_m=0; [ -r /proc/$$/environ ] && { grep -las x /proc/$$/environ >/dev/null 2>&1; [ $? -le 1 ]; } && _gi_m=1; ` +
 		`printf '\036%s r %s\n' ` + nonce + ` $_gi_m; printf '\036%s r\n' ` + nonce + ` >&2` + "\n"
-	ready := make(chan error, 2)
-	go func() {
-		if _, err := io.WriteString(in, setup); err != nil {
-			ready <- err
-			return
-		}
-		// What the login shell's startup files print is not a command's.
-		field, err := s.out.until(tok, io.Discard)
-		s.marks = field == "r 1"
-		ready <- err
-	}()
-	go func() {
-		_, err := s.errs.until(tok, io.Discard)
-		ready <- err
-	}()
-	for range 2 {
-		select {
-		case err = <-ready:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		if err != nil {
-			s.close()
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				err = errors.New("the remote sh exited (no setsid?)")
-			}
-			return nil, err
-		}
+	if _, err := io.WriteString(in, setup); err != nil {
+		s.close()
+		return nil, err
 	}
+	s.setupTok = tok
 	return s, nil
 }
+
+// settle reads the setup's answer, before the first command's frames:
+// whether marks work, and, discarded, what the login shell's startup files
+// printed. A shell that ends here never ran a command (no setsid: exit 97).
+func (s *shell) settle(tok string, f *frameStream, isOut bool) error {
+	field, err := f.until(tok, io.Discard)
+	if err != nil {
+		return errShellSetup
+	}
+	if isOut {
+		s.marks.Store(field == "r 1")
+	}
+	return nil
+}
+
+// errShellSetup: the shell ended before it answered its setup (no setsid,
+// or a login shell that runs nothing): it will not serve commands.
+var errShellSetup = errors.New("the remote sh exited before its setup answered (no setsid?)")
 
 // frameStream reads one output stream of the shell: a command's bytes,
 // passed on as they come, and the frames between them.
@@ -505,7 +511,7 @@ func (c *Conn) runPiped(ctx context.Context, s *shell, line string, pid *pidLine
 	done := make(chan pipedResult, 1)
 	go func() {
 		r := c.pipe(s, pipedScript(line, nonce, nil, s.needsSetsid(opts.Unix)), frameMark+nonce+" ", frameMark+pidNonce+" ", pid, outG, errG)
-		c.releaseShell(s, r.err == nil)
+		c.releaseShell(s, r.err)
 		done <- r
 	}()
 	stop := func() {
@@ -552,7 +558,7 @@ func (c *Conn) pipedOutcome(res connector.Result, r pipedResult, client *ssh.Cli
 // where its processes cannot be found by their mark, or run as another
 // user (sudo resets the environment), its process group finds them.
 func (s *shell) needsSetsid(unix command.Unix) bool {
-	return !s.marks || unix.Escalates()
+	return !s.marks.Load() || unix.Escalates()
 }
 
 // newNonce is 128 random bits in hex.
@@ -580,8 +586,16 @@ func (c *Conn) pipe(s *shell, script, tok, startTok string, pid *pidLine, out, e
 // that was skipped has its end frames only, "k" on stdout.
 func (c *Conn) frames(s *shell, tok, startTok string, pid *pidLine, out, errs io.Writer) pipedResult {
 	stale := &staleLog{c: c}
+	setup := s.setupTok
+	s.setupTok = ""
 	errDone := make(chan error, 1)
 	go func() {
+		if setup != "" {
+			if err := s.settle(setup, s.errs, false); err != nil {
+				errDone <- err
+				return
+			}
+		}
 		which, f, err := s.errs.untilEither(startTok, tok, stale)
 		if err == nil && which == 0 {
 			f, err = s.errs.until(tok, errs)
@@ -592,6 +606,12 @@ func (c *Conn) frames(s *shell, tok, startTok string, pid *pidLine, out, errs io
 		errDone <- err
 	}()
 	r := pipedResult{}
+	if setup != "" {
+		if err := s.settle(setup, s.out, true); err != nil {
+			<-errDone
+			return pipedResult{err: err}
+		}
+	}
 	which, f, err := s.out.untilEither(startTok, tok, stale)
 	if err == nil && which == 0 {
 		n, perr := strconv.Atoi(strings.TrimPrefix(f, "p "))

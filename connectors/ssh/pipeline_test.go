@@ -102,6 +102,8 @@ func warmShell(t *testing.T, c *Conn) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The shell's setup is answered with its first command's frames.
+	run(t, c, "true", connector.Options{})
 }
 
 func (c *Conn) hasShell() bool {
@@ -283,7 +285,7 @@ func TestPipelining(t *testing.T) {
 		c.mu.Lock()
 		sh := c.shell
 		c.mu.Unlock()
-		if !sh.marks {
+		if !sh.marks.Load() {
 			t.Fatal("the shell did not find /proc/PID/environ on a Linux host")
 		}
 		ids := strings.Fields(run(t, c, "echo $$ $(ps -o sid= -p $$)", connector.Options{}).Stdout())

@@ -146,7 +146,7 @@ func (c *Conn) runBatch(ctx context.Context, s *shell, cmds []connector.Queued, 
 	go func() {
 		if _, err := io.WriteString(s.in, script.String()); err != nil {
 			results <- pipedResult{err: err}
-			c.releaseShell(s, false)
+			c.releaseShell(s, err)
 			return
 		}
 		for k, it := range items {
@@ -154,7 +154,7 @@ func (c *Conn) runBatch(ctx context.Context, s *shell, cmds []connector.Queued, 
 			if r.err != nil || k == len(items)-1 {
 				// Before the last result: the command after the sequence
 				// finds the shell free.
-				c.releaseShell(s, r.err == nil)
+				c.releaseShell(s, r.err)
 			}
 			results <- r
 			if r.err != nil {
