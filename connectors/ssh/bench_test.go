@@ -313,6 +313,7 @@ func BenchmarkSequence(b *testing.B) {
 			b.Run(fmt.Sprintf("latency=%s/%s", lat, mode), func(b *testing.B) {
 				c.mu.Lock()
 				c.shell.marks.Store(mode == "sequence")
+				c.shell.settled.Store(true)
 				c.mu.Unlock()
 				var t timer
 				for i := 0; i < b.N; i++ {

@@ -97,8 +97,9 @@ type shell struct {
 	// marks: the host has /proc/PID/environ, where a command's processes
 	// are found by their GOINFRA_RUN mark; a command that escalates
 	// nothing then needs no setsid (see the top of this file). Known once
-	// the setup's answer is read: commands written before use setsid.
-	marks atomic.Bool
+	// the setup's answer is read; until then the shell decides (setsid).
+	marks   atomic.Bool
+	settled atomic.Bool // marks is known
 	// setupTok is the setup's frame, while its answer is still to be read
 	// (by the first command's frames: the setup costs no round trip of
 	// its own). Only the holder of the shell touches it.
@@ -296,7 +297,7 @@ func (c *Conn) startShell(client *ssh.Client) (*shell, error) {
 	// options (killScript). The shell survives a command's `kill 0` (its
 	// process group is the shell's when the command runs without setsid):
 	// a trap, not an ignore, which the command would inherit.
-	setup := `command -v setsid >/dev/null || exit 97; trap : HUP INT TERM; _gi_m=0; [ -r /proc/$$/environ ] && { grep -las x /proc/$$/environ >/dev/null 2>&1; [ $? -le 1 ]; } && _gi_m=1; ` +
+	setup := `command -v setsid >/dev/null || exit 97; trap : HUP INT TERM; _gi_m=0; [ -r /proc/$$/environ ] && { grep -las x /proc/$$/environ >/dev/null 2>&1; [ $? -le 1 ]; } && _gi_m=1; _gi_x=setsid; [ $_gi_m = 1 ] && _gi_x=; ` +
 		`printf '\036%s r %s\n' ` + nonce + ` $_gi_m; printf '\036%s r\n' ` + nonce + ` >&2` + "\n"
 	if _, err := io.WriteString(in, setup); err != nil {
 		s.close()
@@ -316,6 +317,7 @@ func (s *shell) settle(tok string, f *frameStream, isOut bool) error {
 	}
 	if isOut {
 		s.marks.Store(field == "r 1")
+		s.settled.Store(true)
 	}
 	return nil
 }
@@ -452,12 +454,9 @@ func (g *gate) close() {
 // file). With a guard, the command is one of a sequence (sequence.go): it
 // runs only if no command before it failed in a way that skips it, and
 // its own failure sets what skips the ones after it.
-func pipedScript(line, nonce string, g *seqGuard, setsid bool) string {
-	run := `sh -c ` + command.Quote(line) + ` </dev/null; _gi_r=$?
+func pipedScript(line, nonce string, g *seqGuard, setsid string) string {
+	run := setsid + `sh -c ` + command.Quote(line) + ` </dev/null; _gi_r=$?
 `
-	if setsid {
-		run = `setsid ` + run
-	}
 	if g != nil {
 		fail := `_gi_g=` + g.group
 		if g.stops {
@@ -510,7 +509,7 @@ func (c *Conn) runPiped(ctx context.Context, s *shell, line string, pid *pidLine
 	outG, errG := &gate{w: out}, &gate{w: rec.Stderr()}
 	done := make(chan pipedResult, 1)
 	go func() {
-		r := c.pipe(s, pipedScript(line, nonce, nil, s.needsSetsid(opts.Unix)), frameMark+nonce+" ", frameMark+pidNonce+" ", pid, outG, errG)
+		r := c.pipe(s, pipedScript(line, nonce, nil, s.setsid(opts.Unix)), frameMark+nonce+" ", frameMark+pidNonce+" ", pid, outG, errG)
 		c.releaseShell(s, r.err)
 		done <- r
 	}()
@@ -554,11 +553,20 @@ func (c *Conn) pipedOutcome(res connector.Result, r pipedResult, client *ssh.Cli
 	return res, nil
 }
 
-// needsSetsid reports whether a command with unix runs under setsid in s:
-// where its processes cannot be found by their mark, or run as another
-// user (sudo resets the environment), its process group finds them.
-func (s *shell) needsSetsid(unix command.Unix) bool {
-	return !s.marks.Load() || unix.Escalates()
+// setsid is what a command with unix runs under in s: setsid where its
+// processes cannot be found by their mark, or run as another user (sudo
+// resets the environment), so that its process group finds them; nothing
+// where marks work; and while that is not known here yet (the setup's
+// answer comes with the first command's frames), what the shell's setup
+// found ($_gi_x: setsid or nothing).
+func (s *shell) setsid(unix command.Unix) string {
+	switch {
+	case unix.Escalates() || s.settled.Load() && !s.marks.Load():
+		return "setsid "
+	case s.settled.Load():
+		return ""
+	}
+	return "$_gi_x "
 }
 
 // newNonce is 128 random bits in hex.

@@ -135,7 +135,7 @@ func (c *Conn) runBatch(ctx context.Context, s *shell, cmds []connector.Queued, 
 		nonce := newNonce()
 		it.tok = frameMark + nonce + " "
 		g := &seqGuard{batch: batch, group: batch + "_" + strconv.Itoa(q.Group), stops: !q.KeepGoing, success: successPattern(q.Opts)}
-		script.WriteString(pipedScript(pipedLine(startFrames(it.start), it.pid.mark, q.Cmd, q.Opts.Unix), nonce, g, s.needsSetsid(q.Opts.Unix)))
+		script.WriteString(pipedScript(pipedLine(startFrames(it.start), it.pid.mark, q.Cmd, q.Opts.Unix), nonce, g, s.setsid(q.Opts.Unix)))
 		items[k] = it
 		c.host.Logger().Debug("ssh run (sequence)", "host", c.name(), "command", it.masked)
 		if q.Opts.OnCommand != nil {
