@@ -49,10 +49,6 @@ func (p *pidLine) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// ReadFrom implements io.ReaderFrom: x/crypto's io.Copy of a session's
-// stdout then holds a small buffer while the command is silent.
-func (p *pidLine) ReadFrom(r io.Reader) (int64, error) { return connector.CopyOutput(p, r) }
-
 // Terminal implements connector.Terminal: with Options.PTY a command gets
 // a pseudo-terminal, its input streamed from Options.Stdin and its output
 // byte for byte to Options.Stdout.
