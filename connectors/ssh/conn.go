@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ type Conn struct {
 	client   *ssh.Client
 	chain    []io.Closer           // jump hosts and helpers, closed after client
 	dead     <-chan ssh.NewChannel // closed when client's connection ends
+	tcp      *net.TCPConn          // client's socket, when it is one (not through a jump host)
 	stop     chan struct{}
 	sftp     *sftp.Client
 	fwdAgent bool

@@ -155,6 +155,9 @@ func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, targe
 		}
 		return nil, nil, connector.Errorf(c.name(), connector.ErrConnect, "%s: %w", label, err)
 	}
+	if target {
+		c.tcp, _ = nc.(*net.TCPConn) // c.mu is held (connectLocked)
+	}
 	client := ssh.NewClient(sc, chans, reqs)
 	*chain = append(*chain, client)
 	interval, countMax := s.ServerAliveInterval, s.ServerAliveCountMax

@@ -21,9 +21,48 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 )
 
-// sftpRequests is the number of SFTP requests in flight per file, so a
-// transfer is bound by the cipher rather than the round trip.
+// sftpRequests is the most SFTP requests in flight per file (of 32 KiB;
+// with OpenSSH's larger packets, as many bytes), so that a transfer is
+// bound by the cipher rather than the round trip.
 const sftpRequests = 64
+
+// sftpInflight is how many requests of packet bytes a file transfer keeps
+// in flight at round trip rtt: enough for 256 MiB/s over the round trip,
+// at least 512 KiB and at most the 2 MiB (sftpRequests of 32 KiB) of
+// OpenSSH's channel window; the most while rtt is not known (0). More than
+// the round trip needs costs the server: on loopback, 20 uploads of 10 MiB
+// cost sshd and sftp-server 2.5-3.9 s of CPU with 2 MiB in flight per
+// file, 1.2-1.3 s with 512 KiB (bench/README.md).
+func sftpInflight(rtt time.Duration, packet int) int {
+	bytes := sftpRequests * 32 << 10
+	if rtt > 0 {
+		bytes = min(max(int(rtt.Seconds()*(256<<20)), 512<<10), bytes)
+	}
+	return max(1, bytes/packet)
+}
+
+// inflight is sftpInflight for a file on client, at round trip rtt or, if
+// 0, the kernel's least round trip of the host's TCP connection (not an
+// SSH request's: on a busy server that measures its scheduling, 64-122 ms
+// on loopback while 20 logins kept two CPUs busy). Through a jump host or
+// a ProxyCommand there is no socket to ask: the most in flight.
+func (c *Conn) inflight(client *ssh.Client, rtt time.Duration) int {
+	if rtt == 0 {
+		c.mu.Lock()
+		tc := c.tcp
+		c.mu.Unlock()
+		if tc != nil {
+			rtt = tcpMinRTT(tc)
+		}
+	}
+	packet := 32 << 10
+	if bigPackets(string(client.ServerVersion())) {
+		packet = openSSHPacket
+	}
+	n := sftpInflight(rtt, packet)
+	c.host.Logger().Debug("sftp requests in flight per file", "host", c.name(), "round_trip", rtt, "requests", n)
+	return n
+}
 
 // Large uploads are striped over several SFTP sessions: one SSH channel
 // carries at most the server's window (2 MiB with OpenSSH) per round trip,
@@ -64,13 +103,13 @@ func sizedReaderAt(r io.Reader) (ra io.ReaderAt, size int64, ok bool) {
 // extra SFTP sessions when r is a large local file. A session that cannot
 // be started (the server's MaxSessions) only means fewer stripes.
 func (c *Conn) writeSFTP(ctx context.Context, f *sftp.File, tmp string, r io.Reader) error {
-	ra, size, ok := sizedReaderAt(r)
-	if !ok || size < stripeMin {
-		_, err := f.ReadFromWithConcurrency(r, sftpRequests)
-		return err
-	}
 	client, err := c.clientFor(ctx)
 	if err != nil {
+		return err
+	}
+	ra, size, ok := sizedReaderAt(r)
+	if !ok || size < stripeMin {
+		_, err := f.ReadFromWithConcurrency(r, c.inflight(client, 0))
 		return err
 	}
 	// One round trip tells whether the latency is worth striping over.
@@ -81,7 +120,7 @@ func (c *Conn) writeSFTP(ctx context.Context, f *sftp.File, tmp string, r io.Rea
 	rtt := time.Since(t)
 	if rtt < stripeRTT {
 		stripesUsed(1, rtt)
-		_, err := f.ReadFromWithConcurrency(r, sftpRequests)
+		_, err := f.ReadFromWithConcurrency(r, c.inflight(client, rtt))
 		return err
 	}
 	files := []*sftp.File{f}
@@ -126,7 +165,7 @@ func (c *Conn) writeSFTP(ctx context.Context, f *sftp.File, tmp string, r io.Rea
 				errs[i] = err
 				return
 			}
-			if _, err := sf.ReadFromWithConcurrency(io.NewSectionReader(ra, off, n), sftpRequests); err != nil {
+			if _, err := sf.ReadFromWithConcurrency(io.NewSectionReader(ra, off, n), c.inflight(client, rtt)); err != nil {
 				errs[i] = err
 				return
 			}

@@ -1,0 +1,12 @@
+//go:build !linux
+
+package ssh
+
+import (
+	"net"
+	"time"
+)
+
+// tcpMinRTT: only Linux is asked (TCP_INFO); elsewhere the round trip is
+// not known (0) and transfers keep the most requests in flight.
+func tcpMinRTT(*net.TCPConn) time.Duration { return 0 }
