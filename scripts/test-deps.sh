@@ -54,3 +54,4 @@ gcc              # internal/bsdstat: NetBSD's stat built for the BSD/macOS file-
 pkg-config       # internal/bsdstat: libbsd's compiler flags
 libbsd-dev       # internal/bsdstat: the BSD functions NetBSD's stat needs on Linux
 tini             # internal/sshfleet: Options.Measure runs sshd under a subreaper (TestUsageOrphans, bench cost figures)
+nftables            # sshfleet Server.SetDropped: packets dropped in the kernel (dead-network tests)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -160,48 +161,63 @@ func (c *Conn) dial(ctx context.Context, s *Settings, jumpOverride string, targe
 	}
 	client := ssh.NewClient(sc, chans, reqs)
 	*chain = append(*chain, client)
-	interval, countMax := s.ServerAliveInterval, s.ServerAliveCountMax
-	if interval <= 0 {
-		interval, countMax = defaultServerAliveInterval, defaultServerAliveCountMax
+	k := &keeper{client: client, interval: s.ServerAliveInterval, countMax: s.ServerAliveCountMax}
+	if k.interval <= 0 {
+		// goinfra's own default, not OpenSSH's (none): only a peer whose
+		// TCP stack is silent too counts as dead, so that a server too busy
+		// to answer (a thousand logins on two CPUs) keeps its connection.
+		k.interval, k.countMax, k.lenient = defaultServerAliveInterval, defaultServerAliveCountMax, true
+		k.tcp, _ = nc.(*net.TCPConn) // nil through a jump host or ProxyCommand
 	}
-	return client, watch(client, interval, countMax), nil
+	// x/crypto closes the channels HandleChannelOpen returns when the
+	// connection ends: that is the signal, without a goroutine of our own
+	// waiting for it (one stack per connected host). No server opens this
+	// type; one that did would only make its connection look dead.
+	k.dead = client.HandleChannelOpen(deadSignal)
+	k.start()
+	return client, k.dead, nil
 }
 
 // deadSignal is the channel type whose handler tells a connection's end.
 const deadSignal = "goinfra-connection-end@goinfra.dev"
 
-// watch starts what follows a connection: a channel closed when it ends,
-// and keepalives. Idle connections are most of a large run's memory, so
-// keepalives take a goroutine only while a request is out (a timer between
-// them), not one per connection.
-func watch(client *ssh.Client, interval time.Duration, countMax int) <-chan ssh.NewChannel {
-	// x/crypto closes the channels HandleChannelOpen returns when the
-	// connection ends: that is the signal, without a goroutine of our own
-	// waiting for it (one stack per connected host). No server opens this
-	// type; one that did would only make its connection look dead.
-	dead := client.HandleChannelOpen(deadSignal)
-	if countMax <= 0 {
-		countMax = 3
-	}
-	k := &keeper{client: client, interval: interval, countMax: countMax, dead: dead}
-	time.AfterFunc(interval, k.tick)
-	return dead
-}
-
 // keeper sends keepalive@openssh.com requests, as ServerAliveInterval
 // does, and closes a connection that stops answering, so that a dead peer
-// is noticed and idle connections are not dropped by middleboxes.
+// is noticed and idle connections are not dropped by middleboxes. Idle
+// connections are most of a large run's memory, so it takes a goroutine
+// only while a request is out (a timer between them), not one per
+// connection.
 type keeper struct {
 	client   *ssh.Client
 	interval time.Duration
 	countMax int
-	missed   int // only tick touches it, and ticks never overlap
-	dead     <-chan ssh.NewChannel
+	// lenient (the default settings): an unanswered request counts only
+	// if the peer's TCP stack stopped acknowledging too (tcp, Linux), or
+	// else lenientFactor times as many are allowed.
+	lenient bool
+	tcp     *net.TCPConn
+	missed  int        // only tick touches it, and ticks never overlap
+	reply   chan error // the request out, if any: one at a time
+	probing atomic.Bool
+	dead    <-chan ssh.NewChannel
 }
 
-// tick sends one request and schedules the next one interval after this
-// one started (at once after a request that went unanswered that long),
-// as a ticker would.
+// lenientFactor multiplies the unanswered requests allowed by default
+// where the kernel cannot tell whether the peer's TCP stack answers.
+const lenientFactor = 3
+
+// start begins the keepalives; they end when dead is closed (the
+// connection's end).
+func (k *keeper) start() {
+	if k.countMax <= 0 {
+		k.countMax = 3
+	}
+	time.AfterFunc(k.interval, k.tick)
+}
+
+// tick sends a request unless one is still out, and schedules the next
+// tick one interval after this one started (at once after a request that
+// went unanswered that long), as a ticker would.
 func (k *keeper) tick() {
 	select {
 	case <-k.dead:
@@ -209,25 +225,52 @@ func (k *keeper) tick() {
 	default:
 	}
 	start := time.Now()
-	reply := make(chan error, 1)
-	go func() {
-		_, _, err := k.client.SendRequest("keepalive@openssh.com", true, nil)
-		reply <- err
-	}()
+	if k.reply == nil {
+		reply := make(chan error, 1)
+		k.reply = reply
+		go func() {
+			_, _, err := k.client.SendRequest("keepalive@openssh.com", true, nil)
+			reply <- err
+		}()
+	} else if k.tcp != nil && k.probing.CompareAndSwap(false, true) {
+		// While the request waits for a busy server, a request without
+		// reply puts bytes in flight again, so that the kernel can tell
+		// whether the peer's TCP stack still acknowledges.
+		go func() {
+			_, _, _ = k.client.SendRequest("keepalive@openssh.com", false, nil)
+			k.probing.Store(false)
+		}()
+	}
 	wait := time.NewTimer(k.interval)
 	defer wait.Stop()
 	select {
-	case err := <-reply:
+	case err := <-k.reply:
+		k.reply = nil
 		if err != nil {
 			k.client.Close()
 			return
 		}
 		k.missed = 0
 	case <-wait.C:
-		k.missed++
-		if k.missed >= k.countMax {
-			k.client.Close()
-			return
+		limit := k.countMax
+		if k.lenient {
+			silent, known := false, false
+			if k.tcp != nil {
+				silent, known = tcpPeerSilent(k.tcp, k.interval)
+			}
+			switch {
+			case known && !silent:
+				limit = 0 // reachable, only busy: not a miss
+			case !known:
+				limit *= lenientFactor
+			}
+		}
+		if limit > 0 {
+			k.missed++
+			if k.missed >= limit {
+				k.client.Close()
+				return
+			}
 		}
 	case <-k.dead:
 		return

@@ -35,9 +35,10 @@ func uniq() string {
 	return strconv.FormatInt(n.Int64()+100000, 10)
 }
 
-// TestDeadNetwork: the network to a host dies (the fleet proxy drops every
-// byte, as iptables -j DROP does) mid-command, mid-upload and before
-// connecting. goinfra must return on time with the right error class, and
+// TestDeadNetwork: the network to a host dies mid-command, mid-upload and
+// before connecting: the fleet proxy discards every byte (a peer that
+// hears nothing, its TCP stack still acknowledging) or the kernel drops
+// every packet (iptables -j DROP, for the default keepalives). goinfra must return on time with the right error class, and
 // once the host answers again nothing it started may be left running.
 func TestDeadNetwork(t *testing.T) {
 	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes})
@@ -94,7 +95,9 @@ func TestDeadNetwork(t *testing.T) {
 	})
 
 	t.Run("no timeout", func(t *testing.T) {
-		defer s.SetSilent(false)
+		// The packets are dropped in the kernel: the default keepalives
+		// count only a peer whose TCP stack is silent too.
+		dropped(t, s)
 		logs := &logBuf{}
 		c := open(t, s.Name, deployData(t, f, s), logs)
 		defer func() {
@@ -105,7 +108,7 @@ func TestDeadNetwork(t *testing.T) {
 		connect(t, c)
 		n := uniq()
 		start := time.Now()
-		_, err := c.Run(context.Background(), command.Shell("echo running; sleep 300."+n), connector.Options{OnLine: cutOnOutput})
+		_, err := c.Run(context.Background(), command.Shell("echo running; sleep 300."+n), connector.Options{OnLine: dropOnOutput(t, s)})
 		took := time.Since(start)
 		t.Logf("dead peer found after %s", took)
 		if !errors.Is(err, connector.ErrConnect) || !strings.Contains(err.Error(), "connection lost") {
@@ -116,7 +119,9 @@ func TestDeadNetwork(t *testing.T) {
 		if took > 40*time.Second {
 			t.Errorf("dead peer found after %s", took)
 		}
-		s.SetSilent(false)
+		if err := s.SetDropped(false); err != nil {
+			t.Fatal(err)
+		}
 		// The next command reconnects, and stops the one left behind.
 		if got := run(t, c, "echo back", connector.Options{}).Stdout(); got != "back" {
 			t.Fatalf("after the network came back: %q", got)
@@ -148,17 +153,23 @@ func TestDeadNetwork(t *testing.T) {
 	})
 
 	t.Run("upload", func(t *testing.T) {
-		defer s.SetSilent(false)
+		dropped(t, s)
 		c := open(t, s.Name, deployData(t, f, s), nil)
 		connect(t, c)
 		dir := "/home/deploy/dead-upload-" + uniq()
 		onServer(t, s, "mkdir -p "+dir+" && printf old > "+dir+"/f && chown -R deploy "+dir)
-		cr := &cutReader{r: io.LimitReader(rand.Reader, 200<<20), n: 8 << 20, cut: func() { s.SetSilent(true) }}
+		cr := &cutReader{r: io.LimitReader(rand.Reader, 200<<20), n: 8 << 20, cut: func() {
+			if err := s.SetDropped(true); err != nil {
+				t.Error(err)
+			}
+		}}
 		err := c.Put(context.Background(), sizedReader{cr, 200 << 20}, dir+"/f", connector.Options{})
 		if !errors.Is(err, connector.ErrTransfer) && !errors.Is(err, connector.ErrConnect) {
 			t.Fatalf("a cut upload: %v", err)
 		}
-		s.SetSilent(false)
+		if err := s.SetDropped(false); err != nil {
+			t.Fatal(err)
+		}
 		if err := c.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -181,6 +192,32 @@ func TestDeadNetwork(t *testing.T) {
 			t.Fatalf("after the next upload: %q", got)
 		}
 	})
+}
+
+// dropped skips t where the kernel cannot drop the fleet's packets, and
+// restores them when t ends.
+func dropped(t *testing.T, s *sshfleet.Server) {
+	t.Helper()
+	if err := sshfleet.DropSupported(); err != nil {
+		testenv.Skip(t, "%v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.SetDropped(false); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// dropOnOutput drops the network to s once the command's first line
+// ("running") arrived: mid-command, whatever the load.
+func dropOnOutput(t *testing.T, s *sshfleet.Server) func(connector.Line) {
+	return func(l connector.Line) {
+		if l.Text == "running" {
+			if err := s.SetDropped(true); err != nil {
+				t.Error(err)
+			}
+		}
+	}
 }
 
 // TestHostFaults: the target's disk fills during an upload, and sshd dies

@@ -73,8 +73,9 @@ const (
 	defaultConfigFile        = "~/.ssh/config"
 	defaultConnectTimeout    = 10 * time.Second
 	// Without ServerAliveInterval in the ssh config, a keepalive every
-	// 5 s and a dead peer declared after 2 unanswered: a dead network is
-	// noticed within about 15 s (OpenSSH's own default never notices).
+	// 5 s and a dead peer declared after 2 unanswered while its TCP stack
+	// acknowledges nothing either: a dead network is noticed within about
+	// 15 s (OpenSSH's own default never notices), a busy server is not.
 	defaultServerAliveInterval = 5 * time.Second
 	defaultServerAliveCountMax = 2
 )

@@ -236,6 +236,16 @@ func (s *Server) SetSilent(on bool) {
 	}
 }
 
+// SetDropped makes the kernel drop every packet between the test process
+// and s until SetDropped(false) (see Proxy.SetDropped; DropSupported tells
+// whether it can).
+func (s *Server) SetDropped(on bool) error {
+	if s.proxy == nil {
+		return fmt.Errorf("sshfleet: %s has no proxy to drop packets of", s.Name)
+	}
+	return s.proxy.SetDropped(on)
+}
+
 // SetIdleTimeout makes the proxy drop every connection that carries no
 // traffic for d, as a NAT or firewall forgets idle flows; 0 turns it off.
 func (s *Server) SetIdleTimeout(d time.Duration) {

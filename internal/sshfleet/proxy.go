@@ -21,7 +21,8 @@ type Proxy struct {
 	// Traffic.
 	toServer, toClient, accepted atomic.Int64
 	idle                         atomic.Int64 // nanoseconds without traffic before a cut; 0: never
-	silent                       atomic.Bool  // drop all traffic, as a dead network does
+	silent                       atomic.Bool  // discard all traffic after the TCP stack
+	dropped                      atomic.Bool  // the kernel drops the port's packets (SetDropped)
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -86,7 +87,11 @@ func (p *Proxy) serve(ln net.Listener) {
 }
 
 func (p *Proxy) handle(client net.Conn) {
-	server, err := net.DialTimeout("tcp", p.target, 10*time.Second)
+	// As long as a client would wait: sshd's listen backlog (128) fills
+	// when a thousand connections come at once on a slow machine, and
+	// the SYNs retried for more than 10 s then would be cut here, not
+	// by the client's own ConnectTimeout.
+	server, err := net.DialTimeout("tcp", p.target, 2*time.Minute)
 	if err != nil {
 		// Looks like a refused connection from the client's side: closed
 		// before any byte.
@@ -219,10 +224,12 @@ func (p *Proxy) SetIdleTimeout(d time.Duration) {
 	p.idle.Store(int64(d))
 }
 
-// SetSilent makes the proxy drop every byte in both directions without
-// closing anything, as a network that dies (a cable pulled, iptables DROP)
-// does; new connections are accepted and hear nothing. false restores it
-// (a connection that lost bytes meanwhile stays broken, as over TCP).
+// SetSilent makes the proxy discard every byte in both directions without
+// closing anything: a peer that hears nothing and says nothing, while its
+// TCP stack (the proxy's) still acknowledges, as a host whose sshd hangs
+// or a dead link behind a middlebox that ends TCP; new connections are
+// accepted and hear nothing. false restores it (a connection that lost
+// bytes meanwhile stays broken). SetDropped is a dead link itself.
 func (p *Proxy) SetSilent(on bool) { p.silent.Store(on) }
 
 // SetLatency sets the one-way delay added to every chunk from now on.
@@ -322,4 +329,7 @@ func (p *Proxy) Close() {
 	p.mu.Unlock()
 	p.Stop()
 	p.serving.Wait()
+	if p.dropped.Load() {
+		_ = p.SetDropped(false)
+	}
 }
