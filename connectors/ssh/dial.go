@@ -191,9 +191,10 @@ type keeper struct {
 	client   *ssh.Client
 	interval time.Duration
 	countMax int
-	// lenient (the default settings): an unanswered request counts only
-	// if the peer's TCP stack stopped acknowledging too (tcp, Linux), or
-	// else lenientFactor times as many are allowed.
+	// lenient (the default settings): a miss is a tick at which the
+	// peer's TCP stack acknowledged nothing for an interval (tcp, Linux),
+	// or else an unanswered request with lenientFactor times as many
+	// allowed.
 	lenient bool
 	tcp     *net.TCPConn
 	missed  int        // only tick touches it, and ticks never overlap
@@ -224,6 +225,10 @@ func (k *keeper) tick() {
 		return
 	default:
 	}
+	if k.lenient && k.tcp != nil && k.tcpTick() {
+		time.AfterFunc(k.interval, k.tick)
+		return
+	}
 	start := time.Now()
 	if k.reply == nil {
 		reply := make(chan error, 1)
@@ -231,14 +236,6 @@ func (k *keeper) tick() {
 		go func() {
 			_, _, err := k.client.SendRequest("keepalive@openssh.com", true, nil)
 			reply <- err
-		}()
-	} else if k.tcp != nil && k.probing.CompareAndSwap(false, true) {
-		// While the request waits for a busy server, a request without
-		// reply puts bytes in flight again, so that the kernel can tell
-		// whether the peer's TCP stack still acknowledges.
-		go func() {
-			_, _, _ = k.client.SendRequest("keepalive@openssh.com", false, nil)
-			k.probing.Store(false)
 		}()
 	}
 	wait := time.NewTimer(k.interval)
@@ -254,28 +251,44 @@ func (k *keeper) tick() {
 	case <-wait.C:
 		limit := k.countMax
 		if k.lenient {
-			silent, known := false, false
-			if k.tcp != nil {
-				silent, known = tcpPeerSilent(k.tcp, k.interval)
-			}
-			switch {
-			case known && !silent:
-				limit = 0 // reachable, only busy: not a miss
-			case !known:
-				limit *= lenientFactor
-			}
+			limit *= lenientFactor
 		}
-		if limit > 0 {
-			k.missed++
-			if k.missed >= limit {
-				k.client.Close()
-				return
-			}
+		k.missed++
+		if k.missed >= limit {
+			k.client.Close()
+			return
 		}
 	case <-k.dead:
 		return
 	}
 	time.AfterFunc(max(0, time.Until(start.Add(k.interval))), k.tick)
+}
+
+// tcpTick is a tick of the default keepalives where the kernel tells
+// whether the peer's TCP stack acknowledges (false where it cannot): what
+// went out since the last tick either was acknowledged or not, and a
+// request without reply goes out for the next one to tell. No reply is
+// awaited, so a busy server holds no goroutine of ours per connection.
+func (k *keeper) tcpTick() bool {
+	silent, known := tcpPeerSilent(k.tcp, k.interval)
+	if !known {
+		return false
+	}
+	if !silent {
+		k.missed = 0
+	} else if k.missed++; k.missed >= k.countMax {
+		k.client.Close()
+		return true
+	}
+	// The write blocks only when the socket's buffer is full (a dead
+	// network under an upload): one at a time, and never in the tick.
+	if k.probing.CompareAndSwap(false, true) {
+		go func() {
+			_, _, _ = k.client.SendRequest("keepalive@openssh.com", false, nil)
+			k.probing.Store(false)
+		}()
+	}
+	return true
 }
 
 // proxyCommand runs ProxyCommand (tokens expanded) and talks SSH over its
