@@ -66,6 +66,7 @@ func (a *app) runDeploy(ctx context.Context, c *cobra.Command, inv *inventory.In
 	d.NoSendAhead = a.flags.noSendAhead
 	d.PlanOnly = a.flags.dry || a.flags.debugFacts || a.flags.debugOperations
 	showDiff, _ := c.Flags().GetBool("diff")
+	tuneGC(cfg, len(inv.Hosts))
 	run := engine.New(inv, cfg)
 	rep := a.newDeployReport()
 	done := func(stopErr error) error {

@@ -55,6 +55,7 @@ func (a *app) exec(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 	if err != nil {
 		return a.inputErr(err)
 	}
+	tuneGC(cfg, len(inv.Hosts))
 	run := engine.New(inv, cfg)
 	if err := checkWrappedSizes(run, cmd); err != nil {
 		return err

@@ -77,6 +77,7 @@ func (a *app) fact(ctx context.Context, c *cobra.Command, inv *inventory.Invento
 	if err != nil {
 		return a.inputErr(err)
 	}
+	tuneGC(cfg, len(inv.Hosts))
 	run := engine.New(inv, cfg)
 	out := newFactOutput(run.Hosts())
 

@@ -208,7 +208,7 @@ UsePAM yes
 MaxStartups 4000:30:8000
 MaxSessions 1000
 MaxAuthTries 10
-LoginGraceTime 60
+LoginGraceTime 300
 AllowAgentForwarding yes
 AllowTcpForwarding yes
 X11Forwarding no
