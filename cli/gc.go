@@ -9,11 +9,11 @@ import (
 
 // A run that holds many connections at once keeps its heap closer to what
 // is live: from largeRun hosts at once the garbage collector's target is
-// largeRunGOGC instead of Go's 100. At 1,000 connected hosts that is ~8 MiB
-// less at the peak (of ~100) for ~4 % more of goinfra's own CPU, which at
-// that size is small beside the servers' share; smaller runs keep the
-// default, where CPU is what the user waits for. GOGC in the environment
-// wins.
+// largeRunGOGC instead of Go's 100. At 1,000 connected hosts the peak
+// was 7 MiB lower (103.4 -> 96.2 MiB, bench/README.md) for 4-13 % more of
+// goinfra's own CPU, small beside the servers' share at that size; smaller
+// runs keep the default, where CPU is what the user waits for. GOGC in the
+// environment wins.
 const (
 	largeRun     = 200
 	largeRunGOGC = 50

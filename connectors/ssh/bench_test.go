@@ -312,8 +312,11 @@ func BenchmarkSequence(b *testing.B) {
 		for _, mode := range []string{"sequence", "sequence-setsid"} {
 			b.Run(fmt.Sprintf("latency=%s/%s", lat, mode), func(b *testing.B) {
 				c.mu.Lock()
-				c.shell.marks.Store(mode == "sequence")
-				c.shell.settled.Store(true)
+				m := marksNo
+				if mode == "sequence" {
+					m = marksYes
+				}
+				c.shell.marks.Store(m)
 				c.mu.Unlock()
 				var t timer
 				for i := 0; i < b.N; i++ {

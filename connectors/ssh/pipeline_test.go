@@ -285,7 +285,7 @@ func TestPipelining(t *testing.T) {
 		c.mu.Lock()
 		sh := c.shell
 		c.mu.Unlock()
-		if !sh.marks.Load() {
+		if sh.marks.Load() != marksYes {
 			t.Fatal("the shell did not find /proc/PID/environ on a Linux host")
 		}
 		ids := strings.Fields(run(t, c, "echo $$ $(ps -o sid= -p $$)", connector.Options{}).Stdout())
