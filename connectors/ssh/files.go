@@ -155,6 +155,7 @@ func (c *Conn) writeSFTP(ctx context.Context, f *sftp.File, tmp string, r io.Rea
 	})
 	defer stop()
 	stripesUsed(len(files), rtt)
+	inflight := c.inflight(client, rtt)
 	part := (size + int64(len(files)) - 1) / int64(len(files))
 	errs := make([]error, len(files))
 	for i, sf := range files {
@@ -165,7 +166,7 @@ func (c *Conn) writeSFTP(ctx context.Context, f *sftp.File, tmp string, r io.Rea
 				errs[i] = err
 				return
 			}
-			if _, err := sf.ReadFromWithConcurrency(io.NewSectionReader(ra, off, n), c.inflight(client, rtt)); err != nil {
+			if _, err := sf.ReadFromWithConcurrency(io.NewSectionReader(ra, off, n), inflight); err != nil {
 				errs[i] = err
 				return
 			}

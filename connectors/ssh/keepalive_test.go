@@ -27,9 +27,9 @@ func TestDefaultKeepalives(t *testing.T) {
 	}
 	f := sshfleet.Start(t, sshfleet.Options{Servers: 1, Mode: sshfleet.Processes})
 	s := f.Servers[0]
-	// keeper connects anew and starts a keeper of the default kind
+	// watched connects anew and starts a keeper of the default kind
 	// (lenient) or one as configured (OpenSSH's counting).
-	keeper := func(t *testing.T, lenient bool) <-chan ssh.NewChannel {
+	watched := func(t *testing.T, lenient bool) <-chan ssh.NewChannel {
 		c := open(t, s.Name, fleetData(t, f, s), nil)
 		connect(t, c)
 		t.Cleanup(func() { c.Close() })
@@ -58,7 +58,7 @@ func TestDefaultKeepalives(t *testing.T) {
 
 	t.Run("busy", func(t *testing.T) {
 		defer s.SetSilent(false)
-		lenient, strict := keeper(t, true), keeper(t, false)
+		lenient, strict := watched(t, true), watched(t, false)
 		s.SetSilent(true)
 		// The configured kind counts 2 unanswered requests: it closes after
 		// ~0.6 s (bounded generously for a loaded machine). It is the
@@ -75,7 +75,7 @@ func TestDefaultKeepalives(t *testing.T) {
 
 	t.Run("dead", func(t *testing.T) {
 		dropped(t, s)
-		dead := keeper(t, true)
+		dead := watched(t, true)
 		if err := s.SetDropped(true); err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +89,7 @@ func TestDefaultKeepalives(t *testing.T) {
 	t.Run("busy then dead", func(t *testing.T) {
 		dropped(t, s)
 		defer s.SetSilent(false)
-		dead := keeper(t, true)
+		dead := watched(t, true)
 		s.SetSilent(true)
 		// A request goes out and is acknowledged, never answered; only the
 		// probes that follow can tell that the packets then stop.

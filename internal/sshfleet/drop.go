@@ -12,24 +12,17 @@ import (
 
 // DropSupported reports why packets cannot be dropped in the kernel here
 // (Proxy.SetDropped), or nil when they can: it needs root and nft.
-func DropSupported() error {
-	dropCheck.once.Do(func() {
-		switch {
-		case os.Geteuid() != 0:
-			dropCheck.err = errors.New("dropping packets with nft needs root")
-		default:
-			if out, err := exec.Command("nft", "list", "tables").CombinedOutput(); err != nil {
-				dropCheck.err = fmt.Errorf("nft list tables: %v: %s", err, strings.TrimSpace(string(out)))
-			}
-		}
-	})
-	return dropCheck.err
-}
+func DropSupported() error { return dropSupported() }
 
-var dropCheck struct {
-	once sync.Once
-	err  error
-}
+var dropSupported = sync.OnceValue(func() error {
+	if os.Geteuid() != 0 {
+		return errors.New("dropping packets with nft needs root")
+	}
+	if out, err := exec.Command("nft", "list", "tables").CombinedOutput(); err != nil {
+		return fmt.Errorf("nft list tables: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+})
 
 // SetDropped makes the kernel drop every packet to and from the proxy's
 // port (an nftables table of its own, as iptables -j DROP does on a dead
