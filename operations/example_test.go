@@ -56,3 +56,29 @@ func ExampleRegister() {
 	// false 0
 	// example.marker: unknown argument dest (accepts [path])
 }
+
+// An operation that needs another's work first takes that operation's
+// steps as its own, as pyinfra's operations yield from another's _inner:
+// here files.directory's, none when the directory is already there.
+func ExampleInnerSteps() {
+	plan := func(h operations.Host) {
+		steps, err := operations.InnerSteps(context.Background(), h, "files.directory", map[string]any{"path": "/srv/site"})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(len(steps), "steps")
+		for _, s := range steps {
+			fmt.Println(s.Describe())
+		}
+	}
+	plan(fakeHost{})
+	plan(fakeHost{"files.Directory /srv/site": &files.DirInfo{}})
+	_, err := operations.InnerSteps(context.Background(), fakeHost{}, "example.missing", nil)
+	fmt.Println(err)
+	// Output:
+	// 1 steps
+	// mkdir -p /srv/site
+	// 0 steps
+	// operation example.missing is not registered (its module is not linked in: import operations/builtin)
+}

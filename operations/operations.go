@@ -284,6 +284,16 @@ func Inner(ctx context.Context, h Host, name string, args map[string]any) (*Plan
 	return p, nil
 }
 
+// InnerSteps is Inner's steps: what an operation does first by way of
+// another (pyinfra's `yield from files.directory._inner(...)`).
+func InnerSteps(ctx context.Context, h Host, name string, args map[string]any) ([]Step, error) {
+	p, err := Inner(ctx, h, name, args)
+	if err != nil {
+		return nil, err
+	}
+	return p.Steps, nil
+}
+
 // Module is one module's registered operations ("files": files.put, ...).
 type Module struct {
 	Name string

@@ -24,6 +24,7 @@ import (
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
+	"github.com/goinfra-dev/goinfra/operations/internal/opargs"
 	_ "github.com/goinfra-dev/goinfra/operations/server" // server.Home, for ssh_keyscan
 )
 
@@ -274,7 +275,7 @@ var configOp = operations.Op{
 }
 
 func planConfig(ctx context.Context, h operations.Host, args connector.Data) (*operations.Plan, error) {
-	repo, err := optString(args, "repo")
+	repo, err := opargs.String(args, "repo")
 	if err != nil {
 		return nil, err
 	}
@@ -331,27 +332,4 @@ func dquote(s string) command.Part {
 // gitDir is the .git directory of a working tree.
 func gitDir(tree string) string {
 	return strings.TrimRight(tree, "/") + "/.git"
-}
-
-// optString reads an argument that may be a string or None ("" is unset).
-func optString(args connector.Data, name string) (string, error) {
-	switch v := args[name].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return v, nil
-	default:
-		return "", fmt.Errorf("%s: expected string or None, given %s", name, connector.TypeName(v))
-	}
-}
-
-// subPlan plans the registered operation name with args on h: an
-// operation's steps that another operation does first (pyinfra's
-// `yield from files.directory._inner(...)`).
-func subPlan(ctx context.Context, h operations.Host, name string, args map[string]any) ([]operations.Step, error) {
-	p, err := operations.Inner(ctx, h, name, args)
-	if err != nil {
-		return nil, err
-	}
-	return p.Steps, nil
 }

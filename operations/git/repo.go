@@ -13,6 +13,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
+	"github.com/goinfra-dev/goinfra/operations/internal/opargs"
 	"github.com/goinfra-dev/goinfra/operations/server"
 )
 
@@ -42,15 +43,15 @@ func planRepo(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	if src == "" || dest == "" {
 		return nil, fmt.Errorf("src and dest must not be empty")
 	}
-	branch, err := optString(args, "branch")
+	branch, err := opargs.String(args, "branch")
 	if err != nil {
 		return nil, err
 	}
-	user, err := optString(args, "user")
+	user, err := opargs.String(args, "user")
 	if err != nil {
 		return nil, err
 	}
-	group, err := optString(args, "group")
+	group, err := opargs.String(args, "group")
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func planRepo(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	force := args.Bool("force")
 
 	plan := &operations.Plan{}
-	steps, err := subPlan(ctx, h, "files.directory", map[string]any{"path": dest})
+	steps, err := operations.InnerSteps(ctx, h, "files.directory", map[string]any{"path": dest})
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +252,7 @@ func keyscan(ctx context.Context, h operations.Host, host, port string) ([]opera
 	if home == "" {
 		return nil, fmt.Errorf("ssh_keyscan: the user has no home directory")
 	}
-	steps, err := subPlan(ctx, h, "files.directory", map[string]any{"path": home + "/.ssh", "mode": 700})
+	steps, err := operations.InnerSteps(ctx, h, "files.directory", map[string]any{"path": home + "/.ssh", "mode": 700})
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
+	"github.com/goinfra-dev/goinfra/operations/internal/opargs"
 )
 
 // tracking is the upstream in git status --branch --porcelain's first
@@ -70,7 +71,7 @@ func planWorktree(ctx context.Context, h operations.Host, args connector.Data) (
 	}
 	var opt [5]string
 	for i, name := range []string{"repo", "new_branch", "commitish", "user", "group"} {
-		v, err := optString(args, name)
+		v, err := opargs.String(args, name)
 		if err != nil {
 			return nil, err
 		}
@@ -197,16 +198,16 @@ func planBareRepo(ctx context.Context, h operations.Host, args connector.Data) (
 	if path == "" {
 		return nil, fmt.Errorf("path is empty")
 	}
-	user, err := optString(args, "user")
+	user, err := opargs.String(args, "user")
 	if err != nil {
 		return nil, err
 	}
-	group, err := optString(args, "group")
+	group, err := opargs.String(args, "group")
 	if err != nil {
 		return nil, err
 	}
 	present := args.Bool("present")
-	steps, err := subPlan(ctx, h, "files.directory", map[string]any{"path": path, "present": present})
+	steps, err := operations.InnerSteps(ctx, h, "files.directory", map[string]any{"path": path, "present": present})
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
+	"github.com/goinfra-dev/goinfra/operations/internal/opargs"
 	"github.com/goinfra-dev/goinfra/operations/internal/packaging"
 )
 
@@ -109,7 +110,7 @@ func planVirtualenv(ctx context.Context, h operations.Host, args connector.Data)
 	if p == "" {
 		return nil, fmt.Errorf("path is empty")
 	}
-	python, err := optString(args, "python")
+	python, err := opargs.String(args, "python")
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func planVirtualenv(ctx context.Context, h operations.Host, args connector.Data)
 	plan := &operations.Plan{}
 	switch present := args.Bool("present"); {
 	case !present && activate != nil:
-		steps, err := subPlan(ctx, h, "files.directory", map[string]any{"path": p, "present": false})
+		steps, err := operations.InnerSteps(ctx, h, "files.directory", map[string]any{"path": p, "present": false})
 		if err != nil {
 			return nil, err
 		}
@@ -175,11 +176,11 @@ func planPackages(ctx context.Context, h operations.Host, args connector.Data) (
 	if err != nil {
 		return nil, err
 	}
-	reqFile, err := optString(args, "requirements")
+	reqFile, err := opargs.String(args, "requirements")
 	if err != nil {
 		return nil, err
 	}
-	venv, err := optString(args, "virtualenv")
+	venv, err := opargs.String(args, "virtualenv")
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +205,7 @@ func planPackages(ctx context.Context, h operations.Host, args connector.Data) (
 			return nil, fmt.Errorf("virtualenv_kwargs: path is virtualenv's")
 		}
 		kw["path"] = venv
-		steps, err := subPlan(ctx, h, "pip.virtualenv", kw)
+		steps, err := operations.InnerSteps(ctx, h, "pip.virtualenv", kw)
 		if err != nil {
 			return nil, fmt.Errorf("virtualenv: %w", err)
 		}
@@ -347,27 +348,4 @@ func requirementsOf(v any) ([]requirement, error) {
 		out = append(out, parseRequirement(s))
 	}
 	return out, nil
-}
-
-// optString reads an argument that may be a string or None ("" is unset).
-func optString(args connector.Data, name string) (string, error) {
-	switch v := args[name].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return v, nil
-	default:
-		return "", fmt.Errorf("%s: expected string or None, given %s", name, connector.TypeName(v))
-	}
-}
-
-// subPlan plans the registered operation name with args on h: an
-// operation's steps that another operation does first (pyinfra's
-// `yield from files.directory._inner(...)`).
-func subPlan(ctx context.Context, h operations.Host, name string, args map[string]any) ([]operations.Step, error) {
-	p, err := operations.Inner(ctx, h, name, args)
-	if err != nil {
-		return nil, err
-	}
-	return p.Steps, nil
 }

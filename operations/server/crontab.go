@@ -10,6 +10,7 @@ import (
 	"github.com/goinfra-dev/goinfra/command"
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/operations"
+	"github.com/goinfra-dev/goinfra/operations/internal/opargs"
 )
 
 // cronNamePrefix starts the comment that names an entry (cron_name): the
@@ -87,21 +88,21 @@ func planCrontab(ctx context.Context, h operations.Host, args connector.Data) (*
 	if args.Bool("interpolate_variables") {
 		return nil, fmt.Errorf("interpolate_variables: goinfra writes the command as given (True is not supported)")
 	}
-	user, err := optString(args, "user")
+	user, err := opargs.String(args, "user")
 	if err != nil {
 		return nil, err
 	}
 	if _, err := crontabList(user); err != nil {
 		return nil, err
 	}
-	name, err := optString(args, "cron_name")
+	name, err := opargs.String(args, "cron_name")
 	if err != nil {
 		return nil, err
 	}
 	if strings.ContainsAny(name, "\n\r") {
 		return nil, fmt.Errorf("cron_name: %q must be one line", name)
 	}
-	special, err := optString(args, "special_time")
+	special, err := opargs.String(args, "special_time")
 	if err != nil {
 		return nil, err
 	}

@@ -99,30 +99,6 @@ func planScript(_ context.Context, h operations.Host, args connector.Data) (*ope
 	}}, nil
 }
 
-// optBool reads an argument that may be a bool or None.
-func optBool(args connector.Data, name string) (*bool, error) {
-	switch v := args[name].(type) {
-	case nil:
-		return nil, nil
-	case bool:
-		return &v, nil
-	default:
-		return nil, fmt.Errorf("%s: expected bool or None, given %s", name, connector.TypeName(v))
-	}
-}
-
-// optString reads an argument that may be a string or None ("" is unset).
-func optString(args connector.Data, name string) (string, error) {
-	switch v := args[name].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return v, nil
-	default:
-		return "", fmt.Errorf("%s: expected string or None, given %s", name, connector.TypeName(v))
-	}
-}
-
 // optInt reads an argument that may be an int, a string of digits or None.
 func optInt(args connector.Data, name string) (*int, error) {
 	v := args[name]
@@ -138,17 +114,4 @@ func optInt(args connector.Data, name string) (*int, error) {
 	}
 	i := n.(int)
 	return &i, nil
-}
-
-// optStrings reads a list of strings, a single string or None.
-func optStrings(args connector.Data, name string) ([]string, error) {
-	v := args[name]
-	if v == nil {
-		return nil, nil
-	}
-	l, ok := connector.Convert(connector.StringList, v)
-	if !ok {
-		return nil, fmt.Errorf("%s: expected a list of strings, given %s", name, connector.TypeName(v))
-	}
-	return l.([]string), nil
 }

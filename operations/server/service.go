@@ -7,6 +7,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/operations"
+	"github.com/goinfra-dev/goinfra/operations/internal/opargs"
 )
 
 var serviceOp = operations.Op{
@@ -31,15 +32,15 @@ func planService(ctx context.Context, h operations.Host, args connector.Data) (*
 	if !serviceName.MatchString(name) {
 		return nil, fmt.Errorf("service: %q is not a valid service name", name)
 	}
-	running, err := optBool(args, "running")
+	running, err := opargs.Bool(args, "running")
 	if err != nil {
 		return nil, err
 	}
-	enabled, err := optBool(args, "enabled")
+	enabled, err := opargs.Bool(args, "enabled")
 	if err != nil {
 		return nil, err
 	}
-	extra, err := optString(args, "command")
+	extra, err := opargs.String(args, "command")
 	if err != nil {
 		return nil, err
 	}

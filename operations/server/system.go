@@ -14,6 +14,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
+	"github.com/goinfra-dev/goinfra/operations/internal/opargs"
 )
 
 func init() {
@@ -286,11 +287,11 @@ func planMount(ctx context.Context, h operations.Host, args connector.Data) (*op
 	if !strings.HasPrefix(path, "/") {
 		return nil, fmt.Errorf("path: %q is not an absolute path", path)
 	}
-	device, err := optString(args, "device")
+	device, err := opargs.String(args, "device")
 	if err != nil {
 		return nil, err
 	}
-	fsType, err := optString(args, "fs_type")
+	fsType, err := opargs.String(args, "fs_type")
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
+	"github.com/goinfra-dev/goinfra/operations/internal/opargs"
 )
 
 // accountName: portable user and group names. Besides being sane, no
@@ -54,13 +55,13 @@ func planUser(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	if !accountName.MatchString(name) {
 		return nil, fmt.Errorf("user: %q is not a valid user name", name)
 	}
-	home, err1 := optString(args, "home")
-	shell, err2 := optString(args, "shell")
-	group, err3 := optString(args, "group")
-	comment, err4 := optString(args, "comment")
-	groups, err5 := optStrings(args, "groups")
+	home, err1 := opargs.String(args, "home")
+	shell, err2 := opargs.String(args, "shell")
+	group, err3 := opargs.String(args, "group")
+	comment, err4 := opargs.String(args, "comment")
+	groups, err5 := opargs.Strings(args, "groups")
 	uid, err6 := optInt(args, "uid")
-	password, err7 := optString(args, "password")
+	password, err7 := opargs.String(args, "password")
 	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7} {
 		if err != nil {
 			return nil, err

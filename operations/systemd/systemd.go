@@ -22,6 +22,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/facts"
 	"github.com/goinfra-dev/goinfra/operations"
+	"github.com/goinfra-dev/goinfra/operations/internal/opargs"
 )
 
 // Manager names the systemd instance systemctl talks to: the system's
@@ -174,11 +175,11 @@ var managerArgs = []operations.Arg{
 }
 
 func managerOf(args connector.Data) (Manager, error) {
-	machine, err := optString(args, "machine")
+	machine, err := opargs.String(args, "machine")
 	if err != nil {
 		return Manager{}, err
 	}
-	user, err := optString(args, "user_name")
+	user, err := opargs.String(args, "user_name")
 	if err != nil {
 		return Manager{}, err
 	}
@@ -223,15 +224,15 @@ func planService(ctx context.Context, h operations.Host, args connector.Data) (*
 	if err != nil {
 		return nil, err
 	}
-	running, err := optBool(args, "running")
+	running, err := opargs.Bool(args, "running")
 	if err != nil {
 		return nil, err
 	}
-	enabled, err := optBool(args, "enabled")
+	enabled, err := opargs.Bool(args, "enabled")
 	if err != nil {
 		return nil, err
 	}
-	extra, err := optString(args, "command")
+	extra, err := opargs.String(args, "command")
 	if err != nil {
 		return nil, err
 	}
@@ -291,28 +292,4 @@ func hasSuffix(unit string) bool {
 		}
 	}
 	return false
-}
-
-// optBool reads an argument that may be a bool or None.
-func optBool(args connector.Data, name string) (*bool, error) {
-	switch v := args[name].(type) {
-	case nil:
-		return nil, nil
-	case bool:
-		return &v, nil
-	default:
-		return nil, fmt.Errorf("%s: expected bool or None, given %s", name, connector.TypeName(v))
-	}
-}
-
-// optString reads an argument that may be a string or None ("" is unset).
-func optString(args connector.Data, name string) (string, error) {
-	switch v := args[name].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return v, nil
-	default:
-		return "", fmt.Errorf("%s: expected string or None, given %s", name, connector.TypeName(v))
-	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/operations"
+	"github.com/goinfra-dev/goinfra/operations/internal/opargs"
 )
 
 // The arguments every service operation takes, with pyinfra's names and
@@ -52,10 +53,10 @@ func Read(args connector.Data) (Request, error) {
 		return r, fmt.Errorf("service: %q is not a valid service name", r.Name)
 	}
 	var err error
-	if r.Running, err = OptBool(args, "running"); err != nil {
+	if r.Running, err = opargs.Bool(args, "running"); err != nil {
 		return r, err
 	}
-	if r.Enabled, err = OptBool(args, "enabled"); err != nil {
+	if r.Enabled, err = opargs.Bool(args, "enabled"); err != nil {
 		return r, err
 	}
 	switch v := args["command"].(type) {
@@ -67,18 +68,6 @@ func Read(args connector.Data) (Request, error) {
 		return r, fmt.Errorf("command: expected string or None, given %s", connector.TypeName(v))
 	}
 	return r, nil
-}
-
-// OptBool reads an argument that may be a bool or None.
-func OptBool(args connector.Data, name string) (*bool, error) {
-	switch v := args[name].(type) {
-	case nil:
-		return nil, nil
-	case bool:
-		return &v, nil
-	default:
-		return nil, fmt.Errorf("%s: expected bool or None, given %s", name, connector.TypeName(v))
-	}
 }
 
 // Control is pyinfra's rule for a service whose status is running (nil:

@@ -22,6 +22,7 @@ import (
 	"github.com/goinfra-dev/goinfra/connector"
 	"github.com/goinfra-dev/goinfra/operations"
 	"github.com/goinfra-dev/goinfra/operations/files"
+	"github.com/goinfra-dev/goinfra/operations/internal/opargs"
 	"github.com/goinfra-dev/goinfra/operations/internal/packaging"
 	"github.com/goinfra-dev/goinfra/operations/rpm"
 )
@@ -170,7 +171,7 @@ func isURL(src string) (*url.URL, bool) {
 // download plans files.download of src to dest: a missing module is an
 // error naming it.
 func download(ctx context.Context, h operations.Host, src, dest string) ([]operations.Step, error) {
-	return subPlan(ctx, h, "files.download", map[string]any{"src": src, "dest": dest})
+	return operations.InnerSteps(ctx, h, "files.download", map[string]any{"src": src, "dest": dest})
 }
 
 func planRPM(ctx context.Context, h operations.Host, args connector.Data, tool string) (*operations.Plan, error) {
@@ -218,18 +219,6 @@ func planRPM(ctx context.Context, h operations.Host, args connector.Data, tool s
 	return p, nil
 }
 
-// optString reads an argument that may be a string or None ("" is unset).
-func optString(args connector.Data, name string) (string, error) {
-	switch v := args[name].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return v, nil
-	default:
-		return "", fmt.Errorf("%s: expected a string or None, given %s", name, connector.TypeName(v))
-	}
-}
-
 // RepoFile is the .repo file TOOL.repo writes for a repository given by
 // name.
 func RepoFile(name, description, baseurl, gpgkey string, enabled, gpgcheck bool) string {
@@ -263,7 +252,7 @@ func planRepo(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	}
 	var texts [3]string
 	for i, k := range []string{"baseurl", "description", "gpgkey"} {
-		s, err := optString(args, k)
+		s, err := opargs.String(args, k)
 		if err != nil {
 			return nil, err
 		}
@@ -277,7 +266,7 @@ func planRepo(ctx context.Context, h operations.Host, args connector.Data) (*ope
 	var err error
 	switch {
 	case !args.Bool("present"):
-		p.Steps, err = subPlan(ctx, h, "files.file", map[string]any{"path": file, "present": false})
+		p.Steps, err = operations.InnerSteps(ctx, h, "files.file", map[string]any{"path": file, "present": false})
 	case u != "":
 		// A downloaded .repo file is left as it is once there.
 		var reg *files.RegularInfo
@@ -322,15 +311,6 @@ func uploadSteps(ctx context.Context, h operations.Host, file, content string) (
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte(content))), nil },
 	})
 	return steps, nil
-}
-
-// subPlan plans the registered operation name with args on h.
-func subPlan(ctx context.Context, h operations.Host, name string, args map[string]any) ([]operations.Step, error) {
-	p, err := operations.Inner(ctx, h, name, args)
-	if err != nil {
-		return nil, err
-	}
-	return p.Steps, nil
 }
 
 func sha256Hex(s string) string {
