@@ -25,24 +25,46 @@ import (
 // or cmd/goinfra) instead, taking turns on the same fleet, with a median
 // each (ms-median-0 for a, ...).
 func BenchmarkDeploy20Ops20Hosts(b *testing.B) {
-	_, dir, inv := deploy20(b, sshfleet.Options{Servers: 20})
+	f, dir, inv := deploy20(b, sshfleet.Options{Servers: 20})
 	bins := []string{binary}
 	if l := os.Getenv("GOINFRA_BENCH_BINARY"); l != "" {
 		bins = filepath.SplitList(l)
 	}
+	// Per build: wall time, the servers' CPU and goinfra's, one of each
+	// per run. The servers' is read between runs once their sessions
+	// have ended (outside the timed part).
 	runs := make([][]time.Duration, len(bins))
+	servers := make([][]time.Duration, len(bins))
+	own := make([][]time.Duration, len(bins))
+	quiet := func() (sshfleet.Usage, bool) {
+		u, err := f.Quiet(30 * time.Second)
+		if err != nil {
+			b.Logf("no servers' CPU: %v", err)
+			return u, false
+		}
+		return u, u.Live == 0
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for k := range bins {
 			// Builds take turns going first: neither always meets the
 			// machine as the other left it.
 			n := (i + k) % len(bins)
+			b.StopTimer()
+			u0, ok0 := quiet()
+			b.StartTimer()
 			start := time.Now()
 			r := goinfraWith(b, bins[n], dir, inv, "deploy.star", "-y")
 			runs[n] = append(runs[n], time.Since(start))
 			if r.code != 0 {
 				b.Fatalf("%s: exit %d\n%s", bins[n], r.code, r.stderr)
 			}
+			b.StopTimer()
+			own[n] = append(own[n], r.cpu)
+			if u1, ok1 := quiet(); ok0 && ok1 {
+				servers[n] = append(servers[n], u1.Sub(u0).CPU)
+			}
+			b.StartTimer()
 		}
 	}
 	b.StopTimer()
@@ -58,14 +80,29 @@ func BenchmarkDeploy20Ops20Hosts(b *testing.B) {
 		b.ReportMetric(ratios[len(ratios)/2], "last/first-median")
 	}
 	for n, l := range runs {
-		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
-		unit := "ms-median/run"
+		suffix := ""
 		if len(bins) > 1 {
-			unit = fmt.Sprintf("ms-median-%d/run", n)
-			b.Logf("%d: %s: %v", n, bins[n], l)
+			suffix = fmt.Sprintf("-%d", n)
+			b.Logf("%d: %s: %v", n, bins[n], sorted(l))
 		}
-		b.ReportMetric(float64(l[len(l)/2].Milliseconds()), unit)
+		b.ReportMetric(median(l), "ms-median"+suffix+"/run")
+		b.ReportMetric(median(own[n]), "goinfra-cpu-ms"+suffix+"/run")
+		if len(servers[n]) > 0 {
+			b.ReportMetric(median(servers[n]), "servers-cpu-ms"+suffix+"/run")
+		}
 	}
+}
+
+// sorted returns l sorted, in place.
+func sorted(l []time.Duration) []time.Duration {
+	sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+	return l
+}
+
+// median is l's median in milliseconds.
+func median(l []time.Duration) float64 {
+	l = sorted(l)
+	return float64(l[len(l)/2].Microseconds()) / 1000
 }
 
 // deploy20 starts the fleet and writes the benchmark's inventory and

@@ -57,6 +57,9 @@ type ctrServer struct {
 	id   string
 	name string
 	addr string // sshd's address when the test process can reach it
+
+	mu      sync.Mutex
+	initPID int // the container's init on this machine (usage), 0 until asked
 }
 
 func (c *ctrServer) exec(ctx context.Context, cmd string) (string, error) {

@@ -336,7 +336,10 @@ func pidGone(pid int) bool {
 }
 
 // descendants returns every process below pid, found through /proc.
-func descendants(pid int) []int {
+func descendants(pid int) []int { return descendantsIn(processTree(), pid) }
+
+// processTree maps each process of /proc to its children.
+func processTree() map[int][]int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -365,6 +368,11 @@ func descendants(pid int) []int {
 		ppid, _ := strconv.Atoi(fields[1])
 		children[ppid] = append(children[ppid], n)
 	}
+	return children
+}
+
+// descendantsIn lists pid's descendants in tree (see processTree).
+func descendantsIn(children map[int][]int, pid int) []int {
 	var out []int
 	var walk func(int)
 	walk = func(p int) {

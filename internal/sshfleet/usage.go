@@ -1,6 +1,7 @@
 package sshfleet
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -32,29 +33,47 @@ type Usage struct {
 	// Partial is true when the servers run without a subreaper (see
 	// Options.Measure): what sshd did not wait for is missing.
 	Partial bool
+	// CPUOnly is true for servers in containers: CPU is their cgroup's
+	// (every process of the container), and the write counters are not
+	// read (zero).
+	CPUOnly bool
 }
 
 // Sub returns u - v for the counters (Live is u's).
 func (u Usage) Sub(v Usage) Usage {
 	return Usage{CPU: u.CPU - v.CPU, WriteChars: u.WriteChars - v.WriteChars, WriteCalls: u.WriteCalls - v.WriteCalls,
-		WriteBytes: u.WriteBytes - v.WriteBytes, Live: u.Live, Partial: u.Partial || v.Partial}
+		WriteBytes: u.WriteBytes - v.WriteBytes, Live: u.Live, Partial: u.Partial || v.Partial, CPUOnly: u.CPUOnly || v.CPUOnly}
 }
 
 // userHZ is the unit of /proc/PID/stat's times on Linux.
 const userHZ = 100
 
-// Usage reads the servers' usage so far. Processes mode only: a
-// container's sshd is not a process this one started. The root of each
-// server's tree is tini when it runs under it: its counts hold the
-// orphans it reaped.
+// Usage reads the servers' usage so far. In Processes mode the root of
+// each server's tree is tini when it runs under it: its counts hold the
+// orphans it reaped. In Containers mode it is each container's cgroup
+// CPU (CPUOnly), on Linux.
 func (f *Fleet) Usage() (Usage, error) {
 	var u Usage
 	var roots []int
-	listeners := 0 // sshd processes below tini, not sessions
+	listeners := 0         // sshd processes below tini, not sessions
+	var tree map[int][]int // the process tree, read once for all containers
 	for _, s := range f.Servers {
+		if cs, ok := s.backend.(*ctrServer); ok {
+			if tree == nil {
+				tree = processTree()
+			}
+			cpu, live, err := cs.usage(context.Background(), tree)
+			if err != nil {
+				return Usage{}, err
+			}
+			u.CPU += cpu
+			u.Live += live
+			u.CPUOnly = true
+			continue
+		}
 		ps, ok := s.backend.(*procServer)
 		if !ok {
-			return Usage{}, fmt.Errorf("sshfleet: %s: usage is measured in Processes mode only", s.Name)
+			return Usage{}, fmt.Errorf("sshfleet: %s: usage is not measured for this kind of server", s.Name)
 		}
 		ps.mu.Lock()
 		if ps.cmd != nil {

@@ -118,3 +118,49 @@ func TestUsageOrphans(t *testing.T) {
 		t.Errorf("server wrote %d bytes for 3 scp of %d, want at least %d", d.WriteChars, size, 3*2*size)
 	}
 }
+
+// TestUsageContainers: in Containers mode the usage is each container's
+// cgroup CPU, and Live counts the sessions' processes until they end.
+func TestUsageContainers(t *testing.T) {
+	f := sshfleet.Start(t, sshfleet.Options{Servers: 2, Mode: sshfleet.Containers})
+	before, err := f.Quiet(30 * time.Second) // generous: a busy machine
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !before.CPUOnly || before.Live != 0 {
+		t.Fatalf("usage before any session: %+v, want CPUOnly and no live process", before)
+	}
+	c := dial(t, f, f.Servers[0], "root", keyAuth(t, f))
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start("sleep 60"); err != nil {
+		t.Fatal(err)
+	}
+	var during sshfleet.Usage
+	for range 300 { // the session's processes appear within 30 s
+		if during, err = f.Usage(); err != nil || during.Live > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil || during.Live == 0 {
+		t.Fatalf("usage while a session runs: %+v, %v; want live processes", during, err)
+	}
+	sess.Close()
+	run(t, c, "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done", "")
+	c.Close()
+	after, err := f.Quiet(30 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Live != 0 {
+		t.Errorf("%d processes still below sshd 30 s after the connection closed", after.Live)
+	}
+	d := after.Sub(before)
+	t.Logf("server side: %+v", d)
+	if d.CPU < 50*time.Millisecond {
+		t.Errorf("server CPU %v for a login and a 100,000-step shell loop, want at least 50ms", d.CPU)
+	}
+}
