@@ -36,35 +36,18 @@ func BenchmarkDeploy20Ops20Hosts(b *testing.B) {
 	runs := make([][]time.Duration, len(bins))
 	servers := make([][]time.Duration, len(bins))
 	own := make([][]time.Duration, len(bins))
-	quiet := func() (sshfleet.Usage, bool) {
-		u, err := f.Quiet(30 * time.Second)
-		if err != nil {
-			b.Logf("no servers' CPU: %v", err)
-			return u, false
-		}
-		return u, u.Live == 0
-	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for k := range bins {
 			// Builds take turns going first: neither always meets the
 			// machine as the other left it.
 			n := (i + k) % len(bins)
-			b.StopTimer()
-			u0, ok0 := quiet()
-			b.StartTimer()
-			start := time.Now()
-			r := goinfraWith(b, bins[n], dir, inv, "deploy.star", "-y")
-			runs[n] = append(runs[n], time.Since(start))
-			if r.code != 0 {
-				b.Fatalf("%s: exit %d\n%s", bins[n], r.code, r.stderr)
+			m := measure(b, f, bins[n], dir, inv, "deploy.star", "-y")
+			runs[n] = append(runs[n], m.wall)
+			own[n] = append(own[n], m.own)
+			if m.servers >= 0 {
+				servers[n] = append(servers[n], m.servers)
 			}
-			b.StopTimer()
-			own[n] = append(own[n], r.cpu)
-			if u1, ok1 := quiet(); ok0 && ok1 {
-				servers[n] = append(servers[n], u1.Sub(u0).CPU)
-			}
-			b.StartTimer()
 		}
 	}
 	b.StopTimer()
@@ -91,6 +74,94 @@ func BenchmarkDeploy20Ops20Hosts(b *testing.B) {
 			b.ReportMetric(median(servers[n]), "servers-cpu-ms"+suffix+"/run")
 		}
 	}
+}
+
+// BenchmarkDeploy20Parts splits BenchmarkDeploy20Ops20Hosts's re-run (no
+// upload has anything to do) into its parts on one fleet: the 20 logins
+// with one command each, the 10 files.put alone (their facts), the 10
+// server.shell alone, and the whole deploy; each with the servers' CPU
+// and goinfra's (medians).
+//
+//	go test -run '^$' -bench Deploy20Parts -benchtime 5x ./deploy/
+func BenchmarkDeploy20Parts(b *testing.B) {
+	f, dir, inv := deploy20(b, sshfleet.Options{Servers: 20})
+	src, err := os.ReadFile(filepath.Join(dir, "deploy.star"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var puts, shells strings.Builder
+	for l := range strings.Lines(string(src)) {
+		if strings.HasPrefix(l, "files.put(") {
+			puts.WriteString(l)
+		} else {
+			shells.WriteString(l)
+		}
+	}
+	write(b, dir, "puts.star", puts.String())
+	write(b, dir, "shells.star", shells.String())
+	// The first deploy uploads; the parts measure a re-run.
+	if m := measure(b, f, binary, dir, inv, "deploy.star", "-y"); m.wall <= 0 {
+		b.Fatal("no first run")
+	}
+	for _, part := range []struct {
+		name string
+		args []string
+	}{
+		{"connect+true", []string{"exec", "--", "true"}},
+		{"10-puts", []string{"puts.star", "-y"}},
+		{"10-shells", []string{"shells.star", "-y"}},
+		{"deploy", []string{"deploy.star", "-y"}},
+	} {
+		b.Run(part.name, func(b *testing.B) {
+			var wall, servers, own []time.Duration
+			for range b.N {
+				m := measure(b, f, binary, dir, append([]string{inv}, part.args...)...)
+				wall, own = append(wall, m.wall), append(own, m.own)
+				if m.servers >= 0 {
+					servers = append(servers, m.servers)
+				}
+			}
+			b.ReportMetric(median(wall), "ms-median/run")
+			b.ReportMetric(median(own), "goinfra-cpu-ms/run")
+			if len(servers) > 0 {
+				b.ReportMetric(median(servers), "servers-cpu-ms/run")
+			}
+		})
+	}
+}
+
+// measured is one run of goinfra: its wall time (timed), its CPU and the
+// servers' (-1 when not read).
+type measured struct{ wall, own, servers time.Duration }
+
+// measure runs bin in dir with args and fails b unless it succeeds. The
+// servers' CPU is read around the run once their sessions have ended,
+// with b's timer stopped.
+func measure(b *testing.B, f *sshfleet.Fleet, bin, dir string, args ...string) measured {
+	b.Helper()
+	quiet := func() (sshfleet.Usage, bool) {
+		u, err := f.Quiet(30 * time.Second) // generous: sessions end late on a busy machine
+		if err != nil {
+			b.Logf("no servers' CPU: %v", err)
+			return u, false
+		}
+		return u, u.Live == 0
+	}
+	b.StopTimer()
+	u0, ok0 := quiet()
+	b.StartTimer()
+	start := time.Now()
+	r := goinfraWith(b, bin, dir, args...)
+	m := measured{wall: time.Since(start), own: r.cpu, servers: -1}
+	b.StopTimer()
+	defer b.StartTimer()
+	if r.code != 0 {
+		b.Fatalf("%s %q: exit %d\n%s", bin, args, r.code, r.stderr)
+	}
+	if u1, ok1 := quiet(); ok0 && ok1 {
+		m.servers = u1.Sub(u0).CPU
+	}
+	return m
 }
 
 // sorted returns l sorted, in place.
