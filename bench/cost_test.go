@@ -9,8 +9,6 @@ package bench
 
 import (
 	"fmt"
-	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -52,7 +50,7 @@ func measureCost(b *testing.B, fl *sshfleet.Fleet, f func()) cost {
 	if err != nil {
 		b.Fatal(err)
 	}
-	t0, c0, m0, s0 := fl.Traffic(), cpuNanos.Load(), machineBusy(), selfCPU()
+	t0, c0, m0, s0 := fl.Traffic(), cpuNanos.Load(), machineBusy(), sshfleet.ProcessCPU()
 	start := time.Now()
 	f()
 	wall := time.Since(start)
@@ -79,19 +77,10 @@ func measureCost(b *testing.B, fl *sshfleet.Fleet, f func()) cost {
 		wall:     wall,
 		client:   time.Duration(cpuNanos.Load() - c0),
 		machine:  machineBusy() - m0,
-		self:     selfCPU() - s0,
+		self:     sshfleet.ProcessCPU() - s0,
 		server:   u1.Sub(u0),
 		net:      sshfleet.Traffic{ToServer: t1.ToServer - t0.ToServer, ToClient: t1.ToClient - t0.ToClient, Conns: t1.Conns - t0.Conns},
 	}
-}
-
-// selfCPU is this process's user+system time.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 const mib = 1 << 20
@@ -116,11 +105,7 @@ func reportCosts(b *testing.B, side string, runs []cost) {
 		{"server-cpu-ms", func(c cost) float64 { return ms(c.server.CPU) }},
 		{"proxy-cpu-ms", func(c cost) float64 { return ms(c.self) }},
 		{"machine-cpu-ms", func(c cost) float64 { return ms(c.machine) }},
-		// The run's CPU work (client, servers, proxies) spread over every
-		// CPU of the machine: no client can finish this run sooner where
-		// the servers share the machine with it. Approximate: the
-		// servers' teardown after the client's exit counts too.
-		{"floor-ms", func(c cost) float64 { return ms(c.client+c.server.CPU+c.self) / float64(runtime.NumCPU()) }},
+		{"floor-ms", func(c cost) float64 { return ms(sshfleet.Floor(c.client + c.server.CPU + c.self)) }},
 		{"sent-MiB", func(c cost) float64 { return float64(c.net.ToServer) / mib }},
 		{"server-wchar-MiB", func(c cost) float64 { return float64(c.server.WriteChars) / mib }},
 		{"server-writes", func(c cost) float64 { return float64(c.server.WriteCalls) }},

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,26 +30,14 @@ func BenchmarkDeploy20Ops20Hosts(b *testing.B) {
 	if l := os.Getenv("GOINFRA_BENCH_BINARY"); l != "" {
 		bins = filepath.SplitList(l)
 	}
-	// Per build: wall time, the servers' CPU and goinfra's, one of each
-	// per run. The servers' is read between runs once their sessions
-	// have ended (outside the timed part).
-	runs := make([][]time.Duration, len(bins))
-	servers := make([][]time.Duration, len(bins))
-	floors := make([][]time.Duration, len(bins))
-	own := make([][]time.Duration, len(bins))
+	runs := make([][]measured, len(bins)) // per build, one per run
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for k := range bins {
 			// Builds take turns going first: neither always meets the
 			// machine as the other left it.
 			n := (i + k) % len(bins)
-			m := measure(b, f, bins[n], dir, inv, "deploy.star", "-y")
-			runs[n] = append(runs[n], m.wall)
-			own[n] = append(own[n], m.own)
-			if m.servers >= 0 {
-				servers[n] = append(servers[n], m.servers)
-				floors[n] = append(floors[n], m.floor)
-			}
+			runs[n] = append(runs[n], measure(b, f, bins[n], dir, inv, "deploy.star", "-y"))
 		}
 	}
 	b.StopTimer()
@@ -60,7 +46,7 @@ func BenchmarkDeploy20Ops20Hosts(b *testing.B) {
 		// compare better than medians over all turns.
 		var ratios []float64
 		for i := range runs[0] {
-			ratios = append(ratios, float64(runs[len(bins)-1][i])/float64(runs[0][i]))
+			ratios = append(ratios, float64(runs[len(bins)-1][i].wall)/float64(runs[0][i].wall))
 		}
 		sort.Float64s(ratios)
 		b.Logf("turn by turn, %s/%s: %.3f", bins[len(bins)-1], bins[0], ratios)
@@ -70,14 +56,9 @@ func BenchmarkDeploy20Ops20Hosts(b *testing.B) {
 		suffix := ""
 		if len(bins) > 1 {
 			suffix = fmt.Sprintf("-%d", n)
-			b.Logf("%d: %s: %v", n, bins[n], sorted(l))
+			b.Logf("%d: %s: %v", n, bins[n], sorted(pick(l, func(m measured) time.Duration { return m.wall })))
 		}
-		b.ReportMetric(median(l), "ms-median"+suffix+"/run")
-		b.ReportMetric(median(own[n]), "goinfra-cpu-ms"+suffix+"/run")
-		if len(servers[n]) > 0 {
-			b.ReportMetric(median(servers[n]), "servers-cpu-ms"+suffix+"/run")
-			b.ReportMetric(median(floors[n]), "floor-ms"+suffix+"/run")
-		}
+		report(b, l, suffix)
 	}
 }
 
@@ -118,28 +99,45 @@ func BenchmarkDeploy20Parts(b *testing.B) {
 		{"deploy", []string{"deploy.star", "-y"}},
 	} {
 		b.Run(part.name, func(b *testing.B) {
-			var wall, servers, floors, own []time.Duration
+			var runs []measured
 			for range b.N {
-				m := measure(b, f, binary, dir, append([]string{inv}, part.args...)...)
-				wall, own = append(wall, m.wall), append(own, m.own)
-				if m.servers >= 0 {
-					servers = append(servers, m.servers)
-					floors = append(floors, m.floor)
-				}
+				runs = append(runs, measure(b, f, binary, dir, append([]string{inv}, part.args...)...))
 			}
-			b.ReportMetric(median(wall), "ms-median/run")
-			b.ReportMetric(median(own), "goinfra-cpu-ms/run")
-			if len(servers) > 0 {
-				b.ReportMetric(median(servers), "servers-cpu-ms/run")
-				b.ReportMetric(median(floors), "floor-ms/run")
-			}
+			report(b, runs, "")
 		})
 	}
 }
 
-// measured is one run of goinfra: its wall time (timed), its CPU and the
-// servers' (-1 when not read).
+// measured is one run of goinfra: its wall time (timed), its CPU, the
+// servers' and the run's floor (sshfleet.Floor; both -1 when not read).
 type measured struct{ wall, own, servers, floor time.Duration }
+
+// report reports the medians of runs: wall time, goinfra's CPU, and the
+// servers' CPU and the floor of the runs where they were read; each
+// metric's unit carries suffix.
+func report(b *testing.B, runs []measured, suffix string) {
+	b.ReportMetric(median(pick(runs, func(m measured) time.Duration { return m.wall })), "ms-median"+suffix+"/run")
+	b.ReportMetric(median(pick(runs, func(m measured) time.Duration { return m.own })), "goinfra-cpu-ms"+suffix+"/run")
+	var read []measured
+	for _, m := range runs {
+		if m.servers >= 0 {
+			read = append(read, m)
+		}
+	}
+	if len(read) > 0 {
+		b.ReportMetric(median(pick(read, func(m measured) time.Duration { return m.servers })), "servers-cpu-ms"+suffix+"/run")
+		b.ReportMetric(median(pick(read, func(m measured) time.Duration { return m.floor })), "floor-ms"+suffix+"/run")
+	}
+}
+
+// pick is one figure of each run.
+func pick(runs []measured, get func(measured) time.Duration) []time.Duration {
+	out := make([]time.Duration, len(runs))
+	for i, m := range runs {
+		out[i] = get(m)
+	}
+	return out
+}
 
 // measure runs bin in dir with args and fails b unless it succeeds. The
 // servers' CPU is read around the run once their sessions have ended,
@@ -157,11 +155,11 @@ func measure(b *testing.B, f *sshfleet.Fleet, bin, dir string, args ...string) m
 	b.StopTimer()
 	u0, ok0 := quiet()
 	b.StartTimer()
-	self0 := selfCPU()
+	self0 := sshfleet.ProcessCPU()
 	start := time.Now()
 	r := goinfraWith(b, bin, dir, args...)
 	m := measured{wall: time.Since(start), own: r.cpu, servers: -1, floor: -1}
-	proxies := selfCPU() - self0 // the fleet's proxies run in this process
+	proxies := sshfleet.ProcessCPU() - self0
 	b.StopTimer()
 	defer b.StartTimer()
 	if r.code != 0 {
@@ -169,20 +167,9 @@ func measure(b *testing.B, f *sshfleet.Fleet, bin, dir string, args ...string) m
 	}
 	if u1, ok1 := quiet(); ok0 && ok1 {
 		m.servers = u1.Sub(u0).CPU
-		// The run's CPU work over the machine's CPUs: no client finishes
-		// sooner while the servers share the machine (see bench/README.md).
-		m.floor = (m.own + m.servers + proxies) / time.Duration(runtime.NumCPU())
+		m.floor = sshfleet.Floor(m.own + m.servers + proxies)
 	}
 	return m
-}
-
-// selfCPU is this process's user and system time.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // sorted returns l sorted, in place.

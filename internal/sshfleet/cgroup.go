@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// ctrUsage is what a container's processes have used: the CPU time of
+// usage is what a container's processes have used: the CPU time of
 // its cgroup (every process of the container, the reaped ones included)
 // and the processes below its sshd now (tree: processTree's). The
 // container's init is found once and kept: a container is not restarted

@@ -264,8 +264,9 @@ func (p *procServer) stopSSHD() error {
 		_ = procgroup.KillProcess(d)
 	}
 	// A session could fork between the scan and the kill; scan again.
+	again := processTree()
 	for _, d := range tree {
-		for _, dd := range descendants(d) {
+		for _, dd := range descendantsIn(again, d) {
 			_ = procgroup.KillProcess(dd)
 		}
 	}

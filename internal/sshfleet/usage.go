@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,12 @@ func (u Usage) Sub(v Usage) Usage {
 		WriteBytes: u.WriteBytes - v.WriteBytes, Live: u.Live, Partial: u.Partial || v.Partial, CPUOnly: u.CPUOnly || v.CPUOnly}
 }
 
+// Floor is a run's CPU work (client, servers, proxies) spread over every
+// CPU of the machine: no client finishes the run sooner while the servers
+// share the machine with it. Approximate: the servers' teardown after
+// the client's exit is in their CPU.
+func Floor(work time.Duration) time.Duration { return work / time.Duration(runtime.NumCPU()) }
+
 // userHZ is the unit of /proc/PID/stat's times on Linux.
 const userHZ = 100
 
@@ -55,13 +62,10 @@ const userHZ = 100
 func (f *Fleet) Usage() (Usage, error) {
 	var u Usage
 	var roots []int
-	listeners := 0         // sshd processes below tini, not sessions
-	var tree map[int][]int // the process tree, read once for all containers
+	listeners := 0        // sshd processes below tini, not sessions
+	tree := processTree() // read once for all servers
 	for _, s := range f.Servers {
 		if cs, ok := s.backend.(*ctrServer); ok {
-			if tree == nil {
-				tree = processTree()
-			}
 			cpu, live, err := cs.usage(context.Background(), tree)
 			if err != nil {
 				return Usage{}, err
@@ -87,7 +91,7 @@ func (f *Fleet) Usage() (Usage, error) {
 		ps.mu.Unlock()
 	}
 	for _, root := range roots {
-		below := descendants(root)
+		below := descendantsIn(tree, root)
 		u.Live += len(below)
 		for _, pid := range append([]int{root}, below...) {
 			cpu, err1 := procCPU(pid)
